@@ -1,0 +1,83 @@
+//! Every way a request can fail, and the JSON response each gets:
+//! `{"error": {"code": "...", "message": "..."}}`.
+//!
+//! Messages name the problem and never contain a share, a secret or any other value from the
+//! request.
+
+use crate::portal::InvalidRequest;
+use crate::store::StoreError;
+use lambda_http::http::{StatusCode, header};
+use lambda_http::{Body, Response};
+
+/// Largest request body accepted, in bytes (after base64 decoding). A share is tens of KB; this
+/// leaves the current and history items well inside DynamoDB's 400 KB item limit.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    #[error("missing or invalid X-Webhook-Secret header")]
+    Unauthorized,
+    #[error("the webhook secret is not configured on this server")]
+    SecretNotConfigured,
+    #[error("only POST is allowed")]
+    MethodNotAllowed,
+    #[error("content type must be application/json")]
+    UnsupportedMediaType,
+    #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    #[error(transparent)]
+    InvalidRequest(#[from] InvalidRequest),
+    #[error("storage is unavailable; nothing was changed, retry later")]
+    StorageUnavailable(#[from] StoreError),
+    #[error("storage did not answer in time; retry later")]
+    StorageTimeout,
+}
+
+impl Rejection {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::SecretNotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::StorageUnavailable(_) | Self::StorageTimeout => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::SecretNotConfigured => "secret_not_configured",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::InvalidRequest(invalid) => invalid.code(),
+            Self::StorageUnavailable(_) => "storage_unavailable",
+            Self::StorageTimeout => "storage_timeout",
+        }
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let body =
+            serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        let mut response = json(self.status(), &body);
+        if matches!(self, Self::MethodNotAllowed) {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        }
+        response
+    }
+}
+
+/// A JSON response that no cache may keep: bodies can hold key material.
+pub fn json(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::Text(body.to_string()))
+        .expect("status and static headers are valid")
+}

@@ -1,0 +1,194 @@
+//! The two webhooks: an HTTP request in, an HTTP response out, with the store injected.
+//!
+//! Handlers never return `Err` (which API Gateway would turn into a bare 502): every failure
+//! becomes a JSON response with the right status. Each request is logged as one line with its
+//! outcome, never with its body or headers.
+
+use crate::error::{MAX_BODY_BYTES, Rejection, json};
+use crate::portal::{Backup, Fetch};
+use crate::secret::{AuthFailure, SecretSlot, WebhookSecrets};
+use crate::store::{ShareReader, ShareWriter};
+use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+/// The longest a write may take before the answer is 503: inside Portal's 10 s wait and the
+/// function's timeout. A write cut off here may still land, which is safe: only a 200 promises.
+pub const WRITE_BUDGET: Duration = Duration::from_secs(6);
+
+/// `POST {base}/backup`: store the custodian backup share Portal sent. Answers 200 only once
+/// DynamoDB has acknowledged the write.
+pub async fn backup(
+    store: &impl ShareWriter,
+    secrets: &WebhookSecrets,
+    request: Request,
+) -> Result<Response<Body>, Infallible> {
+    let mut log = RequestLog::start("backup");
+    let result = async {
+        let body = admit(secrets, &request, &mut log)?;
+        let backup = Backup::from_json(body)?;
+        log.client_id = Some(backup.client_id.to_string());
+        log.backup_method = Some(backup.backup_method.to_string());
+        let stored = tokio::time::timeout(WRITE_BUDGET, store.put_share(&backup))
+            .await
+            .map_err(|_| Rejection::StorageTimeout)??;
+        Ok(stored)
+    }
+    .await;
+    Ok(log.finish(result.map(|stored| {
+        let body = serde_json::json!({ "message": "custodian backup share stored", "result": stored.as_str() });
+        (stored.as_str(), json(StatusCode::OK, &body))
+    })))
+}
+
+/// `POST {base}/backup/fetch`: every current share of the client, exactly as received, in
+/// `backupShares`; the legacy `UNKNOWN` share also in `backupShare` for pre-multi-backup Portal.
+pub async fn fetch(
+    store: &impl ShareReader,
+    secrets: &WebhookSecrets,
+    request: Request,
+) -> Result<Response<Body>, Infallible> {
+    let mut log = RequestLog::start("fetch");
+    let result = async {
+        let body = admit(secrets, &request, &mut log)?;
+        let fetch = Fetch::from_json(body)?;
+        log.client_id = Some(fetch.client_id.to_string());
+        Ok(store.current_shares(&fetch.client_id).await?)
+    }
+    .await;
+    log.shares = result.as_ref().ok().map(Vec::len);
+    Ok(log.finish(result.map(|shares| {
+        let legacy = shares.iter().find(|current| current.backup_method.is_unknown());
+        let mut body = serde_json::json!({
+            "backupShares": shares.iter().map(|current| current.share.expose_secret()).collect::<Vec<_>>(),
+        });
+        if let Some(legacy) = legacy {
+            body["backupShare"] = legacy.share.expose_secret().into();
+        }
+        ("fetched", json(StatusCode::OK, &body))
+    })))
+}
+
+/// The checks both routes share, cheapest and least revealing first: the secret before
+/// anything about the request is looked at.
+fn admit<'r>(
+    secrets: &WebhookSecrets,
+    request: &'r Request,
+    log: &mut RequestLog,
+) -> Result<&'r [u8], Rejection> {
+    log.secret_slot = Some(
+        secrets
+            .verify(request.headers())
+            .map_err(|failure| match failure {
+                AuthFailure::NotConfigured => Rejection::SecretNotConfigured,
+                AuthFailure::Refused => Rejection::Unauthorized,
+            })?,
+    );
+    if request.method() != Method::POST {
+        return Err(Rejection::MethodNotAllowed);
+    }
+    if !request
+        .headers()
+        .get_all(header::CONTENT_TYPE)
+        .iter()
+        .all(is_json)
+    {
+        return Err(Rejection::UnsupportedMediaType);
+    }
+    // lambda_http has already decoded a base64 body (`isBase64Encoded`) into bytes.
+    let body: &[u8] = request.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Rejection::PayloadTooLarge);
+    }
+    Ok(body)
+}
+
+/// `application/json` or any `+json` type, parameters ignored. Every `Content-Type` given must be
+/// JSON; none at all is accepted: Portal's current docs do not promise one, and refusing would
+/// lose a share.
+fn is_json(content_type: &header::HeaderValue) -> bool {
+    let Ok(value) = content_type.to_str() else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// One log line per request. Holds only what is safe to log: never a body, share or secret.
+struct RequestLog {
+    route: &'static str,
+    started: Instant,
+    client_id: Option<String>,
+    backup_method: Option<String>,
+    secret_slot: Option<SecretSlot>,
+    /// How many shares `/backup/fetch` returned.
+    shares: Option<usize>,
+}
+
+impl RequestLog {
+    fn start(route: &'static str) -> Self {
+        Self {
+            route,
+            started: Instant::now(),
+            client_id: None,
+            backup_method: None,
+            secret_slot: None,
+            shares: None,
+        }
+    }
+
+    fn finish(self, result: Result<(&'static str, Response<Body>), Rejection>) -> Response<Body> {
+        let (outcome, response, cause) = match result {
+            Ok((outcome, response)) => (outcome, response, None),
+            Err(rejection) => {
+                let cause = match &rejection {
+                    Rejection::StorageUnavailable(error) => Some(error.to_string()),
+                    _ => None,
+                };
+                (rejection.code(), rejection.into_response(), cause)
+            }
+        };
+        let status = response.status().as_u16();
+        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let client_id = self.client_id.as_deref().unwrap_or("-");
+        let backup_method = self.backup_method.as_deref().unwrap_or("-");
+        let secret_slot = self.secret_slot.map_or("-", |slot| match slot {
+            SecretSlot::Current => "current",
+            SecretSlot::Previous => "previous",
+        });
+        let cause = cause.as_deref().unwrap_or("-");
+        let shares = self.shares.unwrap_or_default();
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    route = self.route,
+                    status,
+                    outcome,
+                    client_id,
+                    backup_method,
+                    secret_slot,
+                    shares,
+                    latency_ms,
+                    cause,
+                    "request"
+                )
+            };
+        }
+        match status {
+            500.. => line!(error),
+            400..=499 => line!(warn),
+            _ => line!(info),
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,22 @@
+//! Portal's custodian backup share webhooks (Self-Managed Backups), shared by the two Lambda
+//! functions in `functions/`.
+//!
+//! - [`portal`]: the request bodies Portal sends, validated into types.
+//! - [`secret`]: authentication by the `X-Webhook-Secret` header.
+//! - [`store`]: where shares live (DynamoDB), behind one small trait per handler.
+//! - [`handler`]: `/backup` and `/backup/fetch`, HTTP request in, HTTP response out.
+//! - [`error`]: every rejection and the JSON response it gets.
+//! - [`config`]: environment variables and the AWS client.
+//!
+//! A share is key material: nothing in this crate logs, prints or returns one except
+//! `/backup/fetch` answering Portal.
+
+pub mod config;
+pub mod error;
+pub mod handler;
+pub mod portal;
+pub mod secret;
+pub mod store;
+
+pub use config::{Config, Tables, dynamodb_client, init_logging};
+pub use store::dynamodb::DynamoDbStore;
