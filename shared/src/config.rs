@@ -101,12 +101,17 @@ impl HistoryRetention {
 /// One DynamoDB client per cold start, with time limits that keep every answer inside Portal's
 /// 10 s: an attempt gives up after 2 s, an operation (3 attempts, with backoff) after 4 s.
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    dynamodb_client_from(aws_config::defaults(BehaviorVersion::latest())).await
+}
+
+/// [`dynamodb_client`] on top of `loader`'s settings: tests use it to reach DynamoDB Local.
+pub async fn dynamodb_client_from(loader: aws_config::ConfigLoader) -> aws_sdk_dynamodb::Client {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(2))
         .operation_attempt_timeout(Duration::from_secs(2))
         .operation_timeout(Duration::from_secs(4))
         .build();
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
+    let sdk = loader
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .load()

@@ -1,0 +1,83 @@
+//! Reads the DynamoDB tables out of `template.yaml` and creates them in DynamoDB Local.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use serde_norway::Value;
+
+/// One `AWS::DynamoDB::Table` of the template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    pub logical_id: String,
+    /// (attribute name, `HASH` or `RANGE`), partition key first.
+    pub key_schema: Vec<(String, String)>,
+    /// (attribute name, `S`, `N` or `B`).
+    pub attributes: Vec<(String, String)>,
+    pub ttl_attribute: Option<String>,
+}
+
+pub fn template() -> Value {
+    let path = crate::repo_root().join("template.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_norway::from_str(&text).expect("template.yaml is valid YAML")
+}
+
+pub fn table(logical_id: &str) -> TableSpec {
+    let template = template();
+    let resource = &template["Resources"][logical_id];
+    assert_eq!(resource["Type"].as_str(), Some("AWS::DynamoDB::Table"), "{logical_id} in template.yaml");
+    let properties = &resource["Properties"];
+    let pairs = |list: &Value, first: &str, second: &str| -> Vec<(String, String)> {
+        list.as_sequence()
+            .expect("a list")
+            .iter()
+            .map(|entry| (text(&entry[first]), text(&entry[second])))
+            .collect()
+    };
+    let ttl = &properties["TimeToLiveSpecification"];
+    TableSpec {
+        logical_id: logical_id.to_owned(),
+        key_schema: pairs(&properties["KeySchema"], "AttributeName", "KeyType"),
+        attributes: pairs(&properties["AttributeDefinitions"], "AttributeName", "AttributeType"),
+        ttl_attribute: (ttl["Enabled"].as_bool() == Some(true)).then(|| text(&ttl["AttributeName"])),
+    }
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_else(|| panic!("expected a plain string, got {value:?}")).to_owned()
+}
+
+/// Creates `spec` as `name` and waits until it is usable.
+pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) {
+    let mut create = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
+    for (attribute, key_type) in &spec.key_schema {
+        create = create.key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(attribute)
+                .key_type(KeyType::from(key_type.as_str()))
+                .build()
+                .expect("complete key schema element"),
+        );
+    }
+    for (attribute, kind) in &spec.attributes {
+        create = create.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(attribute)
+                .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                .build()
+                .expect("complete attribute definition"),
+        );
+    }
+    create.send().await.unwrap_or_else(|e| panic!("creating {name}: {e:?}"));
+    if let Some(attribute) = &spec.ttl_attribute {
+        let ttl = TimeToLiveSpecification::builder().attribute_name(attribute).enabled(true).build().expect("ttl");
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("enabling TTL on {name}: {e:?}"));
+    }
+}
