@@ -6,29 +6,8 @@ use custodian_backup::secret::WebhookSecrets;
 use lambda_http::request::from_str;
 use serde_json::Value;
 use std::collections::BTreeSet;
+use webhook_tests::events::{DEV_SECRET, EVENTS, event};
 use webhook_tests::{Fixture, repo_root};
-
-/// The development secret in the fixtures, printed by `make run`.
-const DEV_SECRET: &str = "local-dev-secret-change-me";
-
-/// (file, route, expected status). Ordered: fetch files run after the backups they read.
-pub const EVENTS: [(&str, &str, u16); 11] = [
-    ("backup-multi-backup.json", "backup", 200),
-    ("backup-legacy.json", "backup", 200),
-    ("backup-base64-body.json", "backup", 200),
-    ("backup-wrong-secret.json", "backup", 401),
-    ("backup-missing-secret.json", "backup", 401),
-    ("backup-malformed-body.json", "backup", 400),
-    ("backup-missing-share.json", "backup", 400),
-    ("backup-text-plain.json", "backup", 415),
-    ("fetch.json", "fetch", 200),
-    ("fetch-http-api-v2.json", "fetch", 200),
-    ("fetch-wrong-secret.json", "fetch", 401),
-];
-
-fn event(file: &str) -> String {
-    std::fs::read_to_string(repo_root().join("events").join(file)).expect("event file")
-}
 
 #[test]
 fn every_event_file_has_an_expected_status() {
@@ -45,7 +24,8 @@ async fn each_event_gets_its_expected_status() {
     let f = Fixture::new().await;
     let secrets = WebhookSecrets::new(Some(DEV_SECRET.to_owned().into()), None);
     for (file, route, expected) in EVENTS {
-        let request = from_str(&event(file)).unwrap_or_else(|e| panic!("{file} is an API Gateway event: {e}"));
+        let request = from_str(&event(file))
+            .unwrap_or_else(|e| panic!("{file} is an API Gateway event: {e}"));
         let response = match route {
             "backup" => handler::backup(&f.store, &secrets, request).await,
             _ => handler::fetch(&f.store, &secrets, request).await,
@@ -55,7 +35,11 @@ async fn each_event_gets_its_expected_status() {
         assert_eq!(response.status().as_u16(), expected, "{file}: {body}");
         if file.starts_with("fetch") && expected == 200 {
             // Two methods stored by the multi-backup and base64 events for this client.
-            assert_eq!(body["backupShares"].as_array().map(Vec::len), Some(2), "{file}: {body}");
+            assert_eq!(
+                body["backupShares"].as_array().map(Vec::len),
+                Some(2),
+                "{file}: {body}"
+            );
         }
     }
 }

@@ -30,55 +30,102 @@ fn post(body: String) -> Request {
 
 fn status_and_json(response: http::Response<Body>) -> (u16, Value) {
     let body: &[u8] = response.body().as_ref();
-    (response.status().as_u16(), serde_json::from_slice(body).expect("JSON body"))
+    (
+        response.status().as_u16(),
+        serde_json::from_slice(body).expect("JSON body"),
+    )
 }
 
-async fn backup(store: &DynamoDbStore, client_id: &str, method: Option<&str>, share: &str) -> (u16, Value) {
+async fn backup(
+    store: &DynamoDbStore,
+    client_id: &str,
+    method: Option<&str>,
+    share: &str,
+) -> (u16, Value) {
     let mut body = json!({ "clientId": client_id, "share": share });
     if let Some(method) = method {
         body["backupMethod"] = method.into();
     }
-    status_and_json(handler::backup(store, &secrets(), post(body.to_string())).await.unwrap())
+    status_and_json(
+        handler::backup(store, &secrets(), post(body.to_string()))
+            .await
+            .unwrap(),
+    )
 }
 
 async fn fetch(store: &DynamoDbStore, client_id: &str) -> Value {
     let body = json!({ "clientId": client_id }).to_string();
-    let (status, reply) = status_and_json(handler::fetch(store, &secrets(), post(body)).await.unwrap());
+    let (status, reply) =
+        status_and_json(handler::fetch(store, &secrets(), post(body)).await.unwrap());
     assert_eq!(status, 200, "{reply}");
     reply
 }
 
 fn s<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> &'a str {
-    item[name].as_s().unwrap_or_else(|_| panic!("{name} is a string"))
+    item[name]
+        .as_s()
+        .unwrap_or_else(|_| panic!("{name} is a string"))
 }
 
 fn n(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
-    item[name].as_n().expect("a number").parse().expect("an integer")
+    item[name]
+        .as_n()
+        .expect("a number")
+        .parse()
+        .expect("an integer")
 }
 
 #[tokio::test]
 async fn a_stored_share_is_fetched_straight_away() {
     let f = Fixture::new().await;
     let client_id = unique("cli");
-    assert_eq!(backup(&f.store, &client_id, Some("GDRIVE-SECP256K1"), "share-1").await.0, 200);
-    assert_eq!(fetch(&f.store, &client_id).await, json!({ "backupShares": ["share-1"] }));
+    assert_eq!(
+        backup(&f.store, &client_id, Some("GDRIVE-SECP256K1"), "share-1")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        fetch(&f.store, &client_id).await,
+        json!({ "backupShares": ["share-1"] })
+    );
 }
 
 #[tokio::test]
 async fn fetch_returns_every_method_of_the_client_in_a_stable_order() {
     let f = Fixture::new().await;
     let client_id = unique("cli");
-    for method in ["PASSWORD-SECP256K1", "GDRIVE-ED25519", "ICLOUD-SECP256K1", "GDRIVE-SECP256K1"] {
-        backup(&f.store, &client_id, Some(method), &format!("share for {method}")).await;
+    for method in [
+        "PASSWORD-SECP256K1",
+        "GDRIVE-ED25519",
+        "ICLOUD-SECP256K1",
+        "GDRIVE-SECP256K1",
+    ] {
+        backup(
+            &f.store,
+            &client_id,
+            Some(method),
+            &format!("share for {method}"),
+        )
+        .await;
     }
-    backup(&f.store, &unique("someone-else"), Some("GDRIVE-ED25519"), "not yours").await;
+    backup(
+        &f.store,
+        &unique("someone-else"),
+        Some("GDRIVE-ED25519"),
+        "not yours",
+    )
+    .await;
     let expected = json!({ "backupShares": [
         "share for GDRIVE-ED25519", "share for GDRIVE-SECP256K1",
         "share for ICLOUD-SECP256K1", "share for PASSWORD-SECP256K1",
     ] });
     assert_eq!(fetch(&f.store, &client_id).await, expected);
     assert_eq!(fetch(&f.store, &client_id).await, expected);
-    assert_eq!(fetch(&f.store, &unique("nobody")).await, json!({ "backupShares": [] }));
+    assert_eq!(
+        fetch(&f.store, &unique("nobody")).await,
+        json!({ "backupShares": [] })
+    );
 }
 
 #[tokio::test]
@@ -88,7 +135,10 @@ async fn replacing_a_share_moves_the_old_one_to_history_in_the_same_write() {
     backup(&f.store, &client_id, Some("PASSKEY-ED25519"), "old").await;
     let (status, reply) = backup(&f.store, &client_id, Some("PASSKEY-ED25519"), "new").await;
     assert_eq!((status, reply["result"].as_str()), (200, Some("replaced")));
-    assert_eq!(fetch(&f.store, &client_id).await, json!({ "backupShares": ["new"] }));
+    assert_eq!(
+        fetch(&f.store, &client_id).await,
+        json!({ "backupShares": ["new"] })
+    );
 
     let current = f.scan(&f.tables.shares).await;
     assert_eq!((current.len(), n(&current[0], schema::VERSION)), (1, 2));
@@ -97,11 +147,24 @@ async fn replacing_a_share_moves_the_old_one_to_history_in_the_same_write() {
     let old = &history[0];
     assert_eq!(s(old, schema::SHARE), "old");
     assert_eq!(n(old, schema::VERSION), 1);
-    assert_eq!(s(old, schema::SHARE_KEY), json!([client_id, "PASSKEY-ED25519"]).to_string());
-    assert_eq!((s(old, schema::CLIENT_ID), s(old, schema::BACKUP_METHOD)), (client_id.as_str(), "PASSKEY-ED25519"));
+    assert_eq!(
+        s(old, schema::SHARE_KEY),
+        json!([client_id, "PASSKEY-ED25519"]).to_string()
+    );
+    assert_eq!(
+        (s(old, schema::CLIENT_ID), s(old, schema::BACKUP_METHOD)),
+        (client_id.as_str(), "PASSKEY-ED25519")
+    );
     assert!(s(old, schema::REPLACED_AT) >= s(old, schema::STORED_AT));
-    let in_30_days = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 30 * 86_400;
-    assert!(n(old, schema::EXPIRES_AT).abs_diff(in_30_days) < 60, "expiresAt is 30 days out");
+    let in_30_days = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 30 * 86_400;
+    assert!(
+        n(old, schema::EXPIRES_AT).abs_diff(in_30_days) < 60,
+        "expiresAt is 30 days out"
+    );
 }
 
 #[tokio::test]
@@ -135,7 +198,9 @@ async fn fifty_concurrent_different_shares_to_one_key_lose_nothing() {
     let mut writers = tokio::task::JoinSet::new();
     for share in shares.clone() {
         let (f, client_id) = (f.clone(), client_id.clone());
-        writers.spawn(async move { backup(&f.store, &client_id, Some("GDRIVE-SECP256K1"), &share).await });
+        writers.spawn(async move {
+            backup(&f.store, &client_id, Some("GDRIVE-SECP256K1"), &share).await
+        });
     }
     while let Some(result) = writers.join_next().await {
         let (status, reply) = result.expect("writer task");
@@ -144,11 +209,24 @@ async fn fifty_concurrent_different_shares_to_one_key_lose_nothing() {
     let current = f.scan(&f.tables.shares).await;
     let history = f.scan(&f.tables.history).await;
     assert_eq!((current.len(), history.len()), (1, 49));
-    let kept: BTreeSet<String> =
-        current.iter().chain(&history).map(|item| s(item, schema::SHARE).to_owned()).collect();
-    assert_eq!(kept, shares, "every share that got a 200 is current or in history");
-    let versions: BTreeSet<u64> = history.iter().map(|item| n(item, schema::VERSION)).collect();
-    assert_eq!(versions, (1..=49).collect(), "each replaced version is in history exactly once");
+    let kept: BTreeSet<String> = current
+        .iter()
+        .chain(&history)
+        .map(|item| s(item, schema::SHARE).to_owned())
+        .collect();
+    assert_eq!(
+        kept, shares,
+        "every share that got a 200 is current or in history"
+    );
+    let versions: BTreeSet<u64> = history
+        .iter()
+        .map(|item| n(item, schema::VERSION))
+        .collect();
+    assert_eq!(
+        versions,
+        (1..=49).collect(),
+        "each replaced version is in history exactly once"
+    );
 }
 
 #[tokio::test]
@@ -161,9 +239,16 @@ async fn legacy_backups_are_stored_as_unknown_and_returned_both_ways() {
         fetch(&f.store, &client_id).await,
         json!({ "backupShares": ["v6 share", "legacy share"], "backupShare": "legacy share" })
     );
-    let methods: BTreeSet<String> =
-        f.scan(&f.tables.shares).await.iter().map(|item| s(item, schema::BACKUP_METHOD).to_owned()).collect();
-    assert_eq!(methods, BTreeSet::from(["GDRIVE-SECP256K1".to_owned(), "UNKNOWN".to_owned()]));
+    let methods: BTreeSet<String> = f
+        .scan(&f.tables.shares)
+        .await
+        .iter()
+        .map(|item| s(item, schema::BACKUP_METHOD).to_owned())
+        .collect();
+    assert_eq!(
+        methods,
+        BTreeSet::from(["GDRIVE-SECP256K1".to_owned(), "UNKNOWN".to_owned()])
+    );
 }
 
 #[tokio::test]
@@ -172,9 +257,27 @@ async fn a_100_kb_share_round_trips() {
     let client_id = unique("cli");
     let share = json!({ "share": "ab".repeat(50 * 1024), "pubkey": "x" }).to_string();
     assert!(share.len() > 100 * 1024);
-    assert_eq!(backup(&f.store, &client_id, Some("PASSWORD-SECP256K1"), &share).await.0, 200);
-    assert_eq!(backup(&f.store, &client_id, Some("PASSWORD-SECP256K1"), &format!("{share} ")).await.0, 200);
-    assert_eq!(fetch(&f.store, &client_id).await["backupShares"][0].as_str(), Some(format!("{share} ").as_str()));
+    assert_eq!(
+        backup(&f.store, &client_id, Some("PASSWORD-SECP256K1"), &share)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        backup(
+            &f.store,
+            &client_id,
+            Some("PASSWORD-SECP256K1"),
+            &format!("{share} ")
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        fetch(&f.store, &client_id).await["backupShares"][0].as_str(),
+        Some(format!("{share} ").as_str())
+    );
 }
 
 #[tokio::test]
@@ -183,12 +286,23 @@ async fn unicode_and_escapes_are_preserved_byte_for_byte() {
     let client_id = unique("cli");
     let share = "{\"share\":\"é☃😀\\u0041 \\\"quoted\\\" back\\\\slash\",\"nul\":\"\u{0}\",\"tab\":\"\t\",\"nl\":\"\n\"}";
     // Sent as a JSON string, so every character above arrives escaped on the wire.
-    let body = json!({ "clientId": client_id, "backupMethod": "ICLOUD-ED25519", "share": share }).to_string();
-    let (status, _) = status_and_json(handler::backup(&f.store, &secrets(), post(body)).await.unwrap());
+    let body = json!({ "clientId": client_id, "backupMethod": "ICLOUD-ED25519", "share": share })
+        .to_string();
+    let (status, _) = status_and_json(
+        handler::backup(&f.store, &secrets(), post(body))
+            .await
+            .unwrap(),
+    );
     assert_eq!(status, 200);
     let reply = fetch(&f.store, &client_id).await;
-    assert_eq!(reply["backupShares"][0].as_str().map(str::as_bytes), Some(share.as_bytes()));
-    assert_eq!(s(&f.scan(&f.tables.shares).await[0], schema::SHARE).as_bytes(), share.as_bytes());
+    assert_eq!(
+        reply["backupShares"][0].as_str().map(str::as_bytes),
+        Some(share.as_bytes())
+    );
+    assert_eq!(
+        s(&f.scan(&f.tables.shares).await[0], schema::SHARE).as_bytes(),
+        share.as_bytes()
+    );
 }
 
 #[tokio::test]
@@ -200,47 +314,107 @@ async fn bad_requests_change_nothing_stored() {
         json!({ "clientId": client_id, "backupMethod": "GDRIVE", "share": "" }).to_string(),
         json!({ "clientId": client_id, "backupMethod": "GDRIVE", "share": 5 }).to_string(),
         json!({ "clientId": client_id, "backupMethod": "GDRIVE" }).to_string(),
-        format!(r#"{{"clientId": "{client_id}", "backupMethod": "GDRIVE", "share": "x", "share": "y"}}"#),
+        format!(
+            r#"{{"clientId": "{client_id}", "backupMethod": "GDRIVE", "share": "x", "share": "y"}}"#
+        ),
         format!(r#"{{"clientId": "{client_id}", "backupMethod": "GDRIVE", "share": "unterminated"#),
     ];
     for body in bad {
-        let (status, _) = status_and_json(handler::backup(&f.store, &secrets(), post(body.clone())).await.unwrap());
+        let (status, _) = status_and_json(
+            handler::backup(&f.store, &secrets(), post(body.clone()))
+                .await
+                .unwrap(),
+        );
         assert_eq!(status, 400, "{body}");
     }
     let wrong_secret = http::Request::builder()
         .method("POST")
         .header("x-webhook-secret", "nope")
-        .body(Body::from(json!({ "clientId": client_id, "backupMethod": "GDRIVE", "share": "evil" }).to_string()))
+        .body(Body::from(
+            json!({ "clientId": client_id, "backupMethod": "GDRIVE", "share": "evil" }).to_string(),
+        ))
         .unwrap();
-    assert_eq!(handler::backup(&f.store, &secrets(), wrong_secret).await.unwrap().status(), 401);
-    assert_eq!(fetch(&f.store, &client_id).await, json!({ "backupShares": ["kept"] }));
+    assert_eq!(
+        handler::backup(&f.store, &secrets(), wrong_secret)
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        fetch(&f.store, &client_id).await,
+        json!({ "backupShares": ["kept"] })
+    );
     assert!(f.scan(&f.tables.history).await.is_empty());
 }
 
 #[tokio::test]
 async fn unreachable_dynamodb_is_a_quick_503_never_a_200() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let client = dynamodb_local::client_for(&format!("http://127.0.0.1:{closed}")).await;
-    let tables = Tables { shares: "shares".into(), history: "history".into(), history_retention: HistoryRetention::days(30) };
+    let tables = Tables {
+        shares: "shares".into(),
+        history: "history".into(),
+        history_retention: HistoryRetention::days(30),
+    };
     let store = DynamoDbStore::new(client, tables);
     let started = Instant::now();
     let (status, reply) = backup(&store, "cli_1", Some("GDRIVE"), "share").await;
-    assert_eq!((status, reply["error"]["code"].as_str()), (503, Some("storage_unavailable")));
+    assert_eq!(
+        (status, reply["error"]["code"].as_str()),
+        (503, Some("storage_unavailable"))
+    );
     let body = json!({ "clientId": "cli_1" }).to_string();
-    let (status, _) = status_and_json(handler::fetch(&store, &secrets(), post(body)).await.unwrap());
+    let (status, _) = status_and_json(
+        handler::fetch(&store, &secrets(), post(body))
+            .await
+            .unwrap(),
+    );
     assert_eq!(status, 503);
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
 fn tables_in_the_template_use_the_attribute_names_the_store_writes() {
     let shares = template::table("SharesTable");
-    assert_eq!(shares.key_schema, [(schema::CLIENT_ID.into(), "HASH".into()), (schema::BACKUP_METHOD.into(), "RANGE".into())]);
-    assert_eq!(shares.attributes, [(schema::CLIENT_ID.into(), "S".into()), (schema::BACKUP_METHOD.into(), "S".into())]);
+    assert_eq!(
+        shares.key_schema,
+        [
+            (schema::CLIENT_ID.into(), "HASH".into()),
+            (schema::BACKUP_METHOD.into(), "RANGE".into())
+        ]
+    );
+    assert_eq!(
+        shares.attributes,
+        [
+            (schema::CLIENT_ID.into(), "S".into()),
+            (schema::BACKUP_METHOD.into(), "S".into())
+        ]
+    );
     assert_eq!(shares.ttl_attribute, None, "current shares never expire");
     let history = template::table("HistoryTable");
-    assert_eq!(history.key_schema, [(schema::SHARE_KEY.into(), "HASH".into()), (schema::REPLACED_AT.into(), "RANGE".into())]);
-    assert_eq!(history.attributes, [(schema::SHARE_KEY.into(), "S".into()), (schema::REPLACED_AT.into(), "S".into())]);
+    assert_eq!(
+        history.key_schema,
+        [
+            (schema::SHARE_KEY.into(), "HASH".into()),
+            (schema::REPLACED_AT.into(), "RANGE".into())
+        ]
+    );
+    assert_eq!(
+        history.attributes,
+        [
+            (schema::SHARE_KEY.into(), "S".into()),
+            (schema::REPLACED_AT.into(), "S".into())
+        ]
+    );
     assert_eq!(history.ttl_attribute.as_deref(), Some(schema::EXPIRES_AT));
 }
 
@@ -250,17 +424,32 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
     let grants = |function: &str| -> BTreeSet<(String, String)> {
         let policies = &template["Resources"][function]["Properties"]["Policies"];
         let mut grants = BTreeSet::new();
-        for policy in policies.as_sequence().expect("inline policies only, no SAM policy templates") {
+        for policy in policies
+            .as_sequence()
+            .expect("inline policies only, no SAM policy templates")
+        {
             for statement in policy["Statement"].as_sequence().expect("statements") {
                 assert_eq!(statement["Effect"].as_str(), Some("Allow"));
                 let resource = format!("{:?}", statement["Resource"]);
                 let actions = match &statement["Action"] {
                     serde_norway::Value::String(action) => vec![action.clone()],
-                    list => list.as_sequence().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect(),
+                    list => list
+                        .as_sequence()
+                        .unwrap()
+                        .iter()
+                        .map(|a| a.as_str().unwrap().to_owned())
+                        .collect(),
                 };
                 for action in actions {
-                    let table = if resource.contains("HistoryTable") { "history" } else { "shares" };
-                    assert!(resource.contains("Table.Arn"), "{resource} is one table's ARN");
+                    let table = if resource.contains("HistoryTable") {
+                        "history"
+                    } else {
+                        "shares"
+                    };
+                    assert!(
+                        resource.contains("Table.Arn"),
+                        "{resource} is one table's ARN"
+                    );
                     grants.insert((action, table.to_owned()));
                 }
             }
@@ -270,9 +459,16 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
     let pair = |action: &str, table: &str| (action.to_owned(), table.to_owned());
     assert_eq!(
         grants("BackupFunction"),
-        BTreeSet::from([pair("dynamodb:GetItem", "shares"), pair("dynamodb:PutItem", "shares"), pair("dynamodb:PutItem", "history")])
+        BTreeSet::from([
+            pair("dynamodb:GetItem", "shares"),
+            pair("dynamodb:PutItem", "shares"),
+            pair("dynamodb:PutItem", "history")
+        ])
     );
-    assert_eq!(grants("FetchFunction"), BTreeSet::from([pair("dynamodb:Query", "shares")]));
+    assert_eq!(
+        grants("FetchFunction"),
+        BTreeSet::from([pair("dynamodb:Query", "shares")])
+    );
 }
 
 #[test]
@@ -280,11 +476,26 @@ fn the_tables_survive_stack_deletion_and_keep_point_in_time_recovery() {
     let template = template::template();
     for table in ["SharesTable", "HistoryTable"] {
         let resource = &template["Resources"][table];
-        assert_eq!(resource["DeletionPolicy"].as_str(), Some("Retain"), "{table}");
-        assert_eq!(resource["UpdateReplacePolicy"].as_str(), Some("Retain"), "{table}");
+        assert_eq!(
+            resource["DeletionPolicy"].as_str(),
+            Some("Retain"),
+            "{table}"
+        );
+        assert_eq!(
+            resource["UpdateReplacePolicy"].as_str(),
+            Some("Retain"),
+            "{table}"
+        );
         let properties = &resource["Properties"];
-        assert_eq!(properties["DeletionProtectionEnabled"].as_bool(), Some(true), "{table}");
-        assert_eq!(properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(), Some(true));
+        assert_eq!(
+            properties["DeletionProtectionEnabled"].as_bool(),
+            Some(true),
+            "{table}"
+        );
+        assert_eq!(
+            properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+            Some(true)
+        );
         assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
     }
 }

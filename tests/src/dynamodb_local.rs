@@ -9,8 +9,11 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Credentials DynamoDB Local accepts; it checks their shape, not their value.
-pub const LOCAL_CREDENTIALS: [(&str, &str); 3] =
-    [("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"), ("AWS_REGION", "us-east-1")];
+pub const LOCAL_CREDENTIALS: [(&str, &str); 3] = [
+    ("AWS_ACCESS_KEY_ID", "local"),
+    ("AWS_SECRET_ACCESS_KEY", "local"),
+    ("AWS_REGION", "us-east-1"),
+];
 
 /// The endpoint of a running DynamoDB Local, starting one for this test binary if needed.
 pub fn endpoint() -> &'static str {
@@ -31,7 +34,9 @@ pub async fn client_for(endpoint: &str) -> Client {
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region("us-east-1")
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "tests"));
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "tests",
+        ));
     custodian_backup::config::dynamodb_client_from(loader).await
 }
 
@@ -41,14 +46,25 @@ pub fn install_dir() -> PathBuf {
     std::fs::read_dir(&lib)
         .ok()
         .and_then(|entries| {
-            entries.flatten().map(|e| e.path()).find(|path| path.join("DynamoDBLocal.jar").is_file())
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .find(|path| path.join("DynamoDBLocal.jar").is_file())
         })
-        .unwrap_or_else(|| panic!("DynamoDB Local is not installed under {}: run `make test` (or scripts/tools.sh)", lib.display()))
+        .unwrap_or_else(|| {
+            panic!(
+                "DynamoDB Local is not installed under {}: run `make test` (or scripts/tools.sh)",
+                lib.display()
+            )
+        })
 }
 
 fn start() -> String {
     let dir = install_dir();
-    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
     // The shell watches this process and stops Java when it exits, so no server outlives the tests.
     let script = format!(
         "java -Djava.library.path={lib} -jar {jar} -inMemory -port {port} >/dev/null 2>&1 & java=$!; \
@@ -65,7 +81,10 @@ fn start() -> String {
     let address = format!("127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(&address).is_err() {
-        assert!(Instant::now() < deadline, "DynamoDB Local did not start on {address} within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "DynamoDB Local did not start on {address} within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     format!("http://{address}")

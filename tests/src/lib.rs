@@ -6,13 +6,18 @@
 //! Nothing here is ever skipped: without DynamoDB Local the tests fail and say why.
 
 pub mod dynamodb_local;
+pub mod events;
+pub mod runtime_api;
 pub mod template;
 
 use std::path::PathBuf;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// A name no other test run uses, for tables and client ids.
@@ -23,7 +28,11 @@ pub fn unique(prefix: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock after 1970")
         .subsec_nanos();
-    format!("{prefix}-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 use custodian_backup::config::HistoryRetention;
@@ -51,12 +60,26 @@ impl Fixture {
         template::create_table(&client, &template::table("SharesTable"), &tables.shares).await;
         template::create_table(&client, &template::table("HistoryTable"), &tables.history).await;
         let store = DynamoDbStore::new(client.clone(), tables.clone());
-        Self { client, tables, store }
+        Self {
+            client,
+            tables,
+            store,
+        }
     }
 
     /// Every item of a table, as DynamoDB holds it. Tests only: the functions may never Scan.
-    pub async fn scan(&self, table: &str) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        let output = self.client.scan().table_name(table).consistent_read(true).send().await.expect("scan");
+    pub async fn scan(
+        &self,
+        table: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let output = self
+            .client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan");
         output.items.unwrap_or_default()
     }
 }

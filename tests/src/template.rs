@@ -2,7 +2,8 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 use serde_norway::Value;
 
@@ -19,14 +20,19 @@ pub struct TableSpec {
 
 pub fn template() -> Value {
     let path = crate::repo_root().join("template.yaml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     serde_norway::from_str(&text).expect("template.yaml is valid YAML")
 }
 
 pub fn table(logical_id: &str) -> TableSpec {
     let template = template();
     let resource = &template["Resources"][logical_id];
-    assert_eq!(resource["Type"].as_str(), Some("AWS::DynamoDB::Table"), "{logical_id} in template.yaml");
+    assert_eq!(
+        resource["Type"].as_str(),
+        Some("AWS::DynamoDB::Table"),
+        "{logical_id} in template.yaml"
+    );
     let properties = &resource["Properties"];
     let pairs = |list: &Value, first: &str, second: &str| -> Vec<(String, String)> {
         list.as_sequence()
@@ -39,18 +45,29 @@ pub fn table(logical_id: &str) -> TableSpec {
     TableSpec {
         logical_id: logical_id.to_owned(),
         key_schema: pairs(&properties["KeySchema"], "AttributeName", "KeyType"),
-        attributes: pairs(&properties["AttributeDefinitions"], "AttributeName", "AttributeType"),
-        ttl_attribute: (ttl["Enabled"].as_bool() == Some(true)).then(|| text(&ttl["AttributeName"])),
+        attributes: pairs(
+            &properties["AttributeDefinitions"],
+            "AttributeName",
+            "AttributeType",
+        ),
+        ttl_attribute: (ttl["Enabled"].as_bool() == Some(true))
+            .then(|| text(&ttl["AttributeName"])),
     }
 }
 
 fn text(value: &Value) -> String {
-    value.as_str().unwrap_or_else(|| panic!("expected a plain string, got {value:?}")).to_owned()
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a plain string, got {value:?}"))
+        .to_owned()
 }
 
 /// Creates `spec` as `name` and waits until it is usable.
 pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) {
-    let mut create = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
+    let mut create = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
     for (attribute, key_type) in &spec.key_schema {
         create = create.key_schema(
             KeySchemaElement::builder()
@@ -69,9 +86,16 @@ pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) {
                 .expect("complete attribute definition"),
         );
     }
-    create.send().await.unwrap_or_else(|e| panic!("creating {name}: {e:?}"));
+    create
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("creating {name}: {e:?}"));
     if let Some(attribute) = &spec.ttl_attribute {
-        let ttl = TimeToLiveSpecification::builder().attribute_name(attribute).enabled(true).build().expect("ttl");
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name(attribute)
+            .enabled(true)
+            .build()
+            .expect("ttl");
         client
             .update_time_to_live()
             .table_name(name)

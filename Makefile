@@ -1,0 +1,17 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each installs its tools into
+# .tools/ on first use.
+.PHONY: run test lint ci
+
+run: ## Serve /backup and /backup/fetch on http://127.0.0.1:9000 with DynamoDB Local
+	scripts/run.sh
+
+test: ## Every test: unit, DynamoDB Local, and the real Lambda binaries
+	scripts/test.sh
+
+lint: ## Formatting, clippy, and the SAM template
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	scripts/tools.sh sam
+	.tools/venv/bin/sam validate --lint
+
+ci: lint test

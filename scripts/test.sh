@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, then the tests against DynamoDB Local and the real Lambda binaries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/tools.sh dynamodb-local
+source scripts/dynamodb-local.sh
+# The real Lambda binaries, which tests/binaries.rs runs through the Lambda Runtime API.
+cargo build --workspace --bins
+cargo test --workspace --all-targets "$@"

