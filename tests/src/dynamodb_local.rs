@@ -73,11 +73,13 @@ fn start() -> String {
         jar = dir.join("DynamoDBLocal.jar").display(),
         parent = std::process::id(),
     );
-    Command::new("sh")
+    let watchdog = Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::null())
-        .spawn()
-        .expect("starting DynamoDB Local");
+        .spawn();
+    // Kept for the life of the test process; the shell ends itself after this process exits.
+    static WATCHDOG: OnceLock<std::process::Child> = OnceLock::new();
+    let _ = WATCHDOG.set(watchdog.expect("starting DynamoDB Local"));
     let address = format!("127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(&address).is_err() {

@@ -1,8 +1,8 @@
 //! The DynamoDB store: one current share per (clientId, backupMethod) in the shares table, and
 //! every replaced share kept in the history table.
 //!
-//! A replacement is one `TransactWriteItems`: the old share goes to history and the new one
-//! becomes current only if the current item still has the version that was read, so neither a
+//! A replacement first copies the old share into history, keyed by its version, and only then
+//! makes the new one current, on condition that the version read is still current. So neither a
 //! crash nor a concurrent writer can lose a share. Nothing here deletes an item.
 
 use super::{CurrentShare, ShareReader, ShareWriter, StoreError, Stored};
@@ -11,8 +11,7 @@ use crate::portal::{Backup, BackupMethod, ClientId, Share};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -24,12 +23,13 @@ pub mod schema {
     pub const BACKUP_METHOD: &str = "backupMethod";
     pub const SHARE: &str = "share";
     pub const BACKUP_SHARE_PAIR_ID: &str = "backupSharePairId";
-    /// Starts at 1 and grows by one with each replacement: the optimistic-concurrency guard.
+    /// Starts at 1 and grows by one with each replacement: the optimistic-concurrency guard,
+    /// and the history table's sort key, so history sorts in replacement order.
     pub const VERSION: &str = "version";
     pub const STORED_AT: &str = "storedAt";
     /// History table: partition key, the JSON array `[clientId, backupMethod]`.
     pub const SHARE_KEY: &str = "shareKey";
-    /// History table: sort key, RFC 3339 with nanoseconds, so it sorts by time.
+    /// History table: when the share was moved there, RFC 3339 with nanoseconds.
     pub const REPLACED_AT: &str = "replacedAt";
     /// History table: the TTL attribute (epoch seconds), absent when retention is forever.
     pub const EXPIRES_AT: &str = "expiresAt";
@@ -38,6 +38,8 @@ pub mod schema {
 /// Concurrent writes to one key retry until one of them wins; each round has a winner, so this
 /// covers far more racing writers than Portal's one request per curve.
 const MAX_WRITE_ATTEMPTS: u32 = 64;
+const BACKOFF_BASE_MS: u64 = 25;
+const MAX_BACKOFF_MS: u64 = 400;
 
 pub struct DynamoDbStore {
     client: Client,
@@ -91,47 +93,61 @@ impl DynamoDbStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(error) => match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_))
-                | Some(PutItemError::TransactionConflictException(_)) => Ok(false),
-                _ => Err(unavailable("PutItem", &error)),
-            },
+            Err(error) if lost_race(&error) => Ok(false),
+            Err(error) => Err(unavailable("PutItem", &error)),
         }
     }
 
-    /// Moves `old` to history and makes `backup` current, if `old` is still current.
-    /// `false` if another writer changed the key first.
+    /// Moves `old` to history, then makes `backup` current if `old` still is. `false` if another
+    /// writer changed the key first.
+    ///
+    /// The order is the guarantee: the old share is durable in history before the conditional
+    /// put can replace it, so a crash between the two leaves a copy of a still-current share and
+    /// a lost race leaves the same item written twice, never a share lost. (Two single-item
+    /// writes rather than one transaction: a losing transaction is slow, a losing put is not.)
     async fn replace(&self, backup: &Backup, old: CurrentItem) -> Result<bool, StoreError> {
-        let archive = Put::builder()
+        let archived = self
+            .client
+            .put_item()
             .table_name(&self.tables.history)
             .set_item(Some(history_item(
                 backup,
                 old.item,
                 self.tables.history_retention,
             )))
-            .condition_expression("attribute_not_exists(#shareKey)")
+            // A version is only ever one share, so a repeat rewrites the same share; anything
+            // else would destroy history and is refused.
+            .condition_expression("attribute_not_exists(#shareKey) OR #share = :share")
             .expression_attribute_names("#shareKey", schema::SHARE_KEY)
-            .build()
-            .map_err(|_| StoreError::Corrupt(schema::SHARE_KEY))?;
-        let promote = Put::builder()
+            .expression_attribute_names("#share", schema::SHARE)
+            .expression_attribute_values(
+                ":share",
+                AttributeValue::S(old.share.expose_secret().to_owned()),
+            )
+            .send()
+            .await;
+        if let Err(error) = archived {
+            return Err(match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => {
+                    StoreError::Corrupt(schema::VERSION)
+                }
+                _ => unavailable("PutItem", &error),
+            });
+        }
+        let promoted = self
+            .client
+            .put_item()
             .table_name(&self.tables.shares)
             .set_item(Some(current_item(backup, old.version + 1)))
             .condition_expression("#version = :read")
             .expression_attribute_names("#version", schema::VERSION)
             .expression_attribute_values(":read", AttributeValue::N(old.version.to_string()))
-            .build()
-            .map_err(|_| StoreError::Corrupt(schema::VERSION))?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(archive).build())
-            .transact_items(TransactWriteItem::builder().put(promote).build())
             .send()
             .await;
-        match result {
+        match promoted {
             Ok(_) => Ok(true),
             Err(error) if lost_race(&error) => Ok(false),
-            Err(error) => Err(unavailable("TransactWriteItems", &error)),
+            Err(error) => Err(unavailable("PutItem", &error)),
         }
     }
 }
@@ -140,9 +156,10 @@ impl ShareWriter for DynamoDbStore {
     async fn put_share(&self, backup: &Backup) -> Result<Stored, StoreError> {
         for attempt in 0..MAX_WRITE_ATTEMPTS {
             if attempt > 0 {
-                // Jitter spreads racing writers so the next round has a clear winner.
-                let cap = 5 * u64::from(attempt.min(10));
-                tokio::time::sleep(Duration::from_millis(fastrand::u64(1..=cap))).await;
+                // Exponential backoff with full jitter spreads racing writers out, so each
+                // round has few contenders and one clear winner.
+                let cap = (BACKOFF_BASE_MS << (attempt - 1).min(4)).min(MAX_BACKOFF_MS);
+                tokio::time::sleep(Duration::from_millis(fastrand::u64(0..=cap))).await;
             }
             let written = match self.read_current(backup).await? {
                 None => self.create(backup).await?.then_some(Stored::Created),
@@ -285,23 +302,16 @@ fn string_number(
     }
 }
 
-/// A condition failure or transaction conflict: another writer got there first.
-fn lost_race(error: &SdkError<TransactWriteItemsError>) -> bool {
-    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-        error.as_service_error()
-    else {
-        return false;
-    };
-    cancelled
-        .cancellation_reasons()
-        .iter()
-        .filter_map(|reason| reason.code())
-        .all(|code| {
-            matches!(
-                code,
-                "None" | "ConditionalCheckFailed" | "TransactionConflict"
-            )
-        })
+/// Another writer got there first: the condition failed, or it conflicted with a transaction
+/// (an operator's, say).
+fn lost_race(error: &SdkError<PutItemError>) -> bool {
+    matches!(
+        error.as_service_error(),
+        Some(
+            PutItemError::ConditionalCheckFailedException(_)
+                | PutItemError::TransactionConflictException(_)
+        )
+    )
 }
 
 /// Keeps only the error's code or kind: SDK errors can carry request data, and so the share.
