@@ -32,4 +32,4 @@ cat <<MSG
   Each function compiles on its first request. Ctrl-C stops the server and DynamoDB Local.
 
 MSG
-.tools/venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1 --invoke-port "$port"
+.tools/venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --disable-cors
