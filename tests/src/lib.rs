@@ -7,6 +7,7 @@
 
 pub mod dynamodb_local;
 pub mod events;
+pub mod local_api;
 pub mod runtime_api;
 pub mod template;
 

@@ -7,15 +7,15 @@
 use crate::error::{MAX_BODY_BYTES, Rejection, json};
 use crate::portal::{Backup, Fetch};
 use crate::secret::{AuthFailure, SecretSlot, WebhookSecrets};
-use crate::store::{ShareReader, ShareWriter};
+use crate::store::{ShareReader, ShareWriter, StoreError};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
-/// The longest a write may take before the answer is 503: inside Portal's 10 s wait and the
+/// The longest storage may take before the answer is 503: inside Portal's 10 s wait and the
 /// function's timeout. A write cut off here may still land, which is safe: only a 200 promises.
-pub const WRITE_BUDGET: Duration = Duration::from_secs(6);
+pub const STORAGE_BUDGET: Duration = Duration::from_secs(6);
 
 /// `POST {base}/backup`: store the custodian backup share Portal sent. Answers 200 only once
 /// DynamoDB has acknowledged the write.
@@ -30,10 +30,7 @@ pub async fn backup(
         let backup = Backup::from_json(body)?;
         log.client_id = Some(backup.client_id.to_string());
         log.backup_method = Some(backup.backup_method.to_string());
-        let stored = tokio::time::timeout(WRITE_BUDGET, store.put_share(&backup))
-            .await
-            .map_err(|_| Rejection::StorageTimeout)??;
-        Ok(stored)
+        within_budget(store.put_share(&backup)).await
     }
     .await;
     Ok(log.finish(result.map(|stored| {
@@ -54,7 +51,7 @@ pub async fn fetch(
         let body = admit(secrets, &request, &mut log)?;
         let fetch = Fetch::from_json(body)?;
         log.client_id = Some(fetch.client_id.to_string());
-        Ok(store.current_shares(&fetch.client_id).await?)
+        within_budget(store.current_shares(&fetch.client_id)).await
     }
     .await;
     log.shares = result.as_ref().ok().map(Vec::len);
@@ -68,6 +65,15 @@ pub async fn fetch(
         }
         ("fetched", json(StatusCode::OK, &body))
     })))
+}
+
+async fn within_budget<T>(
+    storage: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, Rejection> {
+    match tokio::time::timeout(STORAGE_BUDGET, storage).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(Rejection::StorageTimeout),
+    }
 }
 
 /// The checks both routes share, cheapest and least revealing first: the secret before

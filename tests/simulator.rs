@@ -1,0 +1,71 @@
+//! The Portal simulator against the real binaries behind a local API Gateway, with DynamoDB
+//! Local: what a user runs against their deployment, run here on every change.
+
+use portal_sim::{Options, run};
+use std::sync::Arc;
+use webhook_tests::runtime_api::{Function, binary};
+use webhook_tests::{Fixture, dynamodb_local, local_api};
+
+const SECRET: &str = "simulator-test-secret-0123456789";
+
+async fn serve(f: &Fixture) -> String {
+    let mut env = vec![
+        ("WEBHOOK_SECRET", SECRET),
+        ("SHARES_TABLE", f.tables.shares.as_str()),
+        ("HISTORY_TABLE", f.tables.history.as_str()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local::endpoint()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+    ];
+    env.extend(dynamodb_local::LOCAL_CREDENTIALS);
+    let backup = Arc::new(Function::start(&binary("backup"), &env).await);
+    let fetch = Arc::new(Function::start(&binary("backup-fetch"), &env).await);
+    local_api::serve(backup, fetch).await
+}
+
+fn options(base_url: String, secret: &str) -> Options {
+    Options {
+        base_url,
+        secret: secret.to_owned(),
+        client_id: "portal-sim-test-client".to_owned(),
+        method: "GDRIVE".to_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_simulator_passes_against_the_real_binaries() {
+    let f = Fixture::new().await;
+    let base_url = serve(&f).await;
+    let report = run(&options(base_url, SECRET)).await;
+    println!("{}", report.render());
+    assert!(report.passed, "{}", report.render());
+    assert_eq!(report.checks.len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_fails_a_receiver_configured_with_another_secret() {
+    let f = Fixture::new().await;
+    let base_url = serve(&f).await;
+    let report = run(&options(base_url, "not-the-receivers-secret")).await;
+    assert!(!report.passed);
+    let failed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "multi-backup",
+            "repeated-backup",
+            "legacy-backup",
+            "wrong-secret"
+        ],
+        "{}",
+        report.render()
+    );
+    assert!(
+        !report.render().contains("not-the-receivers-secret"),
+        "the report never prints a secret"
+    );
+}
