@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. Each installs its tools into
 # .tools/ on first use.
-.PHONY: run test lint ci
+.PHONY: run test lint build sim ci
 
 run: ## Serve /backup and /backup/fetch on http://127.0.0.1:9000 with DynamoDB Local
 	scripts/run.sh
@@ -13,5 +13,12 @@ lint: ## Formatting, clippy, and the SAM template
 	cargo clippy --workspace --all-targets -- -D warnings
 	scripts/tools.sh sam
 	.tools/venv/bin/sam validate --lint
+
+build: ## sam build, then check glibc fits provided.al2023 (ARCH=x86_64 or arm64, the default)
+	scripts/build.sh
+
+sim: ## The Portal simulator against URL (default: make run's), with PORTAL_WEBHOOK_SECRET
+	PORTAL_WEBHOOK_SECRET=$${PORTAL_WEBHOOK_SECRET:-local-dev-secret-change-me} \
+	  cargo run --quiet -p portal-sim -- --url $${URL:-http://127.0.0.1:9000}
 
 ci: lint test

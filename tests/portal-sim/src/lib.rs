@@ -229,7 +229,7 @@ impl<'a> Portal<'a> {
                 Err("a share sent with a wrong secret was stored".into())
             }
             Ok(_) if fetch.status() == Some(200) => Ok(()),
-            _ => Err(format!("fetch answered {:?}", fetch.status())),
+            _ => Err(format!("/backup/fetch answered {}", shown(fetch.status()))),
         });
         check(
             "wrong-secret",
@@ -295,7 +295,11 @@ fn stored(answers: &[&Answer]) -> Result<(), String> {
         match (answer.status(), &answer.body) {
             (Some(200), Ok(_)) => {}
             (status, body) => {
-                return Err(format!("/backup answered {status:?}: {}", describe(body)));
+                return Err(format!(
+                    "/backup answered {}: {}",
+                    shown(status),
+                    describe(body)
+                ));
             }
         }
     }
@@ -308,7 +312,8 @@ fn contains(fetch: &Answer, shares: &[String]) -> Result<(), String> {
         (Some(200), Ok(body)) => body,
         (status, body) => {
             return Err(format!(
-                "/backup/fetch answered {status:?}: {}",
+                "/backup/fetch answered {}: {}",
+                shown(status),
                 describe(body)
             ));
         }
@@ -334,9 +339,9 @@ fn contains(fetch: &Answer, shares: &[String]) -> Result<(), String> {
 fn refusal(answer: &Answer, secrets: &[&str]) -> Result<(), String> {
     if answer.status() != Some(401) {
         return Err(format!(
-            "{} answered {:?}, not 401",
+            "{} answered {}, not 401",
             answer.call.route,
-            answer.status()
+            shown(answer.status())
         ));
     }
     let echoed = answer
@@ -348,6 +353,10 @@ fn refusal(answer: &Answer, secrets: &[&str]) -> Result<(), String> {
         true => Err("the refusal echoes a secret or share".into()),
         false => Ok(()),
     }
+}
+
+fn shown(status: Option<u16>) -> String {
+    status.map_or_else(|| "nothing".to_owned(), |status| status.to_string())
 }
 
 fn describe(body: &Result<Value, String>) -> String {

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `sam build` for both functions (release, through cargo-lambda and zig), then a check that each
+# bootstrap needs no newer glibc than Lambda's provided.al2023 has (2.34).
+#   ARCH=arm64 (default) needs the Rust target: rustup target add aarch64-unknown-linux-gnu
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/tools.sh cargo-lambda sam
+export PATH="$PWD/.tools/venv/bin:$PATH" SAM_CLI_TELEMETRY=0
+sam build --parameter-overrides "Architecture=${ARCH:-arm64}"
+
+status=0
+for bootstrap in .aws-sam/build/*/bootstrap; do
+  needed=$(objdump -T "$bootstrap" | grep -o 'GLIBC_[0-9.]*' | sort -V | tail -n 1)
+  size=$(du -h "$bootstrap" | cut -f1)
+  if [ "$(printf '%s\n%s\n' "${needed#GLIBC_}" 2.34 | sort -V | tail -n 1)" = 2.34 ]; then
+    echo "$bootstrap: $size, needs $needed (provided.al2023 has 2.34): ok"
+  else
+    echo "$bootstrap: needs $needed, newer than provided.al2023's 2.34" >&2
+    status=1
+  fi
+done
+exit $status
