@@ -5,20 +5,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use webhook_tests::events::{DEV_SECRET, EVENTS, event};
 use webhook_tests::runtime_api::{Function, binary};
-use webhook_tests::{Fixture, dynamodb_local, unique};
-
-/// The environment the template gives both functions, pointed at DynamoDB Local.
-fn environment<'a>(f: &'a Fixture, secret: &'a str) -> Vec<(&'a str, &'a str)> {
-    let mut env = vec![
-        ("WEBHOOK_SECRET", secret),
-        ("SHARES_TABLE", f.tables.shares.as_str()),
-        ("HISTORY_TABLE", f.tables.history.as_str()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local::endpoint()),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-    ];
-    env.extend(dynamodb_local::LOCAL_CREDENTIALS);
-    env
-}
+use webhook_tests::{Fixture, unique};
 
 fn status(outcome: &Result<Value, Value>) -> u64 {
     let response = outcome
@@ -32,7 +19,7 @@ fn status(outcome: &Result<Value, Value>) -> u64 {
 #[tokio::test]
 async fn every_event_file_gets_its_expected_status_from_the_real_binaries() {
     let f = Fixture::new().await;
-    let env = environment(&f, DEV_SECRET);
+    let env = f.function_env(DEV_SECRET);
     let backup = Function::start(&binary("backup"), &env).await;
     let fetch = Function::start(&binary("backup-fetch"), &env).await;
     for (file, route, expected) in EVENTS {
@@ -94,7 +81,7 @@ fn function_route(function: &Function, backup: &Function) -> &'static str {
 #[tokio::test]
 async fn a_share_stored_by_the_backup_binary_is_fetched_by_the_fetch_binary_byte_for_byte() {
     let f = Fixture::new().await;
-    let env = environment(&f, DEV_SECRET);
+    let env = f.function_env(DEV_SECRET);
     let backup = Function::start(&binary("backup"), &env).await;
     let fetch = Function::start(&binary("backup-fetch"), &env).await;
     let client_id = unique("cli");
@@ -134,7 +121,7 @@ async fn a_share_stored_by_the_backup_binary_is_fetched_by_the_fetch_binary_byte
 #[tokio::test]
 async fn without_a_secret_the_binary_refuses_every_request_and_says_why_once() {
     let f = Fixture::new().await;
-    let mut env = environment(&f, "");
+    let mut env = f.function_env("");
     env.retain(|(name, _)| *name != "WEBHOOK_SECRET");
     let backup = Function::start(&binary("backup"), &env).await;
     for _ in 0..2 {
@@ -163,7 +150,7 @@ fn rest_event(path: &str, body: &str) -> String {
 #[tokio::test]
 async fn cold_start_of_each_binary_is_measured() {
     let f = Fixture::new().await;
-    let env = environment(&f, DEV_SECRET);
+    let env = f.function_env(DEV_SECRET);
     for (name, file) in [
         ("backup", "backup-multi-backup.json"),
         ("backup-fetch", "fetch.json"),

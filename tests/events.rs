@@ -2,8 +2,8 @@
 //! through the handlers, with DynamoDB Local behind them, gets its expected status.
 
 use custodian_backup::handler;
+use custodian_backup::runtime::request_from_event;
 use custodian_backup::secret::WebhookSecrets;
-use lambda_http::request::from_str;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use webhook_tests::events::{DEV_SECRET, EVENTS, event};
@@ -24,7 +24,7 @@ async fn each_event_gets_its_expected_status() {
     let f = Fixture::new().await;
     let secrets = WebhookSecrets::new(Some(DEV_SECRET.to_owned().into()), None);
     for (file, route, expected) in EVENTS {
-        let request = from_str(&event(file))
+        let request = request_from_event(&event(file))
             .unwrap_or_else(|e| panic!("{file} is an API Gateway event: {e}"));
         let response = match route {
             "backup" => handler::backup(&f.store, &secrets, request).await,

@@ -4,19 +4,12 @@
 use portal_sim::{Options, run};
 use std::sync::Arc;
 use webhook_tests::runtime_api::{Function, binary};
-use webhook_tests::{Fixture, dynamodb_local, local_api};
+use webhook_tests::{Fixture, local_api};
 
 const SECRET: &str = "simulator-test-secret-0123456789";
 
 async fn serve(f: &Fixture) -> String {
-    let mut env = vec![
-        ("WEBHOOK_SECRET", SECRET),
-        ("SHARES_TABLE", f.tables.shares.as_str()),
-        ("HISTORY_TABLE", f.tables.history.as_str()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local::endpoint()),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-    ];
-    env.extend(dynamodb_local::LOCAL_CREDENTIALS);
+    let env = f.function_env(SECRET);
     let backup = Arc::new(Function::start(&binary("backup"), &env).await);
     let fetch = Arc::new(Function::start(&binary("backup-fetch"), &env).await);
     local_api::serve(backup, fetch).await

@@ -25,6 +25,8 @@ pub enum Rejection {
     UnsupportedMediaType,
     #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
+    #[error("request body is marked base64-encoded but is not valid base64")]
+    BodyNotBase64,
     #[error(transparent)]
     InvalidRequest(#[from] InvalidRequest),
     #[error("storage is unavailable; nothing was changed, retry later")]
@@ -41,7 +43,7 @@ impl Rejection {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BodyNotBase64 | Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::StorageUnavailable(_) | Self::StorageTimeout => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -53,6 +55,7 @@ impl Rejection {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::BodyNotBase64 => "invalid_base64",
             Self::InvalidRequest(invalid) => invalid.code(),
             Self::StorageUnavailable(_) => "storage_unavailable",
             Self::StorageTimeout => "storage_timeout",

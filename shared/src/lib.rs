@@ -7,6 +7,7 @@
 //! - [`handler`]: `/backup` and `/backup/fetch`, HTTP request in, HTTP response out.
 //! - [`error`]: every rejection and the JSON response it gets.
 //! - [`config`]: environment variables and the AWS client.
+//! - [`runtime`]: the Lambda runtime loop, guarded against bodies lambda_http would panic on.
 //!
 //! A share is key material: nothing in this crate logs, prints or returns one except
 //! `/backup/fetch` answering Portal.
@@ -15,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod handler;
 pub mod portal;
+pub mod runtime;
 pub mod secret;
 pub mod store;
 

@@ -68,6 +68,20 @@ impl Fixture {
         }
     }
 
+    /// The environment `template.yaml` gives both functions, pointed at these tables in DynamoDB
+    /// Local, with JSON logs as in AWS.
+    pub fn function_env<'a>(&'a self, secret: &'a str) -> Vec<(&'a str, &'a str)> {
+        let mut env = vec![
+            ("WEBHOOK_SECRET", secret),
+            ("SHARES_TABLE", self.tables.shares.as_str()),
+            ("HISTORY_TABLE", self.tables.history.as_str()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local::endpoint()),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ];
+        env.extend(dynamodb_local::LOCAL_CREDENTIALS);
+        env
+    }
+
     /// Every item of a table, as DynamoDB holds it. Tests only: the functions may never Scan.
     pub async fn scan(
         &self,

@@ -1,15 +1,12 @@
 //! Lambda function for `POST {base}/backup/fetch`: Portal reads back every stored share of a client.
 
-use custodian_backup::{Config, DynamoDbStore, dynamodb_client, handler, init_logging};
-use lambda_http::{Error, Request, run, service_fn};
+use custodian_backup::{Config, DynamoDbStore, dynamodb_client, handler, init_logging, runtime};
+use lambda_http::{Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     init_logging(&config.secrets);
     let store = DynamoDbStore::new(dynamodb_client().await, config.tables);
-    run(service_fn(|request: Request| {
-        handler::fetch(&store, &config.secrets, request)
-    }))
-    .await
+    runtime::serve(|request: Request| handler::fetch(&store, &config.secrets, request)).await
 }

@@ -6,6 +6,7 @@
 
 use crate::error::{MAX_BODY_BYTES, Rejection, json};
 use crate::portal::{Backup, Fetch};
+use crate::runtime::BODY_NOT_BASE64;
 use crate::secret::{AuthFailure, SecretSlot, WebhookSecrets};
 use crate::store::{ShareReader, ShareWriter, StoreError};
 use lambda_http::http::{Method, StatusCode, header};
@@ -102,7 +103,11 @@ fn admit<'r>(
     {
         return Err(Rejection::UnsupportedMediaType);
     }
-    // lambda_http has already decoded a base64 body (`isBase64Encoded`) into bytes.
+    // lambda_http has already decoded a base64 body (`isBase64Encoded`) into bytes; one that was
+    // not base64 was dropped and marked by `runtime`.
+    if request.headers().contains_key(BODY_NOT_BASE64) {
+        return Err(Rejection::BodyNotBase64);
+    }
     let body: &[u8] = request.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
         return Err(Rejection::PayloadTooLarge);

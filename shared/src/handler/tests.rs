@@ -7,7 +7,6 @@ use lambda_http::http;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 const SECRET: &str = "SECRET_CANARY_3f9a1c7e-portal-dashboard";
 const SHARE: &str = r#"{"share":"SHARE_CANARY_0x5f3c9d","bks":{"x":"é☃\n\"q\""}}"#;
@@ -475,28 +474,38 @@ fn debug_of_a_parsed_backup_redacts_the_share() {
     assert!(!printed.contains("SHARE_CANARY"), "{printed}");
 }
 
-/// Captures everything logged on this thread while `run` runs.
-async fn captured_logs<F: std::future::Future<Output = ()>>(run: F) -> String {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().write(bytes)
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+thread_local! {
+    static CAPTURED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Appends to this thread's capture buffer.
+struct ThreadBuffer;
+
+impl Write for ThreadBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        CAPTURED.with(|captured| captured.borrow_mut().extend_from_slice(bytes));
+        Ok(bytes.len())
     }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures everything logged on this thread while `run` runs. One global subscriber at TRACE
+/// (a per-test default subscriber races with tracing's callsite cache across test threads);
+/// each `#[tokio::test]` runs on its own thread, so each test reads only its own lines.
+async fn captured_logs<F: std::future::Future<Output = ()>>(run: F) -> String {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(|| ThreadBuffer)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+    });
+    CAPTURED.with(|captured| captured.borrow_mut().clear());
     run.await;
-    drop(guard);
-    String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    String::from_utf8(CAPTURED.with(|captured| captured.take())).unwrap()
 }
 
 #[tokio::test]

@@ -1,0 +1,114 @@
+//! The Lambda runtime loop both functions run: lambda_http's adapter, with one guard in front.
+//!
+//! lambda_http panics on an event whose `isBase64Encoded` body is not base64 (it decodes with
+//! `expect`), which API Gateway would turn into a bare 502. The guard removes such a body before
+//! the adapter sees it and marks the request, so the handler answers 400 instead.
+
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
+use lambda_http::http::HeaderValue;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Body, Error, LambdaEvent, Request, Response, Service, service_fn};
+use std::convert::Infallible;
+use std::future::Future;
+
+/// Set by the guard alone (any copy a caller sends is removed): the body was marked base64 but
+/// was not, and has been dropped.
+pub const BODY_NOT_BASE64: &str = "x-custodian-backup-body-not-base64";
+
+/// Runs `handler` for every invocation until the Lambda environment shuts down.
+pub async fn serve<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: FnMut(Request) -> Fut + Send,
+    Fut: Future<Output = Result<Response<Body>, Infallible>> + Send,
+{
+    let mut adapter = Adapter::from(service_fn(handler));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<LambdaRequest>| {
+        let LambdaEvent { payload, context } = event;
+        adapter.call(LambdaEvent::new(guard(payload), context))
+    }))
+    .await
+}
+
+/// An API Gateway event as the handler sees it, with the guard applied: what `serve` does to
+/// each event, for tests that start from `events/` files.
+pub fn request_from_event(event: &str) -> Result<Request, serde_json::Error> {
+    serde_json::from_str::<LambdaRequest>(event).map(|payload| guard(payload).into())
+}
+
+fn guard(mut payload: LambdaRequest) -> LambdaRequest {
+    let (headers, body, encoded) = match &mut payload {
+        LambdaRequest::ApiGatewayV1(event) => {
+            event.multi_value_headers.remove(BODY_NOT_BASE64);
+            (
+                &mut event.headers,
+                &mut event.body,
+                &mut event.is_base64_encoded,
+            )
+        }
+        LambdaRequest::ApiGatewayV2(event) => (
+            &mut event.headers,
+            &mut event.body,
+            &mut event.is_base64_encoded,
+        ),
+        _ => return payload,
+    };
+    headers.remove(BODY_NOT_BASE64);
+    if *encoded
+        && body
+            .as_deref()
+            .is_some_and(|text| BASE64_STANDARD.decode(text).is_err())
+    {
+        *body = None;
+        *encoded = false;
+        headers.insert(BODY_NOT_BASE64, HeaderValue::from_static("true"));
+    }
+    payload
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rest_event(body: &str, encoded: bool, extra_header: Option<&str>) -> String {
+        let mut headers = json!({ "content-type": "application/json" });
+        if let Some(name) = extra_header {
+            headers[name] = "true".into();
+        }
+        let multi: serde_json::Map<_, _> = headers
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), json!([v])))
+            .collect();
+        json!({
+            "httpMethod": "POST", "path": "/backup", "resource": "/backup", "body": body,
+            "isBase64Encoded": encoded, "headers": headers, "multiValueHeaders": multi,
+            "requestContext": { "stage": "v1", "httpMethod": "POST", "accountId": "1", "resourcePath": "/backup" },
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_body_that_is_not_base64_is_dropped_and_marked_instead_of_panicking() {
+        let request = request_from_event(&rest_event("not*base64!", true, None)).unwrap();
+        assert!(request.headers().contains_key(BODY_NOT_BASE64));
+        assert!(request.body().is_empty());
+    }
+
+    #[test]
+    fn a_valid_base64_body_is_decoded() {
+        let request = request_from_event(&rest_event("eyJhIjoxfQ==", true, None)).unwrap();
+        assert!(!request.headers().contains_key(BODY_NOT_BASE64));
+        assert_eq!(request.body().as_ref(), br#"{"a":1}"#);
+    }
+
+    #[test]
+    fn a_caller_cannot_send_the_mark_itself() {
+        let request =
+            request_from_event(&rest_event(r#"{"a":1}"#, false, Some(BODY_NOT_BASE64))).unwrap();
+        assert!(!request.headers().contains_key(BODY_NOT_BASE64));
+        assert_eq!(request.body().as_ref(), br#"{"a":1}"#);
+    }
+}
