@@ -148,6 +148,19 @@ impl Function {
         }
     }
 
+    /// The output once `complete` holds for it, or after 5 s: a line written just before a
+    /// response may still be in the pipe when the response arrives.
+    pub async fn output_when(&self, complete: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let output = self.output();
+            if complete(&output) || Instant::now() > deadline {
+                return output;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Everything the process wrote to stdout and stderr so far: its logs.
     pub fn output(&self) -> String {
         String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
