@@ -15,7 +15,7 @@ use std::future::Future;
 pub enum Stored {
     /// First share for this (clientId, backupMethod).
     Created,
-    /// A different share was current; it was moved to history in the same transaction.
+    /// A different share was current; it was copied to history before this one replaced it.
     Replaced,
     /// The identical share was already current: nothing was written.
     Unchanged,
