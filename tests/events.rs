@@ -3,7 +3,7 @@
 
 use custodian_backup::handler;
 use custodian_backup::runtime::request_from_event;
-use custodian_backup::secret::WebhookSecrets;
+use custodian_backup::secret::{Authenticator, WebhookSecrets};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use webhook_tests::events::{DEV_SECRET, EVENTS, event};
@@ -22,7 +22,7 @@ fn every_event_file_has_an_expected_status() {
 #[tokio::test]
 async fn each_event_gets_its_expected_status() {
     let f = Fixture::new().await;
-    let secrets = WebhookSecrets::new(Some(DEV_SECRET.to_owned().into()), None);
+    let secrets: Authenticator = WebhookSecrets::new(Some(DEV_SECRET.to_owned().into()), None).into();
     for (file, route, expected) in EVENTS {
         let request = request_from_event(&event(file))
             .unwrap_or_else(|e| panic!("{file} is an API Gateway event: {e}"));

@@ -3,20 +3,20 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::config::HistoryRetention;
 use custodian_backup::handler;
-use custodian_backup::secret::WebhookSecrets;
-use custodian_backup::store::dynamodb::schema;
-use custodian_backup::{DynamoDbStore, Tables};
+use custodian_backup::Tables;
+use custodian_backup::secret::{Authenticator, WebhookSecrets};
+use custodian_backup::store::dynamodb::{DynamoDbStore, schema};
 use lambda_http::{Body, Request, http};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use webhook_tests::{Fixture, dynamodb_local, template, unique};
+use webhook_tests::{Fixture, aws_emulator, dynamodb_local, template, unique};
 
 const SECRET: &str = "integration-test-secret";
 
-fn secrets() -> WebhookSecrets {
-    WebhookSecrets::new(Some(SECRET.to_owned().into()), None)
+fn secrets() -> Authenticator {
+    WebhookSecrets::new(Some(SECRET.to_owned().into()), None).into()
 }
 
 fn post(body: String) -> Request {
@@ -145,7 +145,7 @@ async fn replacing_a_share_moves_the_old_one_to_history_in_the_same_write() {
     let history = f.scan(&f.tables.history).await;
     assert_eq!(history.len(), 1);
     let old = &history[0];
-    assert_eq!(s(old, schema::SHARE), "old");
+    assert_eq!(f.share_in(old).await, "old");
     assert_eq!(n(old, schema::VERSION), 1);
     assert_eq!(
         s(old, schema::SHARE_KEY),
@@ -214,11 +214,10 @@ async fn fifty_concurrent_different_shares_to_one_key_lose_nothing() {
     let current = f.scan(&f.tables.shares).await;
     let history = f.scan(&f.tables.history).await;
     assert_eq!((current.len(), history.len()), (1, 49));
-    let kept: BTreeSet<String> = current
-        .iter()
-        .chain(&history)
-        .map(|item| s(item, schema::SHARE).to_owned())
-        .collect();
+    let mut kept = BTreeSet::new();
+    for item in current.iter().chain(&history) {
+        kept.insert(f.share_in(item).await);
+    }
     assert_eq!(
         kept, shares,
         "every share that got a 200 is current or in history"
@@ -305,7 +304,7 @@ async fn unicode_and_escapes_are_preserved_byte_for_byte() {
         Some(share.as_bytes())
     );
     assert_eq!(
-        s(&f.scan(&f.tables.shares).await[0], schema::SHARE).as_bytes(),
+        f.share_in(&f.scan(&f.tables.shares).await[0]).await.as_bytes(),
         share.as_bytes()
     );
 }
@@ -366,7 +365,8 @@ async fn unreachable_dynamodb_is_a_quick_503_never_a_200() {
         history: "history".into(),
         history_retention: HistoryRetention::days(30),
     };
-    let store = DynamoDbStore::new(client, tables);
+    let key = Fixture::share_key(&aws_emulator::create_share_key().await).await;
+    let store = DynamoDbStore::new(client, tables, key);
     let started = Instant::now();
     let (status, reply) = backup(&store, "cli_1", Some("GDRIVE"), "share").await;
     assert_eq!(

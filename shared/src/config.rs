@@ -1,19 +1,25 @@
-//! Configuration from the environment, read once per cold start, and the AWS client built from it.
+//! Configuration from the environment, read once per cold start, and the AWS clients built from
+//! it.
 //!
 //! | variable | meaning |
 //! |---|---|
-//! | `WEBHOOK_SECRET` | the secret set in Portal's dashboard; unset or empty refuses every request |
-//! | `WEBHOOK_SECRET_PREVIOUS` | optional: the secret being rotated out, still accepted |
+//! | `WEBHOOK_SECRET_ARN` | the Secrets Manager secret holding the secret set in Portal's dashboard (in AWS) |
+//! | `WEBHOOK_SECRET` | instead, the secret itself (local runs only); unset or empty refuses every request |
+//! | `WEBHOOK_SECRET_PREVIOUS` | with `WEBHOOK_SECRET`, the secret being rotated out, still accepted |
+//! | `SHARE_KEY_ID` | the KMS key (ID, ARN or alias) that wraps each share's data key |
 //! | `SHARES_TABLE` | DynamoDB table of current shares |
 //! | `HISTORY_TABLE` | DynamoDB table of replaced shares |
 //! | `HISTORY_RETENTION_DAYS` | days a replaced share is kept (default 30; 0 keeps it forever) |
 //!
-//! The SDK's own variables apply too, e.g. `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local.
+//! The SDK's own variables apply too, e.g. `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local and
+//! `AWS_ENDPOINT_URL_KMS` for a local KMS emulator.
 
-use crate::secret::WebhookSecrets;
-use aws_config::BehaviorVersion;
+use crate::envelope::ShareKey;
+use crate::secret::{Authenticator, ManagedSecret, WebhookSecrets};
+use crate::store::dynamodb::DynamoDbStore;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -21,8 +27,18 @@ const DEFAULT_HISTORY_RETENTION_DAYS: u64 = 30;
 
 #[derive(Debug)]
 pub struct Config {
-    pub secrets: WebhookSecrets,
+    pub secret: SecretConfig,
+    pub share_key_id: String,
     pub tables: Tables,
+}
+
+/// Where the webhook secret is read from.
+#[derive(Debug)]
+pub enum SecretConfig {
+    /// The ARN (or name) of a Secrets Manager secret.
+    SecretsManager(String),
+    /// Values given directly, for local runs.
+    Environment(WebhookSecrets),
 }
 
 #[derive(Clone, Debug)]
@@ -49,6 +65,49 @@ pub enum ConfigError {
     },
 }
 
+/// What a function needs to answer requests, built once per cold start.
+pub struct App {
+    pub store: DynamoDbStore,
+    pub authenticator: Authenticator,
+}
+
+impl App {
+    /// Reads the configuration, starts logging, builds the AWS clients and reads the webhook
+    /// secret, all during init, before the first request waits.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        lambda_http::tracing::init_default_subscriber();
+        let aws = aws_config(aws_config::defaults(BehaviorVersion::latest())).await;
+        Ok(Self::new(config, &aws).await)
+    }
+
+    pub async fn new(config: Config, aws: &SdkConfig) -> Self {
+        let authenticator = match config.secret {
+            SecretConfig::Environment(secrets) => {
+                if !secrets.is_configured() {
+                    tracing::error!(
+                        "neither WEBHOOK_SECRET_ARN nor WEBHOOK_SECRET is set: every request will be refused with 500"
+                    );
+                }
+                Authenticator::Environment(secrets)
+            }
+            SecretConfig::SecretsManager(secret_id) => {
+                let managed =
+                    ManagedSecret::new(aws_sdk_secretsmanager::Client::new(aws), secret_id);
+                // On failure each request tries again (rate-limited); the error is logged.
+                let _ = managed.load().await;
+                Authenticator::SecretsManager(managed)
+            }
+        };
+        let key = ShareKey::new(aws_sdk_kms::Client::new(aws), config.share_key_id);
+        let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(aws), config.tables, key);
+        Self {
+            store,
+            authenticator,
+        }
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -56,13 +115,9 @@ impl Config {
 
     /// Reads variables through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            lookup(name)
-                .filter(|value| !value.is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
-        let secret = |name: &str| lookup(name).map(SecretString::from);
-        let history_retention = match lookup("HISTORY_RETENTION_DAYS").filter(|v| !v.is_empty()) {
+        let set = |name: &str| lookup(name).filter(|value| !value.is_empty());
+        let required = |name: &'static str| set(name).ok_or(ConfigError::Missing(name));
+        let history_retention = match set("HISTORY_RETENTION_DAYS") {
             None => HistoryRetention::days(DEFAULT_HISTORY_RETENTION_DAYS),
             Some(days) => days
                 .trim()
@@ -73,11 +128,22 @@ impl Config {
                     reason: "not a whole number of days",
                 })?,
         };
+        let secret = match set("WEBHOOK_SECRET_ARN") {
+            Some(_) if set("WEBHOOK_SECRET").is_some() || set("WEBHOOK_SECRET_PREVIOUS").is_some() => {
+                return Err(ConfigError::Invalid {
+                    name: "WEBHOOK_SECRET_ARN",
+                    reason: "set together with WEBHOOK_SECRET; use one source of the secret",
+                });
+            }
+            Some(arn) => SecretConfig::SecretsManager(arn),
+            None => SecretConfig::Environment(WebhookSecrets::new(
+                set("WEBHOOK_SECRET").map(SecretString::from),
+                set("WEBHOOK_SECRET_PREVIOUS").map(SecretString::from),
+            )),
+        };
         Ok(Self {
-            secrets: WebhookSecrets::new(
-                secret("WEBHOOK_SECRET"),
-                secret("WEBHOOK_SECRET_PREVIOUS"),
-            ),
+            secret,
+            share_key_id: required("SHARE_KEY_ID")?,
             tables: Tables {
                 shares: required("SHARES_TABLE")?,
                 history: required("HISTORY_TABLE")?,
@@ -98,34 +164,20 @@ impl HistoryRetention {
     }
 }
 
-/// One DynamoDB client per cold start, with time limits that keep every answer inside Portal's
-/// 10 s: an attempt gives up after 2 s, an operation (3 attempts, with backoff) after 4 s.
-pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    dynamodb_client_from(aws_config::defaults(BehaviorVersion::latest())).await
-}
-
-/// [`dynamodb_client`] on top of `loader`'s settings: tests use it to reach DynamoDB Local.
-pub async fn dynamodb_client_from(loader: aws_config::ConfigLoader) -> aws_sdk_dynamodb::Client {
+/// The AWS settings every client shares, on top of `loader`'s (tests point it at local
+/// emulators), with time limits that keep every answer inside Portal's 10 s: an attempt gives up
+/// after 2 s, an operation (3 attempts, with backoff) after 4 s.
+pub async fn aws_config(loader: aws_config::ConfigLoader) -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(2))
         .operation_attempt_timeout(Duration::from_secs(2))
         .operation_timeout(Duration::from_secs(4))
         .build();
-    let sdk = loader
+    loader
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&sdk)
-}
-
-/// JSON logs when Lambda asks for them (`AWS_LAMBDA_LOG_FORMAT=JSON`), text otherwise. The
-/// level is capped at INFO at compile time (see the workspace `Cargo.toml`).
-pub fn init_logging(secrets: &WebhookSecrets) {
-    lambda_http::tracing::init_default_subscriber();
-    if !secrets.is_configured() {
-        tracing::error!("WEBHOOK_SECRET is not set: every request will be refused with 500");
-    }
+        .await
 }
 
 #[cfg(test)]
@@ -141,7 +193,11 @@ mod tests {
         Config::from_lookup(|name| vars.get(name).cloned())
     }
 
-    const TABLES: [(&str, &str); 2] = [("SHARES_TABLE", "shares"), ("HISTORY_TABLE", "history")];
+    const TABLES: [(&str, &str); 3] = [
+        ("SHARES_TABLE", "shares"),
+        ("HISTORY_TABLE", "history"),
+        ("SHARE_KEY_ID", "alias/custodian-backup"),
+    ];
 
     #[test]
     fn history_is_kept_thirty_days_by_default_and_forever_with_zero() {
@@ -150,13 +206,13 @@ mod tests {
             default.tables.history_retention.duration(),
             Some(Duration::from_secs(30 * 86_400))
         );
-        let forever = config(&[TABLES[0], TABLES[1], ("HISTORY_RETENTION_DAYS", "0")]).unwrap();
+        let forever = config(&[TABLES[0], TABLES[1], TABLES[2], ("HISTORY_RETENTION_DAYS", "0")]).unwrap();
         assert_eq!(forever.tables.history_retention.duration(), None);
     }
 
     #[test]
     fn refuses_a_retention_that_is_not_a_number() {
-        let error = config(&[TABLES[0], TABLES[1], ("HISTORY_RETENTION_DAYS", "30d")]).unwrap_err();
+        let error = config(&[TABLES[0], TABLES[1], TABLES[2], ("HISTORY_RETENTION_DAYS", "30d")]).unwrap_err();
         assert!(matches!(
             error,
             ConfigError::Invalid {
@@ -169,19 +225,51 @@ mod tests {
     #[test]
     fn table_names_are_required() {
         assert!(matches!(
-            config(&[TABLES[1]]),
+            config(&[TABLES[1], TABLES[2]]),
             Err(ConfigError::Missing("SHARES_TABLE"))
         ));
         assert!(matches!(
-            config(&[TABLES[0]]),
+            config(&[TABLES[0], TABLES[2]]),
             Err(ConfigError::Missing("HISTORY_TABLE"))
         ));
+        assert!(matches!(
+            config(&[TABLES[0], TABLES[1]]),
+            Err(ConfigError::Missing("SHARE_KEY_ID"))
+        ));
+    }
+
+    fn environment_secrets(config: Config) -> WebhookSecrets {
+        match config.secret {
+            SecretConfig::Environment(secrets) => secrets,
+            SecretConfig::SecretsManager(_) => panic!("expected the environment secret"),
+        }
     }
 
     #[test]
     fn an_unset_secret_leaves_the_webhook_closed() {
-        assert!(!config(&TABLES).unwrap().secrets.is_configured());
-        let set = config(&[TABLES[0], TABLES[1], ("WEBHOOK_SECRET", "s")]).unwrap();
-        assert!(set.secrets.is_configured());
+        assert!(!environment_secrets(config(&TABLES).unwrap()).is_configured());
+        let set = config(&[TABLES[0], TABLES[1], TABLES[2], ("WEBHOOK_SECRET", "s")]).unwrap();
+        assert!(environment_secrets(set).is_configured());
+    }
+
+    #[test]
+    fn secrets_manager_is_the_one_source_when_named() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:1:secret:w";
+        let managed = config(&[TABLES[0], TABLES[1], TABLES[2], ("WEBHOOK_SECRET_ARN", arn)]);
+        assert!(matches!(managed.unwrap().secret, SecretConfig::SecretsManager(id) if id == arn));
+        let both = config(&[
+            TABLES[0],
+            TABLES[1],
+            TABLES[2],
+            ("WEBHOOK_SECRET_ARN", arn),
+            ("WEBHOOK_SECRET", "s"),
+        ]);
+        assert!(matches!(
+            both,
+            Err(ConfigError::Invalid {
+                name: "WEBHOOK_SECRET_ARN",
+                ..
+            })
+        ));
     }
 }

@@ -19,6 +19,8 @@ pub enum Rejection {
     Unauthorized,
     #[error("the webhook secret is not configured on this server")]
     SecretNotConfigured,
+    #[error("the webhook secret could not be read; retry later")]
+    SecretUnavailable,
     #[error("only POST is allowed")]
     MethodNotAllowed,
     #[error("content type must be application/json")]
@@ -30,7 +32,10 @@ pub enum Rejection {
     #[error(transparent)]
     InvalidRequest(#[from] InvalidRequest),
     #[error("storage is unavailable; nothing was changed, retry later")]
-    StorageUnavailable(#[from] StoreError),
+    StorageUnavailable(StoreError),
+    /// Fails closed: a share that does not authenticate is never returned.
+    #[error("a stored share failed its integrity check; nothing was returned")]
+    StoredShareUnreadable(StoreError),
     #[error("storage did not answer in time; retry later")]
     StorageTimeout,
 }
@@ -39,7 +44,10 @@ impl Rejection {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::SecretNotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::SecretNotConfigured | Self::StoredShareUnreadable(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Self::SecretUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -52,6 +60,7 @@ impl Rejection {
         match self {
             Self::Unauthorized => "unauthorized",
             Self::SecretNotConfigured => "secret_not_configured",
+            Self::SecretUnavailable => "secret_unavailable",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
@@ -59,6 +68,15 @@ impl Rejection {
             Self::InvalidRequest(invalid) => invalid.code(),
             Self::StorageUnavailable(_) => "storage_unavailable",
             Self::StorageTimeout => "storage_timeout",
+            Self::StoredShareUnreadable(_) => "stored_share_unreadable",
+        }
+    }
+
+    /// The storage error behind this rejection, for the log line (it holds no data).
+    pub fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            Self::StorageUnavailable(error) | Self::StoredShareUnreadable(error) => Some(error),
+            _ => None,
         }
     }
 
@@ -72,6 +90,16 @@ impl Rejection {
                 .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         }
         response
+    }
+}
+
+impl From<StoreError> for Rejection {
+    fn from(error: StoreError) -> Self {
+        if error.is_integrity_failure() {
+            Self::StoredShareUnreadable(error)
+        } else {
+            Self::StorageUnavailable(error)
+        }
     }
 }
 

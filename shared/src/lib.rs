@@ -4,15 +4,17 @@
 //! - [`portal`]: the request bodies Portal sends, validated into types.
 //! - [`secret`]: authentication by the `X-Webhook-Secret` header.
 //! - [`store`]: where shares live (DynamoDB), behind one small trait per handler.
+//! - [`envelope`]: every stored share sealed with AES-256-GCM under a KMS data key.
 //! - [`handler`]: `/backup` and `/backup/fetch`, HTTP request in, HTTP response out.
 //! - [`error`]: every rejection and the JSON response it gets.
-//! - [`config`]: environment variables and the AWS client.
+//! - [`config`]: environment variables, the AWS clients, and the [`App`] built from them.
 //! - [`runtime`]: the Lambda runtime loop, guarded against bodies lambda_http would panic on.
 //!
 //! A share is key material: nothing in this crate logs, prints or returns one except
 //! `/backup/fetch` answering Portal.
 
 pub mod config;
+pub mod envelope;
 pub mod error;
 pub mod handler;
 pub mod portal;
@@ -20,5 +22,5 @@ pub mod runtime;
 pub mod secret;
 pub mod store;
 
-pub use config::{Config, Tables, dynamodb_client, init_logging};
+pub use config::{App, Config, Tables};
 pub use store::dynamodb::DynamoDbStore;

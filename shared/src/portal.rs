@@ -209,6 +209,11 @@ fn kind(value: &Value) -> &'static str {
 }
 
 impl ClientId {
+    /// A `clientId` given other than in a request body (by an operator, say), validated alike.
+    pub fn parse(id: &str) -> Result<Self, InvalidRequest> {
+        client_id(Some(Value::String(id.to_owned())))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -224,6 +229,14 @@ impl BackupMethod {
     /// Takes a stored `backupMethod` back; new ones come only from a validated `Backup`.
     pub(crate) fn stored(method: String) -> Self {
         Self(method)
+    }
+
+    /// A `backupMethod` given other than in a request body, validated alike; required here.
+    pub fn parse(method: &str) -> Result<Self, InvalidRequest> {
+        if method.is_empty() {
+            return Err(InvalidRequest::EmptyField(BACKUP_METHOD));
+        }
+        identifier(BACKUP_METHOD, method.to_owned()).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -251,6 +264,26 @@ impl Share {
     /// Whether `other` is byte for byte the same share.
     pub fn same_as(&self, other: &Share) -> bool {
         self.expose_secret() == other.expose_secret()
+    }
+
+    /// SHA-256 of the exact bytes, in lowercase hex: tells shares apart (repeats, audit,
+    /// `sha256sum` by an operator) without revealing one. A share is high-entropy key
+    /// material, so its hash leaves nothing to guess against.
+    pub fn sha256_hex(&self) -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(self.expose_secret().as_bytes())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// Size in bytes of the share as sent.
+    pub fn len(&self) -> usize {
+        self.expose_secret().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.expose_secret().is_empty()
     }
 }
 

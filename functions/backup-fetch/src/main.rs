@@ -1,12 +1,10 @@
 //! Lambda function for `POST {base}/backup/fetch`: Portal reads back every stored share of a client.
 
-use custodian_backup::{Config, DynamoDbStore, dynamodb_client, handler, init_logging, runtime};
+use custodian_backup::{App, handler, runtime};
 use lambda_http::{Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = Config::from_env()?;
-    init_logging(&config.secrets);
-    let store = DynamoDbStore::new(dynamodb_client().await, config.tables);
-    runtime::serve(|request: Request| handler::fetch(&store, &config.secrets, request)).await
+    let app = App::from_env().await?;
+    runtime::serve(|request: Request| handler::fetch(&app.store, &app.authenticator, request)).await
 }

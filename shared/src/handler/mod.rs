@@ -7,7 +7,7 @@
 use crate::error::{MAX_BODY_BYTES, Rejection, json};
 use crate::portal::{Backup, Fetch};
 use crate::runtime::BODY_NOT_BASE64;
-use crate::secret::{AuthFailure, SecretSlot, WebhookSecrets};
+use crate::secret::{AuthFailure, Authenticator, SecretSlot};
 use crate::store::{ShareReader, ShareWriter, StoreError};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -22,12 +22,12 @@ pub const STORAGE_BUDGET: Duration = Duration::from_secs(6);
 /// DynamoDB has acknowledged the write.
 pub async fn backup(
     store: &impl ShareWriter,
-    secrets: &WebhookSecrets,
+    authenticator: &Authenticator,
     request: Request,
 ) -> Result<Response<Body>, Infallible> {
     let mut log = RequestLog::start("backup");
     let result = async {
-        let body = admit(secrets, &request, &mut log)?;
+        let body = admit(authenticator, &request, &mut log).await?;
         let backup = Backup::from_json(body)?;
         log.client_id = Some(backup.client_id.to_string());
         log.backup_method = Some(backup.backup_method.to_string());
@@ -44,12 +44,12 @@ pub async fn backup(
 /// `backupShares`; the legacy `UNKNOWN` share also in `backupShare` for pre-multi-backup Portal.
 pub async fn fetch(
     store: &impl ShareReader,
-    secrets: &WebhookSecrets,
+    authenticator: &Authenticator,
     request: Request,
 ) -> Result<Response<Body>, Infallible> {
     let mut log = RequestLog::start("fetch");
     let result = async {
-        let body = admit(secrets, &request, &mut log)?;
+        let body = admit(authenticator, &request, &mut log).await?;
         let fetch = Fetch::from_json(body)?;
         log.client_id = Some(fetch.client_id.to_string());
         within_budget(store.current_shares(&fetch.client_id)).await
@@ -79,19 +79,18 @@ async fn within_budget<T>(
 
 /// The checks both routes share, cheapest and least revealing first: the secret before
 /// anything about the request is looked at.
-fn admit<'r>(
-    secrets: &WebhookSecrets,
+async fn admit<'r>(
+    authenticator: &Authenticator,
     request: &'r Request,
     log: &mut RequestLog,
 ) -> Result<&'r [u8], Rejection> {
-    log.secret_slot = Some(
-        secrets
-            .verify(request.headers())
-            .map_err(|failure| match failure {
-                AuthFailure::NotConfigured => Rejection::SecretNotConfigured,
-                AuthFailure::Refused => Rejection::Unauthorized,
-            })?,
-    );
+    log.secret_slot = Some(authenticator.verify(request.headers()).await.map_err(
+        |failure| match failure {
+            AuthFailure::NotConfigured => Rejection::SecretNotConfigured,
+            AuthFailure::Refused => Rejection::Unauthorized,
+            AuthFailure::Unavailable => Rejection::SecretUnavailable,
+        },
+    )?);
     if request.method() != Method::POST {
         return Err(Rejection::MethodNotAllowed);
     }
@@ -159,10 +158,7 @@ impl RequestLog {
         let (outcome, response, cause) = match result {
             Ok((outcome, response)) => (outcome, response, None),
             Err(rejection) => {
-                let cause = match &rejection {
-                    Rejection::StorageUnavailable(error) => Some(error.to_string()),
-                    _ => None,
-                };
+                let cause = rejection.store_error().map(ToString::to_string);
                 (rejection.code(), rejection.into_response(), cause)
             }
         };

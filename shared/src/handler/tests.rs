@@ -2,6 +2,7 @@
 //! Storage itself is proven against DynamoDB Local in `tests/`.
 
 use super::*;
+use crate::secret::WebhookSecrets;
 use crate::store::memory::MemoryStore;
 use lambda_http::http;
 use secrecy::SecretString;
@@ -11,8 +12,8 @@ use std::io::Write;
 const SECRET: &str = "SECRET_CANARY_3f9a1c7e-portal-dashboard";
 const SHARE: &str = r#"{"share":"SHARE_CANARY_0x5f3c9d","bks":{"x":"é☃\n\"q\""}}"#;
 
-fn secrets() -> WebhookSecrets {
-    WebhookSecrets::new(Some(SecretString::from(SECRET.to_owned())), None)
+fn secrets() -> Authenticator {
+    WebhookSecrets::new(Some(SecretString::from(SECRET.to_owned())), None).into()
 }
 
 fn post() -> http::request::Builder {
@@ -192,7 +193,7 @@ async fn every_bad_secret_gets_the_same_401() {
 #[tokio::test]
 async fn without_a_configured_secret_every_request_is_refused() {
     let store = MemoryStore::default();
-    let closed = WebhookSecrets::new(None, None);
+    let closed: Authenticator = WebhookSecrets::new(None, None).into();
     let response = backup(
         &store,
         &closed,

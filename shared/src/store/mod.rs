@@ -7,7 +7,9 @@ pub mod dynamodb;
 #[cfg(test)]
 pub mod memory;
 
+use crate::envelope::EnvelopeError;
 use crate::portal::{Backup, BackupMethod, ClientId, Share};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use std::future::Future;
 
 /// What storing a share did. Every variant means DynamoDB has acknowledged it durably.
@@ -52,6 +54,33 @@ pub enum StoreError {
     /// A stored item lacks an attribute this code wrote: refuse rather than guess.
     #[error("stored item is missing or has a malformed `{0}`")]
     Corrupt(&'static str),
+    /// Sealing or opening a share failed: KMS unavailable, or a share that fails authentication.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+}
+
+impl StoreError {
+    /// A stored share cannot be trusted: retrying will not help, and nothing may be returned.
+    pub fn is_integrity_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Corrupt(_) | Self::Envelope(EnvelopeError::Tampered)
+        )
+    }
+}
+
+/// An SDK error reduced to its code or kind: the full error can carry request data, and so a
+/// share.
+pub(crate) fn error_detail<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> String {
+    match error {
+        SdkError::ServiceError(service) => service.err().code().unwrap_or("unknown service error"),
+        SdkError::TimeoutError(_) => "timeout",
+        SdkError::DispatchFailure(_) => "dispatch failure",
+        SdkError::ResponseError(_) => "unreadable response",
+        SdkError::ConstructionFailure(_) => "request construction failure",
+        _ => "unknown error",
+    }
+    .to_owned()
 }
 
 /// Stores the share Portal sent as the current one for its (clientId, backupMethod).

@@ -2,7 +2,12 @@
 //!
 //! Secrets are kept only as HMAC-SHA256 digests and compared in constant time, so neither the
 //! content nor the length of a presented value leaks through timing. Nothing here logs, prints or
-//! returns a secret.
+//! returns a secret. In AWS the secret lives in Secrets Manager ([`secrets_manager`]); local runs
+//! take it from the environment.
+
+pub mod secrets_manager;
+
+pub use secrets_manager::ManagedSecret;
 
 use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::http::HeaderMap;
@@ -39,6 +44,30 @@ pub enum AuthFailure {
     NotConfigured,
     /// The header is missing, empty, repeated or wrong. Deliberately one case.
     Refused,
+    /// The secret could not be read from Secrets Manager, and no earlier value is held.
+    Unavailable,
+}
+
+/// Where the webhook secret comes from: fixed at start from the environment, or read (and
+/// re-read after rotation) from Secrets Manager.
+pub enum Authenticator {
+    Environment(WebhookSecrets),
+    SecretsManager(ManagedSecret),
+}
+
+impl Authenticator {
+    pub async fn verify(&self, headers: &HeaderMap) -> Result<SecretSlot, AuthFailure> {
+        match self {
+            Self::Environment(secrets) => secrets.verify(headers),
+            Self::SecretsManager(managed) => managed.verify(headers).await,
+        }
+    }
+}
+
+impl From<WebhookSecrets> for Authenticator {
+    fn from(secrets: WebhookSecrets) -> Self {
+        Self::Environment(secrets)
+    }
 }
 
 impl WebhookSecrets {

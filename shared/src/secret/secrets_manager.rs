@@ -1,0 +1,163 @@
+//! The webhook secret kept in AWS Secrets Manager.
+//!
+//! Both `AWSCURRENT` and `AWSPREVIOUS` are accepted, so rotating the secret (a new value becomes
+//! `AWSCURRENT`, the old one `AWSPREVIOUS`) never locks Portal out. The values are cached across
+//! invocations and re-read when older than [`MAX_AGE`]; a presented secret that matches neither
+//! triggers one re-read first, at most once per [`MIN_REFRESH_INTERVAL`], so a rotation is picked
+//! up on the first request that carries the new secret, and a flood of wrong secrets costs at
+//! most one Secrets Manager call per interval.
+
+use super::{AuthFailure, SecretSlot, WebhookSecrets};
+use crate::store::error_detail;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+use lambda_http::http::HeaderMap;
+use secrecy::SecretString;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// How long fetched values are trusted: also how long a retired `AWSPREVIOUS` stays accepted.
+pub const MAX_AGE: Duration = Duration::from_secs(5 * 60);
+/// The least time between two reads of Secrets Manager.
+pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+
+const CURRENT: &str = "AWSCURRENT";
+const PREVIOUS: &str = "AWSPREVIOUS";
+
+pub struct ManagedSecret {
+    client: Client,
+    secret_id: String,
+    max_age: Duration,
+    min_refresh_interval: Duration,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    secrets: Option<WebhookSecrets>,
+    fetched_at: Option<Instant>,
+    attempted_at: Option<Instant>,
+}
+
+/// Why Secrets Manager could not be read. Holds an error code, never a value.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("Secrets Manager GetSecretValue ({stage}) failed: {detail}")]
+    Unavailable { stage: &'static str, detail: String },
+    #[error("the secret's {0} version holds no text (binary secrets are not supported)")]
+    NotText(&'static str),
+}
+
+impl ManagedSecret {
+    /// `secret_id` is the secret's ARN or name.
+    pub fn new(client: Client, secret_id: String) -> Self {
+        Self::with_timing(client, secret_id, MAX_AGE, MIN_REFRESH_INTERVAL)
+    }
+
+    /// [`ManagedSecret::new`] with other cache timings, for tests.
+    pub fn with_timing(
+        client: Client,
+        secret_id: String,
+        max_age: Duration,
+        min_refresh_interval: Duration,
+    ) -> Self {
+        Self {
+            client,
+            secret_id,
+            max_age,
+            min_refresh_interval,
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    /// Reads the secret now (at init, before the first request waits for it).
+    pub async fn load(&self) -> Result<(), SecretError> {
+        let mut cache = self.cache.lock().await;
+        self.refresh(&mut cache).await
+    }
+
+    pub async fn verify(&self, headers: &HeaderMap) -> Result<SecretSlot, AuthFailure> {
+        let mut cache = self.cache.lock().await;
+        let now = Instant::now();
+        let stale = cache
+            .fetched_at
+            .is_none_or(|fetched| now.duration_since(fetched) >= self.max_age);
+        if stale && self.may_refresh(&cache, now) {
+            // A failed read keeps the values already held: Secrets Manager being briefly
+            // unreachable must not lock Portal out.
+            let _ = self.refresh(&mut cache).await;
+        }
+        let verified = match &cache.secrets {
+            Some(secrets) => secrets.verify(headers),
+            None => Err(AuthFailure::Unavailable),
+        };
+        match verified {
+            Err(AuthFailure::Refused | AuthFailure::Unavailable)
+                if self.may_refresh(&cache, now) =>
+            {
+                // Perhaps rotated since the last read: look once more before refusing.
+                let _ = self.refresh(&mut cache).await;
+                cache
+                    .secrets
+                    .as_ref()
+                    .map_or(Err(AuthFailure::Unavailable), |secrets| {
+                        secrets.verify(headers)
+                    })
+            }
+            other => other,
+        }
+    }
+
+    fn may_refresh(&self, cache: &Cache, now: Instant) -> bool {
+        cache
+            .attempted_at
+            .is_none_or(|attempted| now.duration_since(attempted) >= self.min_refresh_interval)
+    }
+
+    async fn refresh(&self, cache: &mut Cache) -> Result<(), SecretError> {
+        cache.attempted_at = Some(Instant::now());
+        let (current, previous) = tokio::join!(self.read(CURRENT), self.read(PREVIOUS));
+        let result = current.and_then(|current| Ok((current, previous?)));
+        match result {
+            Ok((current, previous)) => {
+                cache.secrets = Some(WebhookSecrets::new(current, previous));
+                cache.fetched_at = cache.attempted_at;
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!(cause = %error, "could not read the webhook secret");
+                Err(error)
+            }
+        }
+    }
+
+    /// One staging label's value; `None` when no version carries it (no rotation yet).
+    async fn read(&self, stage: &'static str) -> Result<Option<SecretString>, SecretError> {
+        let result = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .version_stage(stage)
+            .send()
+            .await;
+        match result {
+            Ok(output) => match output.secret_string {
+                Some(text) => Ok(Some(SecretString::from(text))),
+                None => Err(SecretError::NotText(stage)),
+            },
+            Err(error)
+                if stage == PREVIOUS
+                    && matches!(
+                        error.as_service_error(),
+                        Some(GetSecretValueError::ResourceNotFoundException(_))
+                    ) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(SecretError::Unavailable {
+                stage,
+                detail: error_detail(&error),
+            }),
+        }
+    }
+}
