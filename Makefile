@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. Each installs its tools into
 # .tools/ on first use.
-.PHONY: run test lint build sim ci
+.PHONY: run test lint build sim fuzz ci
 
 run: ## Serve /backup and /backup/fetch on http://127.0.0.1:9000 with DynamoDB Local
 	scripts/run.sh
@@ -20,5 +20,8 @@ build: ## sam build, then check glibc fits provided.al2023 (ARCH=x86_64 or arm64
 sim: ## The Portal simulator against URL (default: make run's), with PORTAL_WEBHOOK_SECRET
 	PORTAL_WEBHOOK_SECRET=$${PORTAL_WEBHOOK_SECRET:-local-dev-secret-change-me} \
 	  cargo run --quiet -p portal-sim -- --url $${URL:-http://127.0.0.1:9000}
+
+fuzz: ## Each fuzz target for FUZZ_SECONDS (default 60) on stable Rust; prints executions
+	scripts/fuzz.sh
 
 ci: lint test

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Serves both webhooks on http://127.0.0.1:$PORT (default 9000) as Portal calls them, backed by
-# DynamoDB Local, with a development secret. Ctrl-C stops everything; data lives in memory.
+# DynamoDB Local and a local KMS (moto), with a development secret. Ctrl-C stops everything; data
+# lives in memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/tools.sh dynamodb-local cargo-lambda
+scripts/tools.sh dynamodb-local aws-emulator cargo-lambda
 source scripts/dynamodb-local.sh
+source scripts/aws-emulator.sh
 
 port=${PORT:-9000}
 export WEBHOOK_SECRET=${WEBHOOK_SECRET:-local-dev-secret-change-me}
 export SHARES_TABLE=${SHARES_TABLE:-custodian-backup-shares}
 export HISTORY_TABLE=${HISTORY_TABLE:-custodian-backup-share-history}
+export SHARE_KEY_ID=${SHARE_KEY_ID:-alias/custodian-backup-local}
 export AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT
+export AWS_ENDPOINT_URL_KMS=$AWS_EMULATOR_ENDPOINT
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
-cargo run --quiet -p webhook-tests --bin create-tables
+cargo run --quiet -p webhook-tests --bin local-resources
 
 cat <<MSG
 
@@ -29,7 +33,8 @@ cat <<MSG
     curl -i http://127.0.0.1:$port/backup/fetch -H 'Content-Type: application/json' \\
       -H 'X-Webhook-Secret: $WEBHOOK_SECRET' -d '{"clientId":"cli_local_test"}'
 
-  Each function compiles on its first request. Ctrl-C stops the server and DynamoDB Local.
+  Shares are sealed with the KMS key $SHARE_KEY_ID in the local emulator.
+  Each function compiles on its first request. Ctrl-C stops the server and the emulators.
 
 MSG
 .tools/venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --disable-cors

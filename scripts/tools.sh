@@ -4,6 +4,7 @@
 #   scripts/tools.sh cargo-lambda     cargo-lambda (from PyPI; brings zig), for `make run` and builds
 #   scripts/tools.sh sam              AWS SAM CLI and cfn-lint (from PyPI), for validate and build
 #   scripts/tools.sh aws-emulator     moto_server (from PyPI): KMS and Secrets Manager on loopback
+#   scripts/tools.sh cargo-fuzz       cargo-fuzz (from crates), for `make fuzz`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools="$PWD/.tools"
@@ -13,6 +14,7 @@ CARGO_LAMBDA=1.9.2
 AWS_SAM_CLI=1.170.0
 CFN_LINT=1.58.0
 MOTO=5.2.5
+CARGO_FUZZ=0.13.1
 
 require() {
   command -v "$1" >/dev/null 2>&1 || { echo "tools.sh: '$1' is required ($2)" >&2; exit 1; }
@@ -56,6 +58,12 @@ for tool in "$@"; do
         python3 -m venv "$tools/aws-emulator"
         echo "installing moto_server (KMS and Secrets Manager emulator) into .tools/aws-emulator" >&2
         "$tools/aws-emulator/bin/pip" install --quiet "moto[server]==$MOTO" >&2
+      fi
+      ;;
+    cargo-fuzz)
+      if [ ! -x "$tools/cargo/bin/cargo-fuzz" ]; then
+        echo "installing cargo-fuzz into .tools/cargo" >&2
+        cargo install --quiet --locked --root "$tools/cargo" "cargo-fuzz@$CARGO_FUZZ" >&2
       fi
       ;;
     *) echo "tools.sh: unknown tool '$tool'" >&2; exit 2 ;;

@@ -137,7 +137,7 @@ async fn without_a_secret_the_binary_refuses_every_request_and_says_why_once() {
         })
         .await;
     assert_eq!(
-        logs.matches("WEBHOOK_SECRET is not set").count(),
+        logs.matches("nor WEBHOOK_SECRET is set").count(),
         1,
         "{logs}"
     );

@@ -22,7 +22,8 @@ fn every_event_file_has_an_expected_status() {
 #[tokio::test]
 async fn each_event_gets_its_expected_status() {
     let f = Fixture::new().await;
-    let secrets: Authenticator = WebhookSecrets::new(Some(DEV_SECRET.to_owned().into()), None).into();
+    let secrets: Authenticator =
+        WebhookSecrets::new(Some(DEV_SECRET.to_owned().into()), None).into();
     for (file, route, expected) in EVENTS {
         let request = request_from_event(&event(file))
             .unwrap_or_else(|e| panic!("{file} is an API Gateway event: {e}"));

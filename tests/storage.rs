@@ -1,9 +1,9 @@
 //! Storage behaviour against Amazon DynamoDB Local, through the same handlers Portal calls.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use custodian_backup::Tables;
 use custodian_backup::config::HistoryRetention;
 use custodian_backup::handler;
-use custodian_backup::Tables;
 use custodian_backup::secret::{Authenticator, WebhookSecrets};
 use custodian_backup::store::dynamodb::{DynamoDbStore, schema};
 use lambda_http::{Body, Request, http};
@@ -304,7 +304,9 @@ async fn unicode_and_escapes_are_preserved_byte_for_byte() {
         Some(share.as_bytes())
     );
     assert_eq!(
-        f.share_in(&f.scan(&f.tables.shares).await[0]).await.as_bytes(),
+        f.share_in(&f.scan(&f.tables.shares).await[0])
+            .await
+            .as_bytes(),
         share.as_bytes()
     );
 }
@@ -446,16 +448,16 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
                         .collect(),
                 };
                 for action in actions {
-                    let table = if resource.contains("HistoryTable") {
+                    let target = if resource.contains("HistoryTable.Arn") {
                         "history"
-                    } else {
+                    } else if resource.contains("SharesTable.Arn") {
                         "shares"
+                    } else if resource.contains("WebhookSecret") {
+                        "secret"
+                    } else {
+                        panic!("{resource} is not one table's or the secret's ARN")
                     };
-                    assert!(
-                        resource.contains("Table.Arn"),
-                        "{resource} is one table's ARN"
-                    );
-                    grants.insert((action, table.to_owned()));
+                    grants.insert((action, target.to_owned()));
                 }
             }
         }
@@ -467,12 +469,16 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
         BTreeSet::from([
             pair("dynamodb:GetItem", "shares"),
             pair("dynamodb:PutItem", "shares"),
-            pair("dynamodb:PutItem", "history")
+            pair("dynamodb:PutItem", "history"),
+            pair("secretsmanager:GetSecretValue", "secret"),
         ])
     );
     assert_eq!(
         grants("FetchFunction"),
-        BTreeSet::from([pair("dynamodb:Query", "shares")])
+        BTreeSet::from([
+            pair("dynamodb:Query", "shares"),
+            pair("secretsmanager:GetSecretValue", "secret"),
+        ])
     );
 }
 

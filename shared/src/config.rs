@@ -129,7 +129,9 @@ impl Config {
                 })?,
         };
         let secret = match set("WEBHOOK_SECRET_ARN") {
-            Some(_) if set("WEBHOOK_SECRET").is_some() || set("WEBHOOK_SECRET_PREVIOUS").is_some() => {
+            Some(_)
+                if set("WEBHOOK_SECRET").is_some() || set("WEBHOOK_SECRET_PREVIOUS").is_some() =>
+            {
                 return Err(ConfigError::Invalid {
                     name: "WEBHOOK_SECRET_ARN",
                     reason: "set together with WEBHOOK_SECRET; use one source of the secret",
@@ -206,13 +208,25 @@ mod tests {
             default.tables.history_retention.duration(),
             Some(Duration::from_secs(30 * 86_400))
         );
-        let forever = config(&[TABLES[0], TABLES[1], TABLES[2], ("HISTORY_RETENTION_DAYS", "0")]).unwrap();
+        let forever = config(&[
+            TABLES[0],
+            TABLES[1],
+            TABLES[2],
+            ("HISTORY_RETENTION_DAYS", "0"),
+        ])
+        .unwrap();
         assert_eq!(forever.tables.history_retention.duration(), None);
     }
 
     #[test]
     fn refuses_a_retention_that_is_not_a_number() {
-        let error = config(&[TABLES[0], TABLES[1], TABLES[2], ("HISTORY_RETENTION_DAYS", "30d")]).unwrap_err();
+        let error = config(&[
+            TABLES[0],
+            TABLES[1],
+            TABLES[2],
+            ("HISTORY_RETENTION_DAYS", "30d"),
+        ])
+        .unwrap_err();
         assert!(matches!(
             error,
             ConfigError::Invalid {

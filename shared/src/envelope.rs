@@ -7,8 +7,8 @@
 //! when dropped.
 
 use crate::portal::{BackupMethod, ClientId, Share};
-use aes_gcm::aead::{Aead, Generate, KeyInit, Nonce, Payload};
 use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{Aead, Generate, KeyInit, Nonce, Payload};
 use aws_sdk_kms::Client;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::operation::decrypt::DecryptError;
@@ -73,7 +73,11 @@ impl ShareKey {
 
     /// Encrypts `share` for `owner` under a data key used for this share only, so a random
     /// nonce can never repeat under one key.
-    pub async fn seal(&self, owner: Owner<'_>, share: &Share) -> Result<SealedShare, EnvelopeError> {
+    pub async fn seal(
+        &self,
+        owner: Owner<'_>,
+        share: &Share,
+    ) -> Result<SealedShare, EnvelopeError> {
         let output = self
             .kms
             .generate_data_key()
@@ -107,7 +111,11 @@ impl ShareKey {
 
     /// Decrypts a share sealed for `owner`, only with this key: a data key wrapped by any other
     /// KMS key is refused, even one the function could otherwise use.
-    pub async fn open(&self, owner: Owner<'_>, sealed: &SealedShare) -> Result<Share, EnvelopeError> {
+    pub async fn open(
+        &self,
+        owner: Owner<'_>,
+        sealed: &SealedShare,
+    ) -> Result<Share, EnvelopeError> {
         let output = self
             .kms
             .decrypt()
@@ -124,7 +132,12 @@ impl ShareKey {
                 ) => EnvelopeError::Tampered,
                 _ => kms_unavailable("Decrypt", &error),
             })?;
-        let data_key = Zeroizing::new(output.plaintext.ok_or(EnvelopeError::Tampered)?.into_inner());
+        let data_key = Zeroizing::new(
+            output
+                .plaintext
+                .ok_or(EnvelopeError::Tampered)?
+                .into_inner(),
+        );
         open_with(
             &data_key,
             &sealed.nonce,
@@ -158,7 +171,9 @@ pub fn seal_with(
         msg: share.expose_secret().as_bytes(),
         aad: associated_data,
     };
-    cipher.encrypt(&Nonce::<Aes256Gcm>::from(*nonce), payload).ok()
+    cipher
+        .encrypt(&Nonce::<Aes256Gcm>::from(*nonce), payload)
+        .ok()
 }
 
 /// AES-256-GCM decryption; `None` unless the tag proves key, nonce, associated data and
@@ -174,7 +189,9 @@ pub fn open_with(
         msg: ciphertext,
         aad: associated_data,
     };
-    let plaintext = cipher.decrypt(&Nonce::<Aes256Gcm>::from(*nonce), payload).ok()?;
+    let plaintext = cipher
+        .decrypt(&Nonce::<Aes256Gcm>::from(*nonce), payload)
+        .ok()?;
     match String::from_utf8(plaintext) {
         Ok(text) => Some(Share::from(text)),
         Err(error) => {

@@ -87,9 +87,9 @@ pub fn start_watched(name: &str, command: impl FnOnce(u16) -> String) -> String 
     format!("http://{address}")
 }
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::Tables;
 use custodian_backup::config::HistoryRetention;
-use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::envelope::{Owner, ShareKey};
 use custodian_backup::portal::{BackupMethod, ClientId};
 use custodian_backup::store::dynamodb::{DynamoDbStore, Item, StoredShare, schema};
@@ -119,7 +119,11 @@ impl Fixture {
         template::create_table(&client, &template::table("SharesTable"), &tables.shares).await;
         template::create_table(&client, &template::table("HistoryTable"), &tables.history).await;
         let key_id = aws_emulator::create_share_key().await;
-        let store = DynamoDbStore::new(client.clone(), tables.clone(), Self::share_key(&key_id).await);
+        let store = DynamoDbStore::new(
+            client.clone(),
+            tables.clone(),
+            Self::share_key(&key_id).await,
+        );
         Self {
             client,
             tables,
@@ -174,10 +178,7 @@ impl Fixture {
     }
 
     /// Every item of a table, as DynamoDB holds it. Tests only: the functions may never Scan.
-    pub async fn scan(
-        &self,
-        table: &str,
-    ) -> Vec<Item> {
+    pub async fn scan(&self, table: &str) -> Vec<Item> {
         let output = self
             .client
             .scan()

@@ -6,5 +6,6 @@ use lambda_http::{Error, Request};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let app = App::from_env().await?;
-    runtime::serve(|request: Request| handler::backup(&app.store, &app.authenticator, request)).await
+    runtime::serve(|request: Request| handler::backup(&app.store, &app.authenticator, request))
+        .await
 }

@@ -84,13 +84,16 @@ async fn admit<'r>(
     request: &'r Request,
     log: &mut RequestLog,
 ) -> Result<&'r [u8], Rejection> {
-    log.secret_slot = Some(authenticator.verify(request.headers()).await.map_err(
-        |failure| match failure {
-            AuthFailure::NotConfigured => Rejection::SecretNotConfigured,
-            AuthFailure::Refused => Rejection::Unauthorized,
-            AuthFailure::Unavailable => Rejection::SecretUnavailable,
-        },
-    )?);
+    log.secret_slot = Some(
+        authenticator
+            .verify(request.headers())
+            .await
+            .map_err(|failure| match failure {
+                AuthFailure::NotConfigured => Rejection::SecretNotConfigured,
+                AuthFailure::Refused => Rejection::Unauthorized,
+                AuthFailure::Unavailable => Rejection::SecretUnavailable,
+            })?,
+    );
     if request.method() != Method::POST {
         return Err(Rejection::MethodNotAllowed);
     }

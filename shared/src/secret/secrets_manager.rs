@@ -36,7 +36,19 @@ pub struct ManagedSecret {
 struct Cache {
     secrets: Option<WebhookSecrets>,
     fetched_at: Option<Instant>,
+    /// The last read, successful or not, for any reason.
     attempted_at: Option<Instant>,
+    /// The last read caused by a secret that matched nothing: the one a flood could cause.
+    refreshed_on_failure_at: Option<Instant>,
+}
+
+impl Cache {
+    fn verify(&self, headers: &HeaderMap) -> Result<SecretSlot, AuthFailure> {
+        match &self.secrets {
+            Some(secrets) => secrets.verify(headers),
+            None => Err(AuthFailure::Unavailable),
+        }
+    }
 }
 
 /// Why Secrets Manager could not be read. Holds an error code, never a value.
@@ -82,36 +94,28 @@ impl ManagedSecret {
         let stale = cache
             .fetched_at
             .is_none_or(|fetched| now.duration_since(fetched) >= self.max_age);
-        if stale && self.may_refresh(&cache, now) {
+        let mut refreshed = false;
+        if stale && self.interval_passed(cache.attempted_at, now) {
             // A failed read keeps the values already held: Secrets Manager being briefly
             // unreachable must not lock Portal out.
             let _ = self.refresh(&mut cache).await;
+            refreshed = true;
         }
-        let verified = match &cache.secrets {
-            Some(secrets) => secrets.verify(headers),
-            None => Err(AuthFailure::Unavailable),
-        };
-        match verified {
+        match cache.verify(headers) {
             Err(AuthFailure::Refused | AuthFailure::Unavailable)
-                if self.may_refresh(&cache, now) =>
+                if !refreshed && self.interval_passed(cache.refreshed_on_failure_at, now) =>
             {
                 // Perhaps rotated since the last read: look once more before refusing.
+                cache.refreshed_on_failure_at = Some(now);
                 let _ = self.refresh(&mut cache).await;
-                cache
-                    .secrets
-                    .as_ref()
-                    .map_or(Err(AuthFailure::Unavailable), |secrets| {
-                        secrets.verify(headers)
-                    })
+                cache.verify(headers)
             }
-            other => other,
+            verified => verified,
         }
     }
 
-    fn may_refresh(&self, cache: &Cache, now: Instant) -> bool {
-        cache
-            .attempted_at
-            .is_none_or(|attempted| now.duration_since(attempted) >= self.min_refresh_interval)
+    fn interval_passed(&self, last: Option<Instant>, now: Instant) -> bool {
+        last.is_none_or(|last| now.duration_since(last) >= self.min_refresh_interval)
     }
 
     async fn refresh(&self, cache: &mut Cache) -> Result<(), SecretError> {

@@ -87,7 +87,11 @@ struct CurrentItem {
 
 impl DynamoDbStore {
     pub fn new(client: Client, tables: Tables, key: ShareKey) -> Self {
-        Self { client, tables, key }
+        Self {
+            client,
+            tables,
+            key,
+        }
     }
 
     async fn read_current(&self, backup: &Backup) -> Result<Option<CurrentItem>, StoreError> {
@@ -227,7 +231,10 @@ impl ShareWriter for DynamoDbStore {
                 }
             };
             let written = match current {
-                None => self.create(backup, &sealed).await?.then_some(Stored::Created),
+                None => self
+                    .create(backup, &sealed)
+                    .await?
+                    .then_some(Stored::Created),
                 Some(current) => match &current.share {
                     StoredShare::Sealed { sha256: old, .. } if *old == sha256 => {
                         Some(Stored::Unchanged)
@@ -337,7 +344,11 @@ impl StoredShare {
             .try_into()
             .map_err(|_| StoreError::Corrupt(schema::NONCE))?;
         let sha256 = string(item, schema::SHARE_SHA256)?;
-        if sha256.len() != 64 || !sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        if sha256.len() != 64
+            || !sha256
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return Err(StoreError::Corrupt(schema::SHARE_SHA256));
         }
         Ok(Self::Sealed {
@@ -421,11 +432,7 @@ fn current_item(backup: &Backup, sealed: &SealedShare, version: u64) -> Item {
 }
 
 /// The replaced item as it was, plus its history key and expiry.
-fn history_item(
-    backup: &Backup,
-    mut item: Item,
-    retention: HistoryRetention,
-) -> Item {
+fn history_item(backup: &Backup, mut item: Item, retention: HistoryRetention) -> Item {
     let share_key = serde_json::json!([backup.client_id.as_str(), backup.backup_method.as_str()]);
     item.insert(
         schema::SHARE_KEY.into(),

@@ -1,0 +1,579 @@
+//! The key material's protection, against DynamoDB Local and the KMS and Secrets Manager emulator:
+//! no plaintext share at rest, tampered or moved ciphertext fails closed, plaintext from an
+//! earlier version migrates without a flag day, and the webhook secret rotates without downtime.
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use custodian_backup::handler;
+use custodian_backup::secret::{
+    AuthFailure, Authenticator, ManagedSecret, SecretSlot, WebhookSecrets,
+};
+use custodian_backup::store::dynamodb::{DynamoDbStore, Item, schema};
+use lambda_http::http::{HeaderMap, HeaderValue};
+use lambda_http::{Body, Request, http};
+use serde_json::{Value, json};
+use std::time::Duration;
+use webhook_tests::runtime_api::{Function, binary};
+use webhook_tests::{Fixture, aws_emulator, unique};
+
+const SECRET: &str = "protection-test-secret";
+/// Canaries: neither may appear in any stored byte, error body or log.
+const CANARY: &str = "SHARE_CANARY_7d1e";
+const SHARE: &str = r#"{"share":"SHARE_CANARY_7d1e-0x91ab","pubkey":"02c0ffee","bks":{"x":"é☃"}}"#;
+
+fn secrets() -> Authenticator {
+    WebhookSecrets::new(Some(SECRET.to_owned().into()), None).into()
+}
+
+fn post(secret: &str, body: Value) -> Request {
+    http::Request::builder()
+        .method("POST")
+        .header("content-type", "application/json")
+        .header("x-webhook-secret", secret)
+        .body(Body::from(body.to_string()))
+        .expect("valid request")
+}
+
+async fn backup(store: &DynamoDbStore, client_id: &str, method: &str, share: &str) -> (u16, Value) {
+    let body = json!({ "clientId": client_id, "backupMethod": method, "share": share });
+    answer(
+        handler::backup(store, &secrets(), post(SECRET, body))
+            .await
+            .unwrap(),
+    )
+}
+
+async fn fetch(store: &DynamoDbStore, client_id: &str) -> (u16, Value) {
+    let body = json!({ "clientId": client_id });
+    answer(
+        handler::fetch(store, &secrets(), post(SECRET, body))
+            .await
+            .unwrap(),
+    )
+}
+
+fn answer(response: http::Response<Body>) -> (u16, Value) {
+    let body = serde_json::from_slice(response.body().as_ref()).expect("JSON body");
+    (response.status().as_u16(), body)
+}
+
+/// Every byte an item holds, attribute by attribute, as text (lossy) for searching.
+fn item_bytes(item: &Item) -> String {
+    item.iter()
+        .map(|(name, value)| {
+            let bytes = match value {
+                AttributeValue::S(text) | AttributeValue::N(text) => text.as_bytes().to_vec(),
+                AttributeValue::B(blob) => blob.as_ref().to_vec(),
+                other => format!("{other:?}").into_bytes(),
+            };
+            format!("{name}={}", String::from_utf8_lossy(&bytes))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn current_item(f: &Fixture, client_id: &str, method: &str) -> Item {
+    f.client
+        .get_item()
+        .table_name(&f.tables.shares)
+        .key(schema::CLIENT_ID, AttributeValue::S(client_id.into()))
+        .key(schema::BACKUP_METHOD, AttributeValue::S(method.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("GetItem")
+        .item
+        .expect("the item exists")
+}
+
+async fn put_item(f: &Fixture, item: Item) {
+    f.client
+        .put_item()
+        .table_name(&f.tables.shares)
+        .set_item(Some(item))
+        .send()
+        .await
+        .expect("PutItem");
+}
+
+fn with_flipped_byte(item: &Item, attribute: &str) -> Item {
+    let mut item = item.clone();
+    let Some(AttributeValue::B(blob)) = item.get(attribute) else {
+        panic!("{attribute} is binary");
+    };
+    let mut bytes = blob.as_ref().to_vec();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    item.insert(attribute.into(), AttributeValue::B(Blob::new(bytes)));
+    item
+}
+
+/// A refusal that says why and returns nothing stored.
+fn assert_fails_closed((status, body): (u16, Value), case: &str) {
+    assert_eq!(status, 500, "{case}: {body}");
+    assert_eq!(
+        body["error"]["code"].as_str(),
+        Some("stored_share_unreadable"),
+        "{case}: {body}"
+    );
+    assert!(body.get("backupShares").is_none(), "{case}: {body}");
+    assert!(!body.to_string().contains(CANARY), "{case}: {body}");
+}
+
+#[tokio::test]
+async fn no_stored_item_holds_the_share_in_plain_text() {
+    let f = Fixture::new().await;
+    let client_id = unique("cli");
+    let replacement = SHARE.replace("0x91ab", "0x5e5e");
+    assert_eq!(
+        backup(&f.store, &client_id, "GDRIVE-SECP256K1", SHARE)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        backup(&f.store, &client_id, "GDRIVE-SECP256K1", &replacement)
+            .await
+            .0,
+        200
+    );
+
+    let current = f.scan(&f.tables.shares).await;
+    let history = f.scan(&f.tables.history).await;
+    assert_eq!((current.len(), history.len()), (1, 1));
+    for item in current.iter().chain(&history) {
+        let stored = item_bytes(item);
+        for fragment in [CANARY, "0x91ab", "0x5e5e", "02c0ffee", "pubkey", "é☃"] {
+            assert!(
+                !stored.contains(fragment),
+                "{fragment} stored in plain text:\n{stored}"
+            );
+        }
+        assert!(!item.contains_key(schema::SHARE), "no plaintext attribute");
+        let Some(AttributeValue::S(key_id)) = item.get(schema::KMS_KEY_ID) else {
+            panic!("kmsKeyId is recorded");
+        };
+        assert_eq!(key_id, &f.key_id);
+    }
+    assert_eq!(f.share_in(&history[0]).await, SHARE);
+    assert_eq!(
+        fetch(&f.store, &client_id).await,
+        (200, json!({ "backupShares": [replacement] }))
+    );
+}
+
+#[tokio::test]
+async fn altered_ciphertext_nonce_or_data_key_fails_closed() {
+    let f = Fixture::new().await;
+    let client_id = unique("cli");
+    backup(&f.store, &client_id, "PASSKEY", SHARE).await;
+    let sealed = current_item(&f, &client_id, "PASSKEY").await;
+    for attribute in [
+        schema::SEALED_SHARE,
+        schema::NONCE,
+        schema::ENCRYPTED_DATA_KEY,
+    ] {
+        put_item(&f, with_flipped_byte(&sealed, attribute)).await;
+        assert_fails_closed(fetch(&f.store, &client_id).await, attribute);
+    }
+    // Put back as written, it opens again: the refusals above were the alterations.
+    put_item(&f, sealed).await;
+    assert_eq!(fetch(&f.store, &client_id).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_share_moved_to_another_row_fails_closed() {
+    let f = Fixture::new().await;
+    let (victim, attacker) = (unique("victim"), unique("attacker"));
+    backup(&f.store, &victim, "ICLOUD-SECP256K1", SHARE).await;
+    backup(
+        &f.store,
+        &attacker,
+        "ICLOUD-SECP256K1",
+        "attacker's own share",
+    )
+    .await;
+    let victims = current_item(&f, &victim, "ICLOUD-SECP256K1").await;
+
+    // The victim's envelope pasted into another client's row, and into another method's row.
+    for (client_id, method) in [(&attacker, "ICLOUD-SECP256K1"), (&victim, "ICLOUD-ED25519")] {
+        let mut moved = victims.clone();
+        moved.insert(
+            schema::CLIENT_ID.into(),
+            AttributeValue::S(client_id.clone()),
+        );
+        moved.insert(
+            schema::BACKUP_METHOD.into(),
+            AttributeValue::S(method.into()),
+        );
+        put_item(&f, moved).await;
+        assert_fails_closed(fetch(&f.store, client_id).await, method);
+    }
+}
+
+#[tokio::test]
+async fn a_share_wrapped_by_another_kms_key_is_refused() {
+    let f = Fixture::new().await;
+    let client_id = unique("cli");
+    backup(&f.store, &client_id, "PASSWORD", SHARE).await;
+    let other_key = Fixture::share_key(&aws_emulator::create_share_key().await).await;
+    let other = DynamoDbStore::new(f.client.clone(), f.tables.clone(), other_key);
+    // AWS KMS answers IncorrectKeyException (500 stored_share_unreadable); the emulator answers
+    // AccessDeniedException (503). Either way: refused, and nothing returned.
+    let (status, body) = fetch(&other, &client_id).await;
+    assert!(matches!(status, 500 | 503), "{body}");
+    assert!(body.get("backupShares").is_none() && !body.to_string().contains(CANARY));
+}
+
+#[tokio::test]
+async fn plaintext_from_an_earlier_version_is_served_then_sealed_before_it_moves() {
+    let f = Fixture::new().await;
+    let client_id = unique("cli");
+    let legacy = |method: &str, share: &str| -> Item {
+        Item::from([
+            (
+                schema::CLIENT_ID.into(),
+                AttributeValue::S(client_id.clone()),
+            ),
+            (
+                schema::BACKUP_METHOD.into(),
+                AttributeValue::S(method.into()),
+            ),
+            (schema::SHARE.into(), AttributeValue::S(share.into())),
+            (schema::VERSION.into(), AttributeValue::N("1".into())),
+            (
+                schema::STORED_AT.into(),
+                AttributeValue::S("2026-01-01T00:00:00Z".into()),
+            ),
+        ])
+    };
+    put_item(&f, legacy("GDRIVE", "legacy gdrive share")).await;
+    put_item(&f, legacy("UNKNOWN", "legacy unknown share")).await;
+    assert_eq!(
+        fetch(&f.store, &client_id).await,
+        (
+            200,
+            json!({
+                "backupShares": ["legacy gdrive share", "legacy unknown share"],
+                "backupShare": "legacy unknown share"
+            })
+        )
+    );
+
+    // The same share again: sealed where it lies, same version, no history.
+    let (status, reply) = backup(&f.store, &client_id, "GDRIVE", "legacy gdrive share").await;
+    assert_eq!((status, reply["result"].as_str()), (200, Some("unchanged")));
+    let gdrive = current_item(&f, &client_id, "GDRIVE").await;
+    assert!(!gdrive.contains_key(schema::SHARE));
+    assert_eq!(
+        gdrive.get(schema::VERSION),
+        Some(&AttributeValue::N("1".into()))
+    );
+    assert_eq!(f.share_in(&gdrive).await, "legacy gdrive share");
+
+    // A new share: the legacy one is sealed first, so history never holds plaintext.
+    let (status, reply) = backup(&f.store, &client_id, "UNKNOWN", "new share").await;
+    assert_eq!((status, reply["result"].as_str()), (200, Some("replaced")));
+    let history = f.scan(&f.tables.history).await;
+    assert_eq!(history.len(), 1);
+    assert!(!history[0].contains_key(schema::SHARE));
+    assert_eq!(f.share_in(&history[0]).await, "legacy unknown share");
+    assert!(
+        f.scan(&f.tables.shares)
+            .await
+            .iter()
+            .all(|item| !item.contains_key(schema::SHARE))
+    );
+    assert_eq!(
+        fetch(&f.store, &client_id).await.1["backupShares"],
+        json!(["legacy gdrive share", "new share"])
+    );
+}
+
+#[tokio::test]
+async fn the_real_fetch_binary_fails_closed_on_a_tampered_share_and_logs_no_share() {
+    let f = Fixture::new().await;
+    let client_id = unique("cli");
+    backup(&f.store, &client_id, "GDRIVE-ED25519", SHARE).await;
+    let sealed = current_item(&f, &client_id, "GDRIVE-ED25519").await;
+    put_item(&f, with_flipped_byte(&sealed, schema::SEALED_SHARE)).await;
+
+    let fetch = Function::start(&binary("backup-fetch"), &f.function_env(SECRET)).await;
+    let mut event: Value =
+        serde_json::from_str(&webhook_tests::events::event("fetch.json")).unwrap();
+    event["headers"]["X-Webhook-Secret"] = SECRET.into();
+    event["multiValueHeaders"]["X-Webhook-Secret"] = json!([SECRET]);
+    event["body"] = json!({ "clientId": client_id }).to_string().into();
+    let response = fetch.invoke(&event.to_string()).await.expect("a response");
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_fails_closed(
+        (response["statusCode"].as_u64().unwrap() as u16, body),
+        "binary",
+    );
+    let logs = fetch
+        .output_when(|logs| logs.contains("stored_share_unreadable"))
+        .await;
+    assert!(logs.contains("stored_share_unreadable"), "{logs}");
+    assert!(!logs.contains(CANARY) && !logs.contains(SECRET), "{logs}");
+}
+
+fn header(secret: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-webhook-secret", HeaderValue::from_str(secret).unwrap());
+    headers
+}
+
+#[tokio::test]
+async fn a_rotated_secret_is_accepted_at_once_and_the_previous_one_until_retired() {
+    let arn = aws_emulator::create_webhook_secret("first-secret-0123456789").await;
+    let secrets = aws_emulator::secrets_client().await;
+    let managed = ManagedSecret::with_timing(
+        secrets.clone(),
+        arn.clone(),
+        Duration::from_secs(3600),
+        Duration::ZERO,
+    );
+    managed.load().await.expect("the secret loads");
+    let verify = |secret: &'static str| {
+        let managed = &managed;
+        async move { managed.verify(&header(secret)).await }
+    };
+    assert_eq!(
+        verify("first-secret-0123456789").await,
+        Ok(SecretSlot::Current)
+    );
+
+    // Rotated after it was cached: the first request with the new secret re-reads it.
+    aws_emulator::rotate_webhook_secret(&arn, "second-secret-0123456789").await;
+    assert_eq!(
+        verify("second-secret-0123456789").await,
+        Ok(SecretSlot::Current)
+    );
+    assert_eq!(
+        verify("first-secret-0123456789").await,
+        Ok(SecretSlot::Previous)
+    );
+    assert_eq!(verify("never-a-secret").await, Err(AuthFailure::Refused));
+
+    // Rotated again: the first secret is neither current nor previous, and is refused once
+    // the cache is re-read.
+    aws_emulator::rotate_webhook_secret(&arn, "third-secret-0123456789").await;
+    assert_eq!(
+        verify("third-secret-0123456789").await,
+        Ok(SecretSlot::Current)
+    );
+    assert_eq!(
+        verify("first-secret-0123456789").await,
+        Err(AuthFailure::Refused)
+    );
+    assert_eq!(
+        verify("second-secret-0123456789").await,
+        Ok(SecretSlot::Previous)
+    );
+}
+
+#[tokio::test]
+async fn wrong_secrets_re_read_secrets_manager_at_most_once_per_interval() {
+    let arn = aws_emulator::create_webhook_secret("first-secret-0123456789").await;
+    let managed = ManagedSecret::with_timing(
+        aws_emulator::secrets_client().await,
+        arn.clone(),
+        Duration::from_secs(3600),
+        Duration::from_secs(3600),
+    );
+    managed.load().await.expect("the secret loads");
+    // The first wrong secret may re-read; it finds nothing new.
+    assert_eq!(
+        managed.verify(&header("wrong")).await,
+        Err(AuthFailure::Refused)
+    );
+    // Within the interval no wrong secret re-reads, so even the rotated one waits.
+    aws_emulator::rotate_webhook_secret(&arn, "second-secret-0123456789").await;
+    assert_eq!(
+        managed.verify(&header("second-secret-0123456789")).await,
+        Err(AuthFailure::Refused)
+    );
+    assert_eq!(
+        managed.verify(&header("first-secret-0123456789")).await,
+        Ok(SecretSlot::Current)
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_secret_is_a_503_never_a_200() {
+    let managed = ManagedSecret::with_timing(
+        aws_emulator::secrets_client().await,
+        unique("no-such-secret"),
+        Duration::from_secs(3600),
+        Duration::ZERO,
+    );
+    assert!(managed.load().await.is_err());
+    let f = Fixture::new().await;
+    let body = json!({ "clientId": unique("cli"), "share": SHARE });
+    let authenticator = Authenticator::SecretsManager(managed);
+    let (status, reply) = answer(
+        handler::backup(&f.store, &authenticator, post(SECRET, body))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, reply["error"]["code"].as_str()),
+        (503, Some("secret_unavailable"))
+    );
+    assert!(f.scan(&f.tables.shares).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_real_backup_binary_follows_a_rotation_in_secrets_manager() {
+    let f = Fixture::new().await;
+    let arn = aws_emulator::create_webhook_secret("before-rotation-0123456789").await;
+    let mut env: Vec<(&str, &str)> = f.function_env("");
+    env.retain(|(name, _)| *name != "WEBHOOK_SECRET");
+    env.push(("WEBHOOK_SECRET_ARN", &arn));
+    let backup = Function::start(&binary("backup"), &env).await;
+    let client_id = unique("cli");
+    let call = |secret: &'static str, share: &'static str| {
+        let mut event: Value =
+            serde_json::from_str(&webhook_tests::events::event("backup-multi-backup.json"))
+                .unwrap();
+        event["headers"]["X-Webhook-Secret"] = secret.into();
+        event["multiValueHeaders"]["X-Webhook-Secret"] = json!([secret]);
+        event["body"] = json!({ "clientId": client_id, "backupMethod": "GDRIVE", "share": share })
+            .to_string()
+            .into();
+        let backup = &backup;
+        async move {
+            let response = backup.invoke(&event.to_string()).await.expect("a response");
+            response["statusCode"].as_u64().unwrap()
+        }
+    };
+    assert_eq!(call("before-rotation-0123456789", "one").await, 200);
+    aws_emulator::rotate_webhook_secret(&arn, "after-rotation-0123456789").await;
+    assert_eq!(call("after-rotation-0123456789", "two").await, 200);
+    assert_eq!(call("before-rotation-0123456789", "three").await, 200);
+    assert_eq!(call("not-the-secret-0123456789", "four").await, 401);
+    let logs = backup
+        .output_when(|logs| logs.matches("\"message\":\"request\"").count() >= 4)
+        .await;
+    assert_eq!(
+        logs.matches("\"secret_slot\":\"previous\"").count(),
+        1,
+        "{logs}"
+    );
+    for secret in ["before-rotation", "after-rotation", "not-the-secret"] {
+        assert!(!logs.contains(secret), "a secret reached the logs:\n{logs}");
+    }
+}
+
+#[test]
+fn the_share_key_lets_each_function_do_one_thing_and_only_for_a_bound_context() {
+    let template = webhook_tests::template::template();
+    let key = &template["Resources"]["ShareKey"];
+    assert_eq!(key["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(key["UpdateReplacePolicy"].as_str(), Some("Retain"));
+    assert_eq!(key["Properties"]["EnableKeyRotation"].as_bool(), Some(true));
+    assert_eq!(key["Properties"]["PendingWindowInDays"].as_u64(), Some(30));
+    let statements = key["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .expect("key policy statements");
+    let mut uses = Vec::new();
+    for statement in statements {
+        assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+        let principal = format!("{:?}", statement["Principal"]["AWS"]);
+        let actions: Vec<String> = match &statement["Action"] {
+            serde_norway::Value::String(action) => vec![action.clone()],
+            list => list
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect(),
+        };
+        if principal.contains(":root") {
+            // Administration only: nothing that uses the key or hands out a grant to use it.
+            for action in &actions {
+                assert!(
+                    !action.contains('*'),
+                    "no wildcard for the account root: {action}"
+                );
+                for usage in [
+                    "Decrypt",
+                    "Encrypt",
+                    "GenerateDataKey",
+                    "ReEncrypt",
+                    "CreateGrant",
+                ] {
+                    assert_ne!(
+                        action.as_str(),
+                        format!("kms:{usage}"),
+                        "root may not {usage}"
+                    );
+                }
+            }
+            continue;
+        }
+        let condition = &statement["Condition"];
+        let keys = &condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"];
+        assert_eq!(
+            format!("{keys:?}"),
+            format!(
+                "{:?}",
+                serde_norway::Value::from(vec!["clientId", "backupMethod"])
+            )
+        );
+        for context in [
+            "kms:EncryptionContext:clientId",
+            "kms:EncryptionContext:backupMethod",
+        ] {
+            assert_eq!(
+                condition["Null"][context].as_str(),
+                Some("false"),
+                "{context}"
+            );
+        }
+        uses.push((principal, actions));
+    }
+    assert_eq!(uses.len(), 2, "only the two functions may use the key");
+    for (principal, actions) in uses {
+        let expected = if principal.contains("BackupFunctionRole") {
+            "kms:GenerateDataKey"
+        } else {
+            assert!(principal.contains("FetchFunctionRole"), "{principal}");
+            "kms:Decrypt"
+        };
+        assert_eq!(actions, [expected], "{principal}");
+    }
+}
+
+#[test]
+fn the_api_admits_only_portals_addresses_by_default_and_the_secret_is_not_a_parameter() {
+    let template = webhook_tests::template::template();
+    let cidrs = template["Parameters"]["AllowedSourceCidrs"]["Default"]
+        .as_str()
+        .expect("a default allow-list");
+    assert_eq!(
+        cidrs,
+        "35.203.150.117/32,104.155.171.139/32,35.185.20.23/32"
+    );
+    let policy = format!(
+        "{:?}",
+        template["Resources"]["WebhookApi"]["Properties"]["Auth"]["ResourcePolicy"]
+    );
+    assert!(
+        policy.contains("NotIpAddress") && policy.contains("AllowedSourceCidrs"),
+        "{policy}"
+    );
+    let globals = format!("{:?}", template["Globals"]["Function"]["Environment"]);
+    assert!(globals.contains("WEBHOOK_SECRET_ARN") && globals.contains("SHARE_KEY_ID"));
+    assert!(
+        !globals.contains("\"WEBHOOK_SECRET\""),
+        "no secret in plain environment"
+    );
+    for name in template["Parameters"].as_mapping().unwrap().keys() {
+        let name = name.as_str().unwrap();
+        assert!(
+            !name.contains("Secret") || name.ends_with("Arn"),
+            "{name}: the secret is never a template parameter"
+        );
+    }
+}
