@@ -13,7 +13,7 @@ fuzz_target!(|body: &[u8]| {
             assert!(valid_identifier(backup.client_id.as_str()));
             assert!(valid_identifier(backup.backup_method.as_str()));
             assert!(!backup.share.is_empty());
-            assert!(!format!("{backup:?}").contains(backup.share.expose_secret()));
+            assert_eq!(format!("{:?}", backup.share), "Share([REDACTED])");
         }
         Err(error) => assert_no_echo(&error.to_string(), body),
     }
@@ -23,14 +23,11 @@ fuzz_target!(|body: &[u8]| {
     }
 });
 
-/// A message may share short runs with the body by chance (`"share"`, digits of a position), but
-/// never a long one: 24 bytes of the body in the message means it was quoted.
-fn assert_no_echo(message: &str, body: &[u8]) {
-    if body.len() >= 24 {
-        for window in body.windows(24) {
-            if let Ok(text) = std::str::from_utf8(window) {
-                assert!(!message.contains(text), "error message quotes the body: {message}");
-            }
-        }
-    }
+/// Messages are built from fixed texts: field names and serde_json's syntax messages, which quote
+/// nothing. So a message holding any character outside their alphabet (`"`, `#`, `@`, `~`,
+/// non-ASCII, ...) would be an echo of the body. (A plain substring check does not work: the
+/// fuzzer learns the fixed texts and puts them in the body.)
+fn assert_no_echo(message: &str, _body: &[u8]) {
+    let fixed = |c: char| c.is_ascii_alphanumeric() || " `,:()-_\\{}[]./+'".contains(c);
+    assert!(message.chars().all(fixed), "error message holds input: {message:?}");
 }
