@@ -480,15 +480,7 @@ fn the_share_key_lets_each_function_do_one_thing_and_only_for_a_bound_context() 
     for statement in statements {
         assert_eq!(statement["Effect"].as_str(), Some("Allow"));
         let principal = format!("{:?}", statement["Principal"]["AWS"]);
-        let actions: Vec<String> = match &statement["Action"] {
-            serde_norway::Value::String(action) => vec![action.clone()],
-            list => list
-                .as_sequence()
-                .unwrap()
-                .iter()
-                .map(|a| a.as_str().unwrap().to_owned())
-                .collect(),
-        };
+        let actions = webhook_tests::template::actions(statement);
         if principal.contains(":root") {
             // Administration only: nothing that uses the key or hands out a grant to use it.
             for action in &actions {

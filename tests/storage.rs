@@ -438,16 +438,7 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
             for statement in policy["Statement"].as_sequence().expect("statements") {
                 assert_eq!(statement["Effect"].as_str(), Some("Allow"));
                 let resource = format!("{:?}", statement["Resource"]);
-                let actions = match &statement["Action"] {
-                    serde_norway::Value::String(action) => vec![action.clone()],
-                    list => list
-                        .as_sequence()
-                        .unwrap()
-                        .iter()
-                        .map(|a| a.as_str().unwrap().to_owned())
-                        .collect(),
-                };
-                for action in actions {
+                for action in template::actions(statement) {
                     let target = if resource.contains("HistoryTable.Arn") {
                         "history"
                     } else if resource.contains("SharesTable.Arn") {

@@ -25,6 +25,19 @@ pub fn template() -> Value {
     serde_norway::from_str(&text).expect("template.yaml is valid YAML")
 }
 
+/// A policy statement's `Action`, one action or a list, as a list.
+pub fn actions(statement: &Value) -> Vec<String> {
+    match &statement["Action"] {
+        Value::String(action) => vec![action.clone()],
+        list => list
+            .as_sequence()
+            .expect("Action is a string or a list")
+            .iter()
+            .map(|action| action.as_str().expect("an action name").to_owned())
+            .collect(),
+    }
+}
+
 pub fn table(logical_id: &str) -> TableSpec {
     let template = template();
     let resource = &template["Resources"][logical_id];

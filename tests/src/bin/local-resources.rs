@@ -29,10 +29,21 @@ async fn main() {
     }
 
     let alias = required("SHARE_KEY_ID");
-    assert!(alias.starts_with("alias/"), "SHARE_KEY_ID must be an alias here");
+    assert!(
+        alias.starts_with("alias/"),
+        "SHARE_KEY_ID must be an alias here"
+    );
     let kms = aws_emulator::kms_client().await;
-    let aliases = kms.list_aliases().send().await.expect("the emulator answers");
-    if aliases.aliases().iter().any(|a| a.alias_name() == Some(alias.as_str())) {
+    let aliases = kms
+        .list_aliases()
+        .send()
+        .await
+        .expect("the emulator answers");
+    if aliases
+        .aliases()
+        .iter()
+        .any(|a| a.alias_name() == Some(alias.as_str()))
+    {
         println!("KMS key {alias} exists");
     } else {
         let key = aws_emulator::create_share_key().await;
