@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use std::collections::BTreeSet;
-use webhook_tests::events::{DEV_SECRET, EVENTS, event};
+use webhook_tests::events::{DEV_SECRET, EVENTS, event, rest_event};
 use webhook_tests::runtime_api::{Function, binary};
 use webhook_tests::{Fixture, unique};
 
@@ -100,7 +100,7 @@ async fn a_share_stored_by_the_backup_binary_is_fetched_by_the_fetch_binary_byte
         assert_eq!(
             status(
                 &backup
-                    .invoke(&rest_event("/backup", &body.to_string()))
+                    .invoke(&rest_event("/backup", &body.to_string()).to_string())
                     .await
             ),
             200
@@ -108,7 +108,7 @@ async fn a_share_stored_by_the_backup_binary_is_fetched_by_the_fetch_binary_byte
     }
     let body = serde_json::json!({ "clientId": client_id }).to_string();
     let response = fetch
-        .invoke(&rest_event("/backup/fetch", &body))
+        .invoke(&rest_event("/backup/fetch", &body).to_string())
         .await
         .unwrap();
     let reply: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
@@ -142,15 +142,6 @@ async fn without_a_secret_the_binary_refuses_every_request_and_says_why_once() {
         "{logs}"
     );
     assert!(f.scan(&f.tables.shares).await.is_empty());
-}
-
-/// A REST API (payload 1.0) event as API Gateway sends it.
-fn rest_event(path: &str, body: &str) -> String {
-    let mut event: Value = serde_json::from_str(&event("fetch.json")).unwrap();
-    event["path"] = path.into();
-    event["resource"] = path.into();
-    event["body"] = body.into();
-    event.to_string()
 }
 
 /// Printed, not asserted: a figure to watch, not a flaky timing test.

@@ -1,8 +1,12 @@
 //! The Lambda runtime loop both functions run: lambda_http's adapter, with one guard in front.
 //!
-//! lambda_http panics on an event whose `isBase64Encoded` body is not base64 (it decodes with
-//! `expect`), which API Gateway would turn into a bare 502. The guard removes such a body before
-//! the adapter sees it and marks the request, so the handler answers 400 instead.
+//! The guard fixes two things in lambda_http's reading of an event:
+//! - it panics on an `isBase64Encoded` body that is not base64 (it decodes with `expect`), which
+//!   API Gateway would turn into a bare 502. The guard removes such a body and marks the request,
+//!   so the handler answers 400 instead;
+//! - for a REST event it lets `headers` (the last value of each) overwrite `multiValueHeaders`
+//!   (every value), so a repeated `X-Webhook-Secret` would look like one. The guard keeps every
+//!   value, so a repeated secret is refused as it should be.
 
 use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
@@ -40,6 +44,9 @@ fn guard(mut payload: LambdaRequest) -> LambdaRequest {
     let (headers, body, encoded) = match &mut payload {
         LambdaRequest::ApiGatewayV1(event) => {
             event.multi_value_headers.remove(BODY_NOT_BASE64);
+            for name in event.multi_value_headers.keys() {
+                event.headers.remove(name);
+            }
             (
                 &mut event.headers,
                 &mut event.body,
@@ -102,6 +109,27 @@ mod tests {
         let request = request_from_event(&rest_event("eyJhIjoxfQ==", true, None)).unwrap();
         assert!(!request.headers().contains_key(BODY_NOT_BASE64));
         assert_eq!(request.body().as_ref(), br#"{"a":1}"#);
+    }
+
+    #[test]
+    fn a_repeated_header_keeps_every_value() {
+        let mut event: serde_json::Value =
+            serde_json::from_str(&rest_event("{}", false, None)).unwrap();
+        event["headers"]["x-webhook-secret"] = "second".into();
+        event["multiValueHeaders"]["x-webhook-secret"] = json!(["first", "second"]);
+        let request = request_from_event(&event.to_string()).unwrap();
+        let values: Vec<_> = request.headers().get_all("x-webhook-secret").iter().collect();
+        assert_eq!(values, ["first", "second"]);
+        assert_eq!(request.headers()["content-type"], "application/json");
+    }
+
+    #[test]
+    fn headers_without_multi_value_headers_are_kept() {
+        let mut event: serde_json::Value =
+            serde_json::from_str(&rest_event("{}", false, None)).unwrap();
+        event["multiValueHeaders"] = json!({});
+        let request = request_from_event(&event.to_string()).unwrap();
+        assert_eq!(request.headers()["content-type"], "application/json");
     }
 
     #[test]

@@ -22,3 +22,30 @@ pub const EVENTS: [(&str, &str, u16); 12] = [
 pub fn event(file: &str) -> String {
     std::fs::read_to_string(crate::repo_root().join("events").join(file)).expect("event file")
 }
+
+use serde_json::Value;
+
+/// A REST API (payload 1.0) event as API Gateway sends Portal's call: `fetch.json`'s headers,
+/// secret included, with `path` and `body`.
+pub fn rest_event(path: &str, body: &str) -> Value {
+    let mut event: Value = serde_json::from_str(&event("fetch.json")).expect("fetch.json");
+    event["path"] = path.into();
+    event["resource"] = path.into();
+    event["requestContext"]["resourcePath"] = path.into();
+    event["body"] = body.into();
+    event
+}
+
+/// Sets header `name` to `values` in a REST event, replacing any spelling of it: every value in
+/// `multiValueHeaders`, the last in `headers`, as API Gateway does. No values removes it.
+pub fn set_header(event: &mut Value, name: &str, values: &[&str]) {
+    for map in ["headers", "multiValueHeaders"] {
+        if let Some(headers) = event[map].as_object_mut() {
+            headers.retain(|key, _| !key.eq_ignore_ascii_case(name));
+        }
+    }
+    if let Some(last) = values.last() {
+        event["headers"][name] = (*last).into();
+        event["multiValueHeaders"][name] = values.iter().copied().collect::<Vec<_>>().into();
+    }
+}

@@ -25,13 +25,19 @@ struct Api {
     init_error: Mutex<Option<String>>,
 }
 
-/// A function process and the Runtime API it polls. The process is killed on drop.
+/// One or more processes of a function polling one Runtime API, as Lambda runs concurrent
+/// instances: each process takes one event at a time. The processes are killed on drop.
 pub struct Function {
-    child: Child,
+    processes: Vec<Process>,
     queue: mpsc::UnboundedSender<(String, Bytes)>,
     api: Arc<Api>,
-    output: Arc<Mutex<Vec<u8>>>,
     pub started: Instant,
+}
+
+struct Process {
+    child: Child,
+    /// Its stdout and stderr: its logs.
+    output: Arc<Mutex<Vec<u8>>>,
 }
 
 /// The debug build of the Lambda binary `name`, built by `make test` before the tests run.
@@ -75,6 +81,15 @@ fn newest(path: &std::path::Path) -> Option<SystemTime> {
 impl Function {
     /// Starts `binary` with `env` (on top of a cleared environment) and Lambda's own variables.
     pub async fn start(binary: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        Self::start_pool(binary, env, 1).await
+    }
+
+    /// Starts `processes` instances of `binary`, all taking events from one queue.
+    pub async fn start_pool(
+        binary: &std::path::Path,
+        env: &[(&str, &str)],
+        processes: usize,
+    ) -> Self {
         let (queue, events) = mpsc::unbounded_channel();
         let api = Arc::new(Api {
             events: tokio::sync::Mutex::new(events),
@@ -96,12 +111,94 @@ impl Function {
         let address = listener.local_addr().expect("bound address").to_string();
         tokio::spawn(async move { axum::serve(listener, app).await });
 
-        let name = binary.file_name().unwrap().to_string_lossy().into_owned();
         let started = Instant::now();
+        let processes = (0..processes)
+            .map(|_| Process::spawn(binary, env, &address))
+            .collect();
+        Self {
+            processes,
+            queue,
+            api,
+            started,
+        }
+    }
+
+    /// Sends one event and waits for the function's answer: `Ok(response)` or `Err(error)`.
+    pub async fn invoke(&self, event: &str) -> Outcome {
+        self.invoke_within(event, INVOKE_TIMEOUT)
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "no answer within {INVOKE_TIMEOUT:?}; init error: {:?}; output:\n{}",
+                    self.api.init_error.lock().unwrap(),
+                    self.output()
+                )
+            })
+    }
+
+    /// Sends one event; `None` if no answer came within `limit` (the process was killed, say).
+    pub async fn invoke_within(&self, event: &str, limit: Duration) -> Option<Outcome> {
+        let id = crate::unique("request");
+        let (answer, answered) = oneshot::channel();
+        self.api.waiting.lock().unwrap().insert(id.clone(), answer);
+        self.queue
+            .send((id, Bytes::from(event.to_owned())))
+            .expect("runtime API is up");
+        let outcome = tokio::time::timeout(limit, answered).await.ok()?;
+        Some(outcome.expect("answer channel"))
+    }
+
+    /// Kills every process at once (SIGKILL), wherever it is: as when Lambda's sandbox dies.
+    pub fn kill(&mut self) {
+        for process in &mut self.processes {
+            let _ = process.child.kill();
+            let _ = process.child.wait();
+        }
+    }
+
+    /// Peak resident memory (VmHWM) of each live process, in KiB, where `/proc` tells it.
+    pub fn peak_rss_kib(&self) -> Vec<u64> {
+        self.processes
+            .iter()
+            .filter_map(|process| {
+                let status =
+                    std::fs::read_to_string(format!("/proc/{}/status", process.child.id())).ok()?;
+                let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+                line.split_whitespace().nth(1)?.parse().ok()
+            })
+            .collect()
+    }
+
+    /// The output once `complete` holds for it, or after 5 s: a line written just before a
+    /// response may still be in the pipe when the response arrives.
+    pub async fn output_when(&self, complete: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let output = self.output();
+            if complete(&output) || Instant::now() > deadline {
+                return output;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Everything the processes wrote to stdout and stderr so far (their logs), one process
+    /// after another.
+    pub fn output(&self) -> String {
+        self.processes
+            .iter()
+            .map(|process| String::from_utf8_lossy(&process.output.lock().unwrap()).into_owned())
+            .collect()
+    }
+}
+
+impl Process {
+    fn spawn(binary: &std::path::Path, env: &[(&str, &str)], runtime_api: &str) -> Self {
+        let name = binary.file_name().unwrap().to_string_lossy().into_owned();
         let mut child = Command::new(binary)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_LAMBDA_RUNTIME_API", &address)
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
             .env("AWS_LAMBDA_FUNCTION_NAME", &name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
@@ -121,56 +218,13 @@ impl Function {
             let output = output.clone();
             std::thread::spawn(move || collect(stream, &output));
         }
-        Self {
-            child,
-            queue,
-            api,
-            output,
-            started,
-        }
-    }
-
-    /// Sends one event and waits for the function's answer: `Ok(response)` or `Err(error)`.
-    pub async fn invoke(&self, event: &str) -> Outcome {
-        let id = crate::unique("request");
-        let (answer, answered) = oneshot::channel();
-        self.api.waiting.lock().unwrap().insert(id.clone(), answer);
-        self.queue
-            .send((id, Bytes::from(event.to_owned())))
-            .expect("runtime API is up");
-        match tokio::time::timeout(INVOKE_TIMEOUT, answered).await {
-            Ok(outcome) => outcome.expect("answer channel"),
-            Err(_) => panic!(
-                "no answer within {INVOKE_TIMEOUT:?}; init error: {:?}; output:\n{}",
-                self.api.init_error.lock().unwrap(),
-                self.output()
-            ),
-        }
-    }
-
-    /// The output once `complete` holds for it, or after 5 s: a line written just before a
-    /// response may still be in the pipe when the response arrives.
-    pub async fn output_when(&self, complete: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let output = self.output();
-            if complete(&output) || Instant::now() > deadline {
-                return output;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Everything the process wrote to stdout and stderr so far: its logs.
-    pub fn output(&self) -> String {
-        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+        Self { child, output }
     }
 }
 
 impl Drop for Function {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
