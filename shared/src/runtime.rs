@@ -118,7 +118,11 @@ mod tests {
         event["headers"]["x-webhook-secret"] = "second".into();
         event["multiValueHeaders"]["x-webhook-secret"] = json!(["first", "second"]);
         let request = request_from_event(&event.to_string()).unwrap();
-        let values: Vec<_> = request.headers().get_all("x-webhook-secret").iter().collect();
+        let values: Vec<_> = request
+            .headers()
+            .get_all("x-webhook-secret")
+            .iter()
+            .collect();
         assert_eq!(values, ["first", "second"]);
         assert_eq!(request.headers()["content-type"], "application/json");
     }

@@ -46,6 +46,6 @@ pub fn set_header(event: &mut Value, name: &str, values: &[&str]) {
     }
     if let Some(last) = values.last() {
         event["headers"][name] = (*last).into();
-        event["multiValueHeaders"][name] = values.iter().copied().collect::<Vec<_>>().into();
+        event["multiValueHeaders"][name] = values.to_vec().into();
     }
 }
