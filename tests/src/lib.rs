@@ -177,16 +177,26 @@ impl Fixture {
         share.expose_secret().to_owned()
     }
 
-    /// Every item of a table, as DynamoDB holds it. Tests only: the functions may never Scan.
+    /// Every item of a table, as DynamoDB holds it, every page. Tests only: the functions may
+    /// never Scan.
     pub async fn scan(&self, table: &str) -> Vec<Item> {
-        let output = self
-            .client
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("scan");
-        output.items.unwrap_or_default()
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
     }
 }
