@@ -10,6 +10,7 @@
 //! | `SHARES_TABLE` | DynamoDB table of current shares |
 //! | `HISTORY_TABLE` | DynamoDB table of replaced shares |
 //! | `HISTORY_RETENTION_DAYS` | days a replaced share is kept (default 30; 0 keeps it forever) |
+//! | `STACK_NAME` | the `Stack` dimension of every metric (default `local`) |
 //!
 //! The SDK's own variables apply too, e.g. `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local and
 //! `AWS_ENDPOINT_URL_KMS` for a local KMS emulator.
@@ -153,6 +154,15 @@ impl Config {
             },
         })
     }
+}
+
+/// The `Stack` dimension of every metric: the CloudFormation stack, so that the template's alarms
+/// watch exactly this deployment.
+pub fn stack_name() -> String {
+    std::env::var("STACK_NAME")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "local".to_owned())
 }
 
 impl HistoryRetention {

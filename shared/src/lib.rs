@@ -9,6 +9,7 @@
 //! - [`error`]: every rejection and the JSON response it gets.
 //! - [`config`]: environment variables, the AWS clients, and the [`App`] built from them.
 //! - [`runtime`]: the Lambda runtime loop, guarded against bodies lambda_http would panic on.
+//! - [`telemetry`]: CloudWatch metrics (Embedded Metric Format) for every request.
 //!
 //! A share is key material: nothing in this crate logs, prints or returns one except
 //! `/backup/fetch` answering Portal.
@@ -21,6 +22,7 @@ pub mod portal;
 pub mod runtime;
 pub mod secret;
 pub mod store;
+pub mod telemetry;
 
 pub use config::{App, Config, Tables};
 pub use store::dynamodb::DynamoDbStore;

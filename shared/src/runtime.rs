@@ -8,11 +8,14 @@
 //!   (every value), so a repeated `X-Webhook-Secret` would look like one. The guard keeps every
 //!   value, so a repeated secret is refused as it should be.
 
+use crate::{config, telemetry};
 use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
 use lambda_http::http::HeaderValue;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Body, Error, LambdaEvent, Request, Response, Service, service_fn};
+use lambda_runtime::layers::TracingLayer;
+use metrics_cloudwatch_embedded::lambda::MetricsLayer;
 use std::convert::Infallible;
 use std::future::Future;
 
@@ -20,18 +23,24 @@ use std::future::Future;
 /// was not, and has been dropped.
 pub const BODY_NOT_BASE64: &str = "x-custodian-backup-body-not-base64";
 
-/// Runs `handler` for every invocation until the Lambda environment shuts down.
+/// Runs `handler` for every invocation until the Lambda environment shuts down, printing the
+/// invocation's metrics (see [`crate::telemetry`]) after each.
 pub async fn serve<F, Fut>(handler: F) -> Result<(), Error>
 where
     F: FnMut(Request) -> Fut + Send,
     Fut: Future<Output = Result<Response<Body>, Infallible>> + Send,
 {
+    let metrics = telemetry::install(config::stack_name())?;
     let mut adapter = Adapter::from(service_fn(handler));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<LambdaRequest>| {
+    let guarded = service_fn(move |event: LambdaEvent<LambdaRequest>| {
         let LambdaEvent { payload, context } = event;
         adapter.call(LambdaEvent::new(guard(payload), context))
-    }))
-    .await
+    });
+    lambda_runtime::Runtime::new(guarded)
+        .layer(TracingLayer::new())
+        .layer(MetricsLayer::new(metrics))
+        .run()
+        .await
 }
 
 /// An API Gateway event as the handler sees it, with the guard applied: what `serve` does to

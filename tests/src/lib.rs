@@ -102,6 +102,10 @@ pub struct Fixture {
     pub store: DynamoDbStore,
     /// ARN of this fixture's KMS key.
     pub key_id: String,
+    /// The DynamoDB Local the tables are in.
+    pub dynamodb_endpoint: String,
+    /// The same key, for opening what the store sealed.
+    key: ShareKey,
 }
 
 impl Fixture {
@@ -110,7 +114,12 @@ impl Fixture {
     }
 
     pub async fn with_retention(history_retention: HistoryRetention) -> Self {
-        let client = dynamodb_local::client().await;
+        Self::on(dynamodb_local::endpoint(), history_retention).await
+    }
+
+    /// A fixture on the DynamoDB Local at `dynamodb_endpoint` (one a test started itself).
+    pub async fn on(dynamodb_endpoint: &str, history_retention: HistoryRetention) -> Self {
+        let client = dynamodb_local::client_for(dynamodb_endpoint).await;
         let tables = Tables {
             shares: unique("shares"),
             history: unique("history"),
@@ -128,7 +137,9 @@ impl Fixture {
             client,
             tables,
             store,
+            key: Self::share_key(&key_id).await,
             key_id,
+            dynamodb_endpoint: dynamodb_endpoint.to_owned(),
         }
     }
 
@@ -145,7 +156,7 @@ impl Fixture {
             ("SHARE_KEY_ID", self.key_id.as_str()),
             ("SHARES_TABLE", self.tables.shares.as_str()),
             ("HISTORY_TABLE", self.tables.history.as_str()),
-            ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local::endpoint()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb_endpoint.as_str()),
             ("AWS_ENDPOINT_URL_KMS", aws_emulator::endpoint()),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", aws_emulator::endpoint()),
             ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
@@ -172,8 +183,11 @@ impl Fixture {
             client_id: &client_id,
             backup_method: &backup_method,
         };
-        let key = Self::share_key(&self.key_id).await;
-        let share = key.open(owner, &sealed).await.expect("the share opens");
+        let share = self
+            .key
+            .open(owner, &sealed)
+            .await
+            .expect("the share opens");
         share.expose_secret().to_owned()
     }
 

@@ -35,7 +35,7 @@ pub struct Function {
 }
 
 struct Process {
-    child: Child,
+    child: Mutex<Child>,
     /// Its stdout and stderr: its logs.
     output: Arc<Mutex<Vec<u8>>>,
 }
@@ -149,10 +149,11 @@ impl Function {
     }
 
     /// Kills every process at once (SIGKILL), wherever it is: as when Lambda's sandbox dies.
-    pub fn kill(&mut self) {
-        for process in &mut self.processes {
-            let _ = process.child.kill();
-            let _ = process.child.wait();
+    pub fn kill(&self) {
+        for process in &self.processes {
+            let mut child = process.child.lock().unwrap();
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 
@@ -161,8 +162,8 @@ impl Function {
         self.processes
             .iter()
             .filter_map(|process| {
-                let status =
-                    std::fs::read_to_string(format!("/proc/{}/status", process.child.id())).ok()?;
+                let pid = process.child.lock().unwrap().id();
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
                 let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
                 line.split_whitespace().nth(1)?.parse().ok()
             })
@@ -218,7 +219,10 @@ impl Process {
             let output = output.clone();
             std::thread::spawn(move || collect(stream, &output));
         }
-        Self { child, output }
+        Self {
+            child: Mutex::new(child),
+            output,
+        }
     }
 }
 
@@ -235,14 +239,15 @@ fn collect(mut stream: Box<dyn Read + Send>, output: &Mutex<Vec<u8>>) {
     }
 }
 
-async fn next(State(api): State<Arc<Api>>) -> (HeaderMap, Bytes) {
+async fn next(State(api): State<Arc<Api>>) -> Result<(HeaderMap, Bytes), StatusCode> {
+    // The queue closes when the test drops the function; a process still polling then fails.
     let (id, event) = api
         .events
         .lock()
         .await
         .recv()
         .await
-        .expect("test holds the queue");
+        .ok_or(StatusCode::GONE)?;
     let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(8);
     let mut headers = HeaderMap::new();
     let mut set = |name: &'static str, value: String| {
@@ -261,7 +266,7 @@ async fn next(State(api): State<Arc<Api>>) -> (HeaderMap, Bytes) {
         "lambda-runtime-trace-id",
         "Root=1-00000000-000000000000000000000000;Sampled=0".into(),
     );
-    (headers, event)
+    Ok((headers, event))
 }
 
 async fn respond(State(api): State<Arc<Api>>, Path(id): Path<String>, body: Bytes) -> StatusCode {

@@ -9,6 +9,7 @@ use crate::portal::{Backup, Fetch};
 use crate::runtime::BODY_NOT_BASE64;
 use crate::secret::{AuthFailure, Authenticator, SecretSlot};
 use crate::store::{ShareReader, ShareWriter, StoreError};
+use crate::telemetry::{self, Outcome, Route};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use std::convert::Infallible;
@@ -25,7 +26,7 @@ pub async fn backup(
     authenticator: &Authenticator,
     request: Request,
 ) -> Result<Response<Body>, Infallible> {
-    let mut log = RequestLog::start("backup");
+    let mut log = RequestLog::start(Route::Backup);
     let result = async {
         let body = admit(authenticator, &request, &mut log).await?;
         let backup = Backup::from_json(body)?;
@@ -36,7 +37,7 @@ pub async fn backup(
     .await;
     Ok(log.finish(result.map(|stored| {
         let body = serde_json::json!({ "message": "custodian backup share stored", "result": stored.as_str() });
-        (stored.as_str(), json(StatusCode::OK, &body))
+        (Outcome::Stored(stored), json(StatusCode::OK, &body))
     })))
 }
 
@@ -47,7 +48,7 @@ pub async fn fetch(
     authenticator: &Authenticator,
     request: Request,
 ) -> Result<Response<Body>, Infallible> {
-    let mut log = RequestLog::start("fetch");
+    let mut log = RequestLog::start(Route::Fetch);
     let result = async {
         let body = admit(authenticator, &request, &mut log).await?;
         let fetch = Fetch::from_json(body)?;
@@ -55,7 +56,6 @@ pub async fn fetch(
         within_budget(store.current_shares(&fetch.client_id)).await
     }
     .await;
-    log.shares = result.as_ref().ok().map(Vec::len);
     Ok(log.finish(result.map(|shares| {
         let legacy = shares.iter().find(|current| current.backup_method.is_unknown());
         let mut body = serde_json::json!({
@@ -64,7 +64,10 @@ pub async fn fetch(
         if let Some(legacy) = legacy {
             body["backupShare"] = legacy.share.expose_secret().into();
         }
-        ("fetched", json(StatusCode::OK, &body))
+        let fetched = Outcome::Fetched {
+            shares: shares.len(),
+        };
+        (fetched, json(StatusCode::OK, &body))
     })))
 }
 
@@ -134,39 +137,51 @@ fn is_json(content_type: &header::HeaderValue) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// One log line per request. Holds only what is safe to log: never a body, share or secret.
+/// One log line and one set of metrics per request. Holds only what is safe to log: never a
+/// body, share or secret.
 struct RequestLog {
-    route: &'static str,
+    route: Route,
     started: Instant,
     client_id: Option<String>,
     backup_method: Option<String>,
     secret_slot: Option<SecretSlot>,
-    /// How many shares `/backup/fetch` returned.
-    shares: Option<usize>,
 }
 
 impl RequestLog {
-    fn start(route: &'static str) -> Self {
+    fn start(route: Route) -> Self {
         Self {
             route,
             started: Instant::now(),
             client_id: None,
             backup_method: None,
             secret_slot: None,
-            shares: None,
         }
     }
 
-    fn finish(self, result: Result<(&'static str, Response<Body>), Rejection>) -> Response<Body> {
-        let (outcome, response, cause) = match result {
-            Ok((outcome, response)) => (outcome, response, None),
+    fn finish(
+        self,
+        result: Result<(Outcome<'static>, Response<Body>), Rejection>,
+    ) -> Response<Body> {
+        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let authenticated = self.secret_slot.is_some();
+        let (outcome, shares, response, cause) = match result {
+            Ok((outcome, response)) => {
+                telemetry::record(self.route, authenticated, &outcome, latency_ms);
+                let shares = match outcome {
+                    Outcome::Fetched { shares } => shares,
+                    _ => 0,
+                };
+                (outcome.code(), shares, response, None)
+            }
             Err(rejection) => {
+                let outcome = Outcome::Rejected(&rejection);
+                telemetry::record(self.route, authenticated, &outcome, latency_ms);
                 let cause = rejection.store_error().map(ToString::to_string);
-                (rejection.code(), rejection.into_response(), cause)
+                (rejection.code(), 0, rejection.into_response(), cause)
             }
         };
         let status = response.status().as_u16();
-        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let route = self.route.as_str();
         let client_id = self.client_id.as_deref().unwrap_or("-");
         let backup_method = self.backup_method.as_deref().unwrap_or("-");
         let secret_slot = self.secret_slot.map_or("-", |slot| match slot {
@@ -174,11 +189,10 @@ impl RequestLog {
             SecretSlot::Previous => "previous",
         });
         let cause = cause.as_deref().unwrap_or("-");
-        let shares = self.shares.unwrap_or_default();
         macro_rules! line {
             ($level:ident) => {
                 tracing::$level!(
-                    route = self.route,
+                    route,
                     status,
                     outcome,
                     client_id,

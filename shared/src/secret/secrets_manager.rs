@@ -20,6 +20,10 @@ use tokio::sync::Mutex;
 pub const MAX_AGE: Duration = Duration::from_secs(5 * 60);
 /// The least time between two reads of Secrets Manager.
 pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+/// The longest a read may hold up a request (or init). With the storage budget it keeps every
+/// answer inside the function's 8 s timeout: Secrets Manager hanging is a clean 503, not a 5xx
+/// from Lambda.
+pub const READ_BUDGET: Duration = Duration::from_millis(1500);
 
 const CURRENT: &str = "AWSCURRENT";
 const PREVIOUS: &str = "AWSPREVIOUS";
@@ -120,8 +124,18 @@ impl ManagedSecret {
 
     async fn refresh(&self, cache: &mut Cache) -> Result<(), SecretError> {
         cache.attempted_at = Some(Instant::now());
-        let (current, previous) = tokio::join!(self.read(CURRENT), self.read(PREVIOUS));
-        let result = current.and_then(|current| Ok((current, previous?)));
+        let both = async {
+            let (current, previous) = tokio::join!(self.read(CURRENT), self.read(PREVIOUS));
+            current.and_then(|current| Ok((current, previous?)))
+        };
+        let result = tokio::time::timeout(READ_BUDGET, both)
+            .await
+            .unwrap_or_else(|_| {
+                Err(SecretError::Unavailable {
+                    stage: CURRENT,
+                    detail: "no answer within the read budget".into(),
+                })
+            });
         match result {
             Ok((current, previous)) => {
                 cache.secrets = Some(WebhookSecrets::new(current, previous));
@@ -163,5 +177,58 @@ impl ManagedSecret {
                 detail: error_detail(&error),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::http::HeaderValue;
+
+    /// A server that accepts connections and never answers: a hung dependency.
+    async fn black_hole() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let address = listener.local_addr().expect("an address");
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        format!("http://{address}")
+    }
+
+    #[tokio::test]
+    async fn a_secrets_manager_that_never_answers_holds_a_request_up_for_the_read_budget_only() {
+        let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region("us-east-1")
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                "local", "local", None, None, "tests",
+            ));
+        let sdk = crate::config::aws_config(loader).await;
+        let client = Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(&sdk)
+                .endpoint_url(black_hole().await)
+                .build(),
+        );
+        let secret = ManagedSecret::new(client, "webhook-secret".into());
+        let started = Instant::now();
+        assert!(secret.load().await.is_err());
+        assert!(started.elapsed() < READ_BUDGET + Duration::from_millis(500));
+
+        let mut headers = HeaderMap::new();
+        headers.insert("x-webhook-secret", HeaderValue::from_static("anything"));
+        let started = Instant::now();
+        assert!(matches!(
+            secret.verify(&headers).await,
+            Err(AuthFailure::Unavailable)
+        ));
+        let took = started.elapsed();
+        assert!(
+            took < READ_BUDGET + Duration::from_millis(500),
+            "a request waited {took:?}"
+        );
     }
 }

@@ -6,6 +6,8 @@
 pub mod dynamodb;
 #[cfg(test)]
 pub mod memory;
+#[cfg(test)]
+mod mocked;
 
 use crate::envelope::EnvelopeError;
 use crate::portal::{Backup, BackupMethod, ClientId, Share};
