@@ -6,5 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/tools.sh dynamodb-local aws-emulator
 source scripts/dynamodb-local.sh
 source scripts/aws-emulator.sh
-cargo build --bins -p backup -p backup-fetch
-LOAD_CLIENTS=${LOAD_CLIENTS:-5000} cargo test -p webhook-tests --test load -- --nocapture
+# The same build as `make test` (features unified with the test-only dependencies), so nothing
+# is compiled twice; the name filter then runs the load test alone.
+cargo build --workspace --all-targets
+LOAD_CLIENTS=${LOAD_CLIENTS:-5000} cargo test --workspace --all-targets \
+  every_share_that_got_a_200_survives_load -- --nocapture

@@ -7,5 +7,6 @@ scripts/tools.sh dynamodb-local aws-emulator
 source scripts/dynamodb-local.sh
 source scripts/aws-emulator.sh
 # The real Lambda binaries, which tests/binaries.rs runs through the Lambda Runtime API.
-cargo build --workspace --bins
+# --all-targets: the same features as the test build below, so nothing is compiled twice.
+cargo build --workspace --all-targets
 cargo test --workspace --all-targets "$@"

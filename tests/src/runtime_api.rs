@@ -60,7 +60,7 @@ pub fn binary(name: &str) -> std::path::PathBuf {
         .max();
     assert!(
         newest_source.is_none_or(|source| source <= built),
-        "{} is older than its sources: run `make test` (or `cargo build -p backup -p backup-fetch`)",
+        "{} is older than its sources: run `make test` (or `cargo build --workspace --all-targets`)",
         binary.display()
     );
     binary

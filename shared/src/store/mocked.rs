@@ -13,10 +13,11 @@ use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kms::operation::generate_data_key::GenerateDataKeyOutput;
 use aws_sdk_kms::primitives::Blob;
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock};
+use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleBuilder, RuleMode, mock};
 use lambda_http::{Body, http};
 use secrecy::SecretString;
 use std::collections::HashMap;
+use std::fmt::Debug;
 
 const SECRET: &str = "mocked-secret";
 const SHARES: &str = "shares";
@@ -25,6 +26,19 @@ const HISTORY: &str = "history";
 /// The body DynamoDB answers a throttled call with (HTTP 400), which the SDK classifies.
 fn dynamodb_error(code: &str) -> String {
     format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"mocked"}}"#)
+}
+
+/// A rule answering every call with HTTP 400 and `body`, as a throttled service does.
+fn always_fails<I, O, E>(rule: RuleBuilder<I, O, E>, body: String) -> Rule
+where
+    I: Debug + Send + Sync + 'static,
+    O: Debug + Send + Sync + 'static,
+    E: Debug + Send + Sync + std::error::Error + 'static,
+{
+    rule.sequence()
+        .http_status(400, Some(body))
+        .repeatedly()
+        .build()
 }
 
 async fn sdk_config() -> aws_config::SdkConfig {
@@ -119,7 +133,7 @@ fn a_current_share() -> Rule {
 
 fn put_into(
     table: &'static str,
-) -> aws_smithy_mocks::RuleBuilder<
+) -> RuleBuilder<
     aws_sdk_dynamodb::operation::put_item::PutItemInput,
     PutItemOutput,
     aws_sdk_dynamodb::operation::put_item::PutItemError,
@@ -175,11 +189,7 @@ async fn throttled_reads_and_writes_are_retried_within_the_budget_and_then_store
 #[tokio::test(start_paused = true)]
 async fn a_write_throttled_on_every_attempt_is_a_503_never_a_200() {
     let read = no_current_share();
-    let write = put_into(SHARES)
-        .sequence()
-        .http_status(400, Some(dynamodb_error("ThrottlingException")))
-        .repeatedly()
-        .build();
+    let write = always_fails(put_into(SHARES), dynamodb_error("ThrottlingException"));
     let key = data_key();
     let store = store(&[&read, &write], &[&key]).await;
     let started = tokio::time::Instant::now();
@@ -199,14 +209,10 @@ async fn a_write_throttled_on_every_attempt_is_a_503_never_a_200() {
 #[tokio::test(start_paused = true)]
 async fn a_replacement_whose_history_copy_fails_leaves_the_current_share_alone() {
     let read = a_current_share();
-    let archive = put_into(HISTORY)
-        .sequence()
-        .http_status(
-            400,
-            Some(dynamodb_error("ProvisionedThroughputExceededException")),
-        )
-        .repeatedly()
-        .build();
+    let archive = always_fails(
+        put_into(HISTORY),
+        dynamodb_error("ProvisionedThroughputExceededException"),
+    );
     let promote = put_into(SHARES).then_output(|| PutItemOutput::builder().build());
     let key = data_key();
     let store = store(&[&read, &archive, &promote], &[&key]).await;
@@ -246,11 +252,10 @@ async fn a_transaction_conflict_is_a_lost_race_retried_until_it_wins() {
 #[tokio::test(start_paused = true)]
 async fn endless_transaction_conflicts_end_in_a_503_inside_portals_wait() {
     let read = no_current_share();
-    let write = put_into(SHARES)
-        .sequence()
-        .http_status(400, Some(dynamodb_error("TransactionConflictException")))
-        .repeatedly()
-        .build();
+    let write = always_fails(
+        put_into(SHARES),
+        dynamodb_error("TransactionConflictException"),
+    );
     let key = data_key();
     let store = store(&[&read, &write], &[&key]).await;
     let started = tokio::time::Instant::now();
@@ -268,14 +273,10 @@ async fn endless_transaction_conflicts_end_in_a_503_inside_portals_wait() {
 async fn kms_throttling_on_every_attempt_is_a_503_and_nothing_is_written() {
     let read = no_current_share();
     let write = put_into(SHARES).then_output(|| PutItemOutput::builder().build());
-    let key = mock!(aws_sdk_kms::Client::generate_data_key)
-        .sequence()
-        .http_status(
-            400,
-            Some(r#"{"__type":"ThrottlingException","message":"mocked"}"#.into()),
-        )
-        .repeatedly()
-        .build();
+    let key = always_fails(
+        mock!(aws_sdk_kms::Client::generate_data_key),
+        r#"{"__type":"ThrottlingException","message":"mocked"}"#.into(),
+    );
     let store = store(&[&read, &write], &[&key]).await;
     let (status, reply) = backup(&store).await;
     assert_eq!(
