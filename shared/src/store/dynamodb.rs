@@ -94,12 +94,12 @@ impl DynamoDbStore {
         }
     }
 
-    async fn read_current(&self, backup: &Backup) -> Result<Option<CurrentItem>, StoreError> {
+    async fn read_current(&self, owner: Owner<'_>) -> Result<Option<CurrentItem>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.tables.shares)
-            .set_key(Some(key(&backup.client_id, &backup.backup_method)))
+            .set_key(Some(key(owner.client_id, owner.backup_method)))
             .consistent_read(true)
             .send()
             .await
@@ -120,7 +120,7 @@ impl DynamoDbStore {
             .client
             .put_item()
             .table_name(&self.tables.shares)
-            .set_item(Some(current_item(backup, sealed, 1)))
+            .set_item(Some(with_version(current_item(backup, sealed), 1)))
             .condition_expression("attribute_not_exists(#clientId)")
             .expression_attribute_names("#clientId", schema::CLIENT_ID)
             .send()
@@ -128,8 +128,8 @@ impl DynamoDbStore {
         won(result)
     }
 
-    /// Moves `old` to history, then makes `backup` current if `old` still is. `false` if another
-    /// writer changed the key first.
+    /// Moves `old` to history, then makes `promoted` (a current item without its version) current
+    /// if `old` still is. `false` if another writer changed the key first.
     ///
     /// The order is the guarantee: the old share is durable in history before the conditional
     /// put can replace it, so a crash between the two leaves a copy of a still-current share and
@@ -137,17 +137,17 @@ impl DynamoDbStore {
     /// writes rather than one transaction: a losing transaction is slow, a losing put is not.)
     async fn replace(
         &self,
-        backup: &Backup,
-        sealed: &SealedShare,
+        owner: Owner<'_>,
+        promoted: Item,
         old: CurrentItem,
-        old_sha256: &str,
     ) -> Result<bool, StoreError> {
+        let old_sha256 = old.share.sha256_hex();
         let archived = self
             .client
             .put_item()
             .table_name(&self.tables.history)
             .set_item(Some(history_item(
-                backup,
+                owner,
                 old.item,
                 self.tables.history_retention,
             )))
@@ -156,7 +156,7 @@ impl DynamoDbStore {
             .condition_expression("attribute_not_exists(#shareKey) OR #sha256 = :sha256")
             .expression_attribute_names("#shareKey", schema::SHARE_KEY)
             .expression_attribute_names("#sha256", schema::SHARE_SHA256)
-            .expression_attribute_values(":sha256", AttributeValue::S(old_sha256.to_owned()))
+            .expression_attribute_values(":sha256", AttributeValue::S(old_sha256))
             .send()
             .await;
         if let Err(error) = archived {
@@ -171,7 +171,7 @@ impl DynamoDbStore {
             .client
             .put_item()
             .table_name(&self.tables.shares)
-            .set_item(Some(current_item(backup, sealed, old.version + 1)))
+            .set_item(Some(with_version(promoted, old.version + 1)))
             .condition_expression("#version = :read")
             .expression_attribute_names("#version", schema::VERSION)
             .expression_attribute_values(":read", AttributeValue::N(old.version.to_string()))
@@ -215,7 +215,8 @@ impl ShareWriter for DynamoDbStore {
     async fn put_share(&self, backup: &Backup) -> Result<Stored, StoreError> {
         let sha256 = backup.share.sha256_hex();
         // Sealing needs KMS and reading needs DynamoDB: one round trip for both.
-        let (first_read, sealed) = tokio::try_join!(self.read_current(backup), async {
+        let owner = Owner::of(backup);
+        let (first_read, sealed) = tokio::try_join!(self.read_current(owner), async {
             Ok(self.key.seal(Owner::of(backup), &backup.share).await?)
         })?;
         let mut first_read = Some(first_read);
@@ -227,7 +228,7 @@ impl ShareWriter for DynamoDbStore {
                     // round has few contenders and one clear winner.
                     let cap = (BACKOFF_BASE_MS << (attempt - 1).min(4)).min(MAX_BACKOFF_MS);
                     tokio::time::sleep(Duration::from_millis(fastrand::u64(0..=cap))).await;
-                    self.read_current(backup).await?
+                    self.read_current(owner).await?
                 }
             };
             let written = match current {
@@ -239,12 +240,10 @@ impl ShareWriter for DynamoDbStore {
                     StoredShare::Sealed { sha256: old, .. } if *old == sha256 => {
                         Some(Stored::Unchanged)
                     }
-                    StoredShare::Sealed { sha256: old, .. } => {
-                        let old = old.clone();
-                        self.replace(backup, &sealed, current, &old)
-                            .await?
-                            .then_some(Stored::Replaced)
-                    }
+                    StoredShare::Sealed { .. } => self
+                        .replace(owner, current_item(backup, &sealed), current)
+                        .await?
+                        .then_some(Stored::Replaced),
                     // Sealed first, so history never receives plaintext; the next round then
                     // finds it unchanged or replaces it.
                     StoredShare::Plaintext(plaintext) => {
@@ -328,6 +327,14 @@ impl ShareReader for DynamoDbStore {
 }
 
 impl StoredShare {
+    /// The share's SHA-256, as stored or (for plaintext) computed.
+    pub fn sha256_hex(&self) -> String {
+        match self {
+            Self::Sealed { sha256, .. } => sha256.clone(),
+            Self::Plaintext(share) => share.sha256_hex(),
+        }
+    }
+
     /// Reads the share out of a stored item, current or history. Any attribute of the envelope
     /// missing or malformed is `Corrupt`: never guessed around.
     pub fn from_item(item: &Item) -> Result<Self, StoreError> {
@@ -414,13 +421,10 @@ fn sealed_attributes(sealed: &SealedShare, share: &Share) -> Item {
     ])
 }
 
-fn current_item(backup: &Backup, sealed: &SealedShare, version: u64) -> Item {
+/// The current item for `backup`, without its version.
+fn current_item(backup: &Backup, sealed: &SealedShare) -> Item {
     let mut item = key(&backup.client_id, &backup.backup_method);
     item.extend(sealed_attributes(sealed, &backup.share));
-    item.insert(
-        schema::VERSION.into(),
-        AttributeValue::N(version.to_string()),
-    );
     item.insert(schema::STORED_AT.into(), AttributeValue::S(now_rfc3339()));
     if let Some(pair_id) = &backup.backup_share_pair_id {
         item.insert(
@@ -431,13 +435,24 @@ fn current_item(backup: &Backup, sealed: &SealedShare, version: u64) -> Item {
     item
 }
 
-/// The replaced item as it was, plus its history key and expiry.
-fn history_item(backup: &Backup, mut item: Item, retention: HistoryRetention) -> Item {
-    let share_key = serde_json::json!([backup.client_id.as_str(), backup.backup_method.as_str()]);
+fn with_version(mut item: Item, version: u64) -> Item {
     item.insert(
-        schema::SHARE_KEY.into(),
-        AttributeValue::S(share_key.to_string()),
+        schema::VERSION.into(),
+        AttributeValue::N(version.to_string()),
     );
+    item
+}
+
+/// The history table's partition key of an owner's shares: the JSON array
+/// `[clientId, backupMethod]`.
+fn share_key(owner: Owner<'_>) -> AttributeValue {
+    let key = serde_json::json!([owner.client_id.as_str(), owner.backup_method.as_str()]);
+    AttributeValue::S(key.to_string())
+}
+
+/// The replaced item as it was, plus its history key and expiry.
+fn history_item(owner: Owner<'_>, mut item: Item, retention: HistoryRetention) -> Item {
+    item.insert(schema::SHARE_KEY.into(), share_key(owner));
     item.insert(schema::REPLACED_AT.into(), AttributeValue::S(now_rfc3339()));
     if let Some(keep) = retention.duration() {
         let expires = SystemTime::now() + keep;
