@@ -1,4 +1,4 @@
-//! The two Lambda binaries themselves, run as Lambda runs them (through the Lambda Runtime API),
+//! The Lambda binaries themselves, run as Lambda runs them (through the Lambda Runtime API),
 //! against DynamoDB Local, fed the `events/` files.
 
 use serde_json::Value;
@@ -20,10 +20,17 @@ fn status(outcome: &Result<Value, Value>) -> u64 {
 async fn every_event_file_gets_its_expected_status_from_the_real_binaries() {
     let f = Fixture::new().await;
     let env = f.function_env(DEV_SECRET);
-    let backup = Function::start(&binary("backup"), &env).await;
-    let fetch = Function::start(&binary("backup-fetch"), &env).await;
+    let functions = [
+        ("backup", Function::start(&binary("backup"), &env).await),
+        (
+            "fetch",
+            Function::start(&binary("backup-fetch"), &env).await,
+        ),
+        ("eject", Function::start(&binary("eject"), &env).await),
+    ];
+    let function_for = |route| &functions.iter().find(|(name, _)| *name == route).unwrap().1;
     for (file, route, expected) in EVENTS {
-        let function = if route == "backup" { &backup } else { &fetch };
+        let function = function_for(route);
         let outcome = function.invoke(&event(file)).await;
         assert_eq!(status(&outcome), u64::from(expected), "{file}: {outcome:?}");
         let response = outcome.unwrap();
@@ -41,13 +48,18 @@ async fn every_event_file_gets_its_expected_status_from_the_real_binaries() {
                 "{file}: {body}"
             );
         }
+        if route == "eject" && expected == 200 {
+            assert!(
+                body["share"]
+                    .as_str()
+                    .is_some_and(|share| share.contains("0x5f3c")),
+                "{file}: {body}"
+            );
+        }
     }
 
-    for function in [&backup, &fetch] {
-        let expected = EVENTS
-            .iter()
-            .filter(|(_, route, _)| function_route(function, &backup) == *route)
-            .count();
+    for (route, function) in &functions {
+        let expected = EVENTS.iter().filter(|(_, r, _)| r == route).count();
         let request_line = "\"message\":\"request\"";
         let logs = function
             .output_when(|logs| logs.matches(request_line).count() >= expected)
@@ -70,14 +82,6 @@ async fn every_event_file_gets_its_expected_status_from_the_real_binaries() {
             expected,
             "one log line per request:\n{logs}"
         );
-    }
-}
-
-fn function_route(function: &Function, backup: &Function) -> &'static str {
-    if std::ptr::eq(function, backup) {
-        "backup"
-    } else {
-        "fetch"
     }
 }
 

@@ -29,7 +29,8 @@ async fn each_event_gets_its_expected_status() {
             .unwrap_or_else(|e| panic!("{file} is an API Gateway event: {e}"));
         let response = match route {
             "backup" => handler::backup(&f.store, &secrets, request).await,
-            _ => handler::fetch(&f.store, &secrets, request).await,
+            "fetch" => handler::fetch(&f.store, &secrets, request).await,
+            _ => handler::eject::eject(&f.store, request).await,
         }
         .unwrap();
         let body: Value = serde_json::from_slice(response.body().as_ref()).expect("JSON body");
@@ -39,6 +40,14 @@ async fn each_event_gets_its_expected_status() {
             assert_eq!(
                 body["backupShares"].as_array().map(Vec::len),
                 Some(2),
+                "{file}: {body}"
+            );
+        }
+        if file.starts_with("eject") && expected == 200 {
+            assert!(
+                body["share"]
+                    .as_str()
+                    .is_some_and(|share| share.contains("0x5f3c")),
                 "{file}: {body}"
             );
         }

@@ -478,6 +478,7 @@ fn the_share_key_lets_each_function_do_one_thing_and_only_for_a_bound_context() 
         .expect("key policy statements");
     let mut uses = Vec::new();
     for statement in statements {
+        let (only_when, statement) = webhook_tests::template::conditional(statement);
         assert_eq!(statement["Effect"].as_str(), Some("Allow"));
         let principal = format!("{:?}", statement["Principal"]["AWS"]);
         let actions = webhook_tests::template::actions(statement);
@@ -523,17 +524,28 @@ fn the_share_key_lets_each_function_do_one_thing_and_only_for_a_bound_context() 
                 "{context}"
             );
         }
-        uses.push((principal, actions));
+        uses.push((principal, only_when, actions));
     }
-    assert_eq!(uses.len(), 2, "only the two functions may use the key");
-    for (principal, actions) in uses {
-        let expected = if principal.contains("BackupFunctionRole") {
-            "kms:GenerateDataKey"
-        } else {
-            assert!(principal.contains("FetchFunctionRole"), "{principal}");
-            "kms:Decrypt"
-        };
-        assert_eq!(actions, [expected], "{principal}");
+    // The two webhooks always; the eject function and named operators only when deployed so.
+    let expected = [
+        ("BackupFunctionRole", None, "kms:GenerateDataKey"),
+        ("FetchFunctionRole", None, "kms:Decrypt"),
+        (
+            "EjectFunctionRole",
+            Some("EjectEndpointEnabled"),
+            "kms:Decrypt",
+        ),
+        (
+            "ShareKeyOperatorArns",
+            Some("HasShareKeyOperators"),
+            "kms:Decrypt",
+        ),
+    ];
+    assert_eq!(uses.len(), expected.len(), "nobody else may use the key");
+    for ((principal, only_when, actions), (who, only_if, action)) in uses.iter().zip(expected) {
+        assert!(principal.contains(who), "{principal}");
+        assert_eq!(*only_when, only_if, "{principal}");
+        assert_eq!(actions, &[action], "{principal}");
     }
 }
 

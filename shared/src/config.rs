@@ -100,16 +100,26 @@ impl App {
                 Authenticator::SecretsManager(managed)
             }
         };
-        let key = ShareKey::new(aws_sdk_kms::Client::new(aws), config.share_key_id);
-        let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(aws), config.tables, key);
         Self {
-            store,
+            store: Config::store(config.share_key_id, config.tables, aws),
             authenticator,
         }
     }
 }
 
 impl Config {
+    /// The store alone, for the eject function and the operator CLI: neither needs the webhook
+    /// secret, so it is read from the environment but never used.
+    pub fn store_from_env(aws: &SdkConfig) -> Result<DynamoDbStore, ConfigError> {
+        let config = Self::from_env()?;
+        Ok(Self::store(config.share_key_id, config.tables, aws))
+    }
+
+    fn store(share_key_id: String, tables: Tables, aws: &SdkConfig) -> DynamoDbStore {
+        let key = ShareKey::new(aws_sdk_kms::Client::new(aws), share_key_id);
+        DynamoDbStore::new(aws_sdk_dynamodb::Client::new(aws), tables, key)
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }

@@ -4,7 +4,7 @@
 pub const DEV_SECRET: &str = "local-dev-secret-change-me";
 
 /// (file, route, expected status). Ordered: fetch files run after the backups they read.
-pub const EVENTS: [(&str, &str, u16); 12] = [
+pub const EVENTS: [(&str, &str, u16); 15] = [
     ("backup-multi-backup.json", "backup", 200),
     ("backup-legacy.json", "backup", 200),
     ("backup-base64-body.json", "backup", 200),
@@ -17,6 +17,9 @@ pub const EVENTS: [(&str, &str, u16); 12] = [
     ("fetch.json", "fetch", 200),
     ("fetch-http-api-v2.json", "fetch", 200),
     ("fetch-wrong-secret.json", "fetch", 401),
+    ("eject.json", "eject", 200),
+    ("eject-without-caller-identity.json", "eject", 403),
+    ("eject-unknown-client.json", "eject", 404),
 ];
 
 pub fn event(file: &str) -> String {

@@ -40,7 +40,8 @@ struct Process {
     output: Arc<Mutex<Vec<u8>>>,
 }
 
-/// The debug build of the Lambda binary `name`, built by `make test` before the tests run.
+/// The debug build of the Lambda binary (or the `custodian` CLI) `name`, built by `make test`
+/// before the tests run.
 /// Refuses a binary older than the code it is built from, so a test never runs stale code.
 pub fn binary(name: &str) -> std::path::PathBuf {
     let root = crate::repo_root();
@@ -54,7 +55,12 @@ pub fn binary(name: &str) -> std::path::PathBuf {
                 binary.display()
             )
         });
-    let newest_source = ["shared", "functions", "Cargo.toml", "Cargo.lock"]
+    // Only what the binary is built from: cargo relinks nothing else.
+    let own = match name {
+        "custodian" => "operator".to_owned(),
+        function => format!("functions/{function}"),
+    };
+    let newest_source = ["shared", &own, "Cargo.toml", "Cargo.lock"]
         .iter()
         .flat_map(|path| newest(&root.join(path)))
         .max();

@@ -7,6 +7,18 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_norway::Value;
 
+/// A list entry that may be conditional: `!If [Condition, entry, !Ref AWS::NoValue]` gives
+/// `(Some(Condition), entry)`, anything else `(None, itself)`.
+pub fn conditional(entry: &Value) -> (Option<&str>, &Value) {
+    match entry {
+        Value::Tagged(tagged) if tagged.tag == "If" => {
+            let parts = tagged.value.as_sequence().expect("!If takes a list");
+            (parts[0].as_str(), &parts[1])
+        }
+        _ => (None, entry),
+    }
+}
+
 /// One `AWS::DynamoDB::Table` of the template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableSpec {

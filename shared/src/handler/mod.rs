@@ -1,4 +1,5 @@
-//! The two webhooks: an HTTP request in, an HTTP response out, with the store injected.
+//! The two webhooks: an HTTP request in, an HTTP response out, with the store injected. The
+//! optional eject endpoint, for the customer's own backend, is in [`eject`].
 //!
 //! Handlers never return `Err` (which API Gateway would turn into a bare 502): every failure
 //! becomes a JSON response with the right status. Each request is logged as one line with its
@@ -14,6 +15,8 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
+
+pub mod eject;
 
 /// The longest storage may take before the answer is 503: inside Portal's 10 s wait and the
 /// function's timeout. A write cut off here may still land, which is safe: only a 200 promises.

@@ -6,6 +6,10 @@
 //! A replacement first copies the old share into history, keyed by its version, and only then
 //! makes the new one current, on condition that the version read is still current. So neither a
 //! crash nor a concurrent writer can lose a share. Nothing here deletes an item.
+//!
+//! The operator's jobs on the same tables (list, history, restore, export) are in [`custody`].
+
+pub mod custody;
 
 use super::{CurrentShare, ShareReader, ShareWriter, StoreError, Stored, error_detail};
 use crate::config::{HistoryRetention, Tables};
@@ -54,6 +58,20 @@ pub mod schema {
     pub const REPLACED_AT: &str = "replacedAt";
     /// History table: the TTL attribute (epoch seconds), absent when retention is forever.
     pub const EXPIRES_AT: &str = "expiresAt";
+    /// Shares table: the version an operator's restore copied this share from.
+    pub const RESTORED_FROM: &str = "restoredFrom";
+    /// Audit records (history table, `shareKey` = `audit#` + the share key): what was done.
+    pub const ACTION: &str = "action";
+    /// Audit records: who did it (an IAM ARN).
+    pub const ACTOR: &str = "actor";
+    /// Audit records: through what (`cli` or `eject-endpoint`).
+    pub const VIA: &str = "via";
+    /// Audit records: when, RFC 3339.
+    pub const AT: &str = "at";
+    /// Audit records: the version of the share concerned.
+    pub const SHARE_VERSION: &str = "shareVersion";
+    /// Audit records: the operator's stated reason, if given.
+    pub const REASON: &str = "reason";
 }
 
 /// Concurrent writes to one key retry until one of them wins; each round has a winner, so this
@@ -184,11 +202,11 @@ impl DynamoDbStore {
     /// share, no longer readable from the table. `false` if another writer changed it first.
     async fn seal_in_place(
         &self,
-        backup: &Backup,
+        owner: Owner<'_>,
         old: CurrentItem,
         plaintext: &Share,
     ) -> Result<bool, StoreError> {
-        let sealed = self.key.seal(Owner::of(backup), plaintext).await?;
+        let sealed = self.key.seal(owner, plaintext).await?;
         let mut item = old.item;
         item.remove(schema::SHARE);
         item.extend(sealed_attributes(&sealed, plaintext));
@@ -248,7 +266,7 @@ impl ShareWriter for DynamoDbStore {
                     // finds it unchanged or replaces it.
                     StoredShare::Plaintext(plaintext) => {
                         let plaintext = Share::from(plaintext.expose_secret().to_owned());
-                        self.seal_in_place(backup, current, &plaintext).await?;
+                        self.seal_in_place(owner, current, &plaintext).await?;
                         None
                     }
                 },

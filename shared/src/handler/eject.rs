@@ -1,0 +1,243 @@
+//! `GET /clients/{clientId}/custodian-shares/{backupMethod}`: the optional eject endpoint.
+//!
+//! With self-managed backups, Portal's eject needs the custodian share from the customer's own
+//! backend, never from Portal. API Gateway admits only SigV4-signed callers that the customer's
+//! IAM allows; this handler also refuses a request that arrives without that caller identity,
+//! records who asked in the audit trail before it opens the share, and logs one line without it.
+
+use crate::envelope::Owner;
+use crate::error::json;
+use crate::handler::STORAGE_BUDGET;
+use crate::portal::{BackupMethod, ClientId, InvalidRequest};
+use crate::store::dynamodb::DynamoDbStore;
+use crate::store::dynamodb::custody::{Actor, CustodyError, Exported, Via};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use std::convert::Infallible;
+use std::time::Instant;
+
+/// Path parameters of the route, as `template.yaml` names them.
+pub const CLIENT_ID_PARAMETER: &str = "clientId";
+pub const BACKUP_METHOD_PARAMETER: &str = "backupMethod";
+
+#[derive(Debug, thiserror::Error)]
+enum EjectError {
+    #[error("only GET is allowed")]
+    MethodNotAllowed,
+    #[error("this route needs an IAM (SigV4) caller identity, and the request has none")]
+    NoCallerIdentity,
+    #[error(transparent)]
+    InvalidRequest(#[from] InvalidRequest),
+    #[error(transparent)]
+    Custody(#[from] CustodyError),
+    #[error("storage did not answer in time; retry later")]
+    StorageTimeout,
+}
+
+/// Answers `{"clientId", "backupMethod", "version", "share"}` with the current share.
+pub async fn eject(store: &DynamoDbStore, request: Request) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
+    let caller = caller_arn(&request);
+    let parameters = request.path_parameters();
+    let client_id = parameters.first(CLIENT_ID_PARAMETER).unwrap_or_default();
+    let backup_method = parameters
+        .first(BACKUP_METHOD_PARAMETER)
+        .unwrap_or_default();
+    let result = async {
+        if request.method() != Method::GET {
+            return Err(EjectError::MethodNotAllowed);
+        }
+        let arn = caller.clone().ok_or(EjectError::NoCallerIdentity)?;
+        let client_id = ClientId::parse(client_id)?;
+        let backup_method = BackupMethod::parse(backup_method)?;
+        let owner = Owner {
+            client_id: &client_id,
+            backup_method: &backup_method,
+        };
+        let actor = Actor {
+            arn,
+            via: Via::EjectEndpoint,
+            reason: None,
+        };
+        tokio::time::timeout(STORAGE_BUDGET, store.export(owner, None, &actor))
+            .await
+            .map_err(|_| EjectError::StorageTimeout)?
+            .map_err(EjectError::from)
+    }
+    .await;
+    let (response, version, outcome, cause) = match result {
+        Ok(Exported { record, share }) => {
+            let body = serde_json::json!({
+                "clientId": client_id,
+                "backupMethod": record.backup_method,
+                "version": record.version,
+                "share": share.expose_secret(),
+            });
+            (
+                json(StatusCode::OK, &body),
+                Some(record.version),
+                "ejected",
+                None,
+            )
+        }
+        Err(error) => {
+            let cause = match &error {
+                EjectError::Custody(CustodyError::Store(store)) => Some(store.to_string()),
+                _ => None,
+            };
+            (error.response(), None, error.code(), cause)
+        }
+    };
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let caller = caller.as_deref().unwrap_or("-");
+    let version = version.map_or_else(|| "-".to_owned(), |version| version.to_string());
+    let cause = cause.as_deref().unwrap_or("-");
+    // Identifiers are logged only once validated: a rejected one may hold anything.
+    let valid = |text: &str, ok: bool| if ok { text.to_owned() } else { "-".to_owned() };
+    let client_id = valid(client_id, ClientId::parse(client_id).is_ok());
+    let backup_method = valid(backup_method, BackupMethod::parse(backup_method).is_ok());
+    macro_rules! line {
+        ($level:ident) => {
+            tracing::$level!(
+                route = "eject",
+                status,
+                outcome,
+                client_id,
+                backup_method,
+                caller,
+                version,
+                latency_ms,
+                cause,
+                "request"
+            )
+        };
+    }
+    match status {
+        500.. => line!(error),
+        400..=499 => line!(warn),
+        _ => line!(info),
+    }
+    Ok(response)
+}
+
+/// The SigV4 caller API Gateway authenticated: REST APIs put it in `identity.userArn`, HTTP APIs
+/// in `authorizer.iam.userArn`.
+fn caller_arn(request: &Request) -> Option<String> {
+    let arn = match request.request_context_ref()? {
+        RequestContext::ApiGatewayV1(context) => context.identity.user_arn.clone(),
+        RequestContext::ApiGatewayV2(context) => context
+            .authorizer
+            .as_ref()
+            .and_then(|authorizer| authorizer.iam.as_ref())
+            .and_then(|iam| iam.user_arn.clone()),
+        _ => None,
+    };
+    arn.filter(|arn| arn.starts_with("arn:"))
+}
+
+impl EjectError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NoCallerIdentity => StatusCode::FORBIDDEN,
+            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Custody(error) if error.is_not_found() => StatusCode::NOT_FOUND,
+            Self::Custody(CustodyError::Store(error)) if error.is_integrity_failure() => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Self::Custody(_) | Self::StorageTimeout => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::NoCallerIdentity => "no_caller_identity",
+            Self::InvalidRequest(invalid) => invalid.code(),
+            Self::Custody(error) => error.code(),
+            Self::StorageTimeout => "storage_timeout",
+        }
+    }
+
+    /// Storage errors say what to do, not which AWS call failed (that is in the log line).
+    fn message(&self) -> String {
+        match self {
+            Self::Custody(CustodyError::Store(error)) if error.is_integrity_failure() => {
+                "the stored share failed its integrity check; nothing was returned".to_owned()
+            }
+            Self::Custody(CustodyError::Store(_)) => {
+                "storage is unavailable; nothing was returned, retry later".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    fn response(&self) -> Response<Body> {
+        let body =
+            serde_json::json!({ "error": { "code": self.code(), "message": self.message() } });
+        json(self.status(), &body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::request_from_event;
+    use serde_json::json;
+
+    fn event(user_arn: Option<&str>) -> String {
+        json!({
+            "httpMethod": "GET",
+            "path": "/clients/c1/custodian-shares/SECP256K1",
+            "resource": "/clients/{clientId}/custodian-shares/{backupMethod}",
+            "pathParameters": { "clientId": "c1", "backupMethod": "SECP256K1" },
+            "headers": {}, "multiValueHeaders": {}, "body": null, "isBase64Encoded": false,
+            "requestContext": {
+                "stage": "v1", "httpMethod": "GET", "accountId": "123456789012",
+                "resourcePath": "/clients/{clientId}/custodian-shares/{backupMethod}",
+                "identity": { "userArn": user_arn, "sourceIp": "10.0.0.1" },
+            },
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn the_caller_is_the_sigv4_identity_api_gateway_passes() {
+        let arn = "arn:aws:iam::123456789012:role/wallet-backend";
+        let request = request_from_event(&event(Some(arn))).unwrap();
+        assert_eq!(caller_arn(&request).as_deref(), Some(arn));
+        assert_eq!(
+            request.path_parameters().first(CLIENT_ID_PARAMETER),
+            Some("c1")
+        );
+    }
+
+    #[test]
+    fn without_an_identity_there_is_no_caller() {
+        for arn in [None, Some(""), Some("anonymous")] {
+            let request = request_from_event(&event(arn)).unwrap();
+            assert_eq!(caller_arn(&request), None, "{arn:?}");
+        }
+    }
+
+    #[test]
+    fn errors_map_to_statuses_a_backend_can_act_on() {
+        let cases = [
+            (EjectError::MethodNotAllowed, 405, "method_not_allowed"),
+            (EjectError::NoCallerIdentity, 403, "no_caller_identity"),
+            (CustodyError::UnknownClient.into(), 404, "unknown_client"),
+            (
+                CustodyError::UnknownBackupMethod.into(),
+                404,
+                "unknown_backup_method",
+            ),
+            (EjectError::StorageTimeout, 503, "storage_timeout"),
+        ];
+        for (error, status, code) in cases {
+            assert_eq!(error.status().as_u16(), status, "{error}");
+            assert_eq!(error.code(), code);
+        }
+    }
+}

@@ -1,0 +1,524 @@
+//! The operator's jobs, through the real `custodian` CLI binary against DynamoDB Local and the
+//! KMS/STS emulator: list, history, restore, export and audit round trips, their errors and exit
+//! codes, and that no output but an export's ever holds a share. The eject function's own
+//! checks run with the `events/` files in `binaries.rs`; here it is driven with its audit trail.
+
+use custodian_backup::envelope::Owner;
+use custodian_backup::portal::{Backup, BackupMethod, ClientId};
+use custodian_backup::store::{ShareReader, ShareWriter, Stored};
+use serde_json::{Value, json};
+use std::process::Command;
+use webhook_tests::events::rest_event;
+use webhook_tests::runtime_api::{Function, binary};
+use webhook_tests::{Fixture, aws_emulator, unique};
+
+const METHOD: &str = "GDRIVE-SECP256K1";
+
+/// Three successive shares of METHOD (versions 1, 2, 3) and one of PASSKEY-ED25519.
+struct Client {
+    id: String,
+    shares: Vec<String>,
+    other: String,
+}
+
+async fn client_with_history(f: &Fixture) -> Client {
+    let id = unique("operator-client");
+    let share = |n: &str| format!(r#"{{"share":"0x{n}-{id}","backupSharePairId":"bsp_{n}"}}"#);
+    let shares = vec![share("a1"), share("b2"), share("c3")];
+    for (i, text) in shares.iter().enumerate() {
+        let stored = put(f, &id, METHOD, text).await;
+        assert_eq!(
+            stored,
+            if i == 0 {
+                Stored::Created
+            } else {
+                Stored::Replaced
+            }
+        );
+    }
+    let other = share("d4");
+    put(f, &id, "PASSKEY-ED25519", &other).await;
+    Client { id, shares, other }
+}
+
+async fn put(f: &Fixture, client_id: &str, method: &str, share: &str) -> Stored {
+    let body = json!({ "clientId": client_id, "backupMethod": method, "share": share });
+    let backup = Backup::from_json(body.to_string().as_bytes()).expect("a valid backup");
+    f.store.put_share(&backup).await.expect("stored")
+}
+
+/// One run of the CLI: exit code, stdout, stderr.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.stdout))
+    }
+}
+
+/// Runs `custodian` with the operator's environment: the functions' variables, and STS at the
+/// emulator so the audit record names a caller.
+fn custodian(f: &Fixture, args: &[&str]) -> Run {
+    let mut env = f.function_env("not-used-by-the-cli");
+    env.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
+    let output = Command::new(binary("custodian"))
+        .args(args)
+        .env_clear()
+        .envs(env)
+        .output()
+        .expect("custodian runs");
+    Run {
+        code: output.status.code().expect("an exit code"),
+        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+    }
+}
+
+/// Fails if `run` shows any of `shares` anywhere.
+fn assert_reveals_none(run: &Run, shares: &[&String]) {
+    for share in shares {
+        let marker = share.split('"').nth(3).expect("a share body");
+        assert!(
+            !run.stdout.contains(marker) && !run.stderr.contains(marker),
+            "output shows a share:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+}
+
+fn sha256(text: &str) -> String {
+    custodian_backup::portal::Share::from(text.to_owned()).sha256_hex()
+}
+
+#[tokio::test]
+async fn list_and_history_show_versions_hashes_and_sizes_and_never_a_share() {
+    let f = Fixture::new().await;
+    let c = client_with_history(&f).await;
+    let all: Vec<&String> = c.shares.iter().chain([&c.other]).collect();
+
+    let list = custodian(&f, &["--json", "list", &c.id]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert_reveals_none(&list, &all);
+    let listed = list.json();
+    assert_eq!(listed["clientId"], c.id.as_str());
+    let shares = listed["shares"].as_array().unwrap();
+    let methods: Vec<_> = shares.iter().map(|s| &s["backupMethod"]).collect();
+    assert_eq!(methods, [METHOD, "PASSKEY-ED25519"]);
+    assert_eq!(shares[0]["version"], 3);
+    assert_eq!(shares[0]["shareSha256"], sha256(&c.shares[2]));
+    assert_eq!(shares[0]["shareBytes"], c.shares[2].len());
+    assert_eq!(shares[0]["current"], true);
+    assert_eq!(shares[0]["sealed"], true);
+    assert!(
+        shares[0]["storedAt"]
+            .as_str()
+            .is_some_and(|at| at.ends_with('Z'))
+    );
+
+    let history = custodian(&f, &["--json", "history", &c.id, METHOD]);
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    assert_reveals_none(&history, &all);
+    let versions = history.json()["shares"].as_array().unwrap().clone();
+    let numbers: Vec<_> = versions
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [3, 2, 1], "newest first");
+    for (version, share) in versions.iter().zip(c.shares.iter().rev()) {
+        assert_eq!(version["shareSha256"], sha256(share));
+    }
+    assert_eq!(versions[0]["current"], true);
+    assert_eq!(versions[1]["current"], false);
+    assert!(versions[1]["replacedAt"].is_string());
+    assert!(versions[1]["expiresAt"].is_string(), "30-day retention");
+
+    // The tables people read: the same facts, still no share.
+    let table = custodian(&f, &["history", &c.id, METHOD]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert_reveals_none(&table, &all);
+    assert_eq!(table.stdout.lines().count(), 4, "{}", table.stdout);
+    assert!(table.stdout.contains(&sha256(&c.shares[0])));
+}
+
+#[tokio::test]
+async fn export_needs_its_confirmation_flag_and_writes_the_audit_record_first() {
+    let f = Fixture::new().await;
+    let c = client_with_history(&f).await;
+
+    let refused = custodian(&f, &["export", &c.id, METHOD]);
+    assert_eq!(refused.code, 4, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("--print-share"),
+        "{}",
+        refused.stderr
+    );
+    assert_reveals_none(&refused, &c.shares.iter().collect::<Vec<_>>());
+    let audit = custodian(&f, &["--json", "audit", &c.id, METHOD]);
+    assert_eq!(
+        audit.json()["records"],
+        json!([]),
+        "nothing exported, nothing recorded"
+    );
+
+    let exported = custodian(
+        &f,
+        &[
+            "export",
+            &c.id,
+            METHOD,
+            "--print-share",
+            "--reason",
+            "TICKET-42 eject",
+        ],
+    );
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    assert_eq!(
+        exported.stdout,
+        format!("{}\n", c.shares[2]),
+        "the share alone, on stdout"
+    );
+    assert!(exported.stderr.contains("version 3"), "{}", exported.stderr);
+
+    let old = custodian(
+        &f,
+        &[
+            "--json",
+            "export",
+            &c.id,
+            METHOD,
+            "--version",
+            "1",
+            "--print-share",
+        ],
+    );
+    assert_eq!(old.code, 0, "{}", old.stderr);
+    let old = old.json();
+    assert_eq!(old["share"], c.shares[0].as_str());
+    assert_eq!(old["version"], 1);
+    assert_eq!(old["current"], false);
+
+    let audit = custodian(&f, &["--json", "audit", &c.id, METHOD]);
+    assert_eq!(audit.code, 0, "{}", audit.stderr);
+    assert_reveals_none(&audit, &c.shares.iter().collect::<Vec<_>>());
+    let records = audit.json()["records"].as_array().unwrap().clone();
+    assert_eq!(records.len(), 2, "{records:?}");
+    let (newest, first) = (&records[0], &records[1]);
+    assert_eq!(newest["shareVersion"], 1);
+    assert_eq!(first["shareVersion"], 3);
+    assert_eq!(first["action"], "export");
+    assert_eq!(first["via"], "cli");
+    assert_eq!(first["reason"], "TICKET-42 eject");
+    assert_eq!(first["shareSha256"], sha256(&c.shares[2]));
+    let actor = first["actor"].as_str().unwrap();
+    assert!(
+        actor.starts_with("arn:aws:"),
+        "the caller from STS: {actor}"
+    );
+    // The other method's trail is its own.
+    let other = custodian(&f, &["--json", "audit", &c.id, "PASSKEY-ED25519"]);
+    assert_eq!(other.json()["records"], json!([]));
+}
+
+#[tokio::test]
+async fn restore_brings_back_a_kept_share_keeps_the_one_it_replaces_and_is_safe_to_repeat() {
+    let f = Fixture::new().await;
+    let c = client_with_history(&f).await;
+    let client_id = ClientId::parse(&c.id).unwrap();
+    let method = BackupMethod::parse(METHOD).unwrap();
+
+    let restored = custodian(
+        &f,
+        &[
+            "--json",
+            "restore",
+            &c.id,
+            METHOD,
+            "1",
+            "--reason",
+            "bad re-backup",
+        ],
+    );
+    assert_eq!(restored.code, 0, "{}", restored.stderr);
+    assert_reveals_none(&restored, &c.shares.iter().collect::<Vec<_>>());
+    assert_eq!(
+        restored.json(),
+        json!({ "result": "restored", "from": 1, "version": 4, "clientId": c.id, "backupMethod": METHOD })
+    );
+    // What Portal's /backup/fetch now returns: the first share, and the other method's.
+    let mut current: Vec<String> = f
+        .store
+        .current_shares(&client_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.share.expose_secret().to_owned())
+        .collect();
+    current.sort();
+    let mut expected = vec![c.shares[0].clone(), c.other.clone()];
+    expected.sort();
+    assert_eq!(current, expected);
+
+    // The share it replaced (version 3) is in history, whole.
+    let history = f.scan(&f.tables.history).await;
+    let kept = history
+        .iter()
+        .find(|item| {
+            item.get("version")
+                .and_then(|v| v.as_n().ok())
+                .map(String::as_str)
+                == Some("3")
+        })
+        .expect("version 3 kept");
+    assert_eq!(f.share_in(kept).await, c.shares[2]);
+
+    let again = custodian(&f, &["--json", "restore", &c.id, METHOD, "1"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["result"], "alreadyCurrent");
+    assert_eq!(again.json()["version"], 4);
+    let of_current = custodian(&f, &["--json", "restore", &c.id, METHOD, "4"]);
+    assert_eq!(of_current.json()["result"], "alreadyCurrent");
+
+    let versions = custodian(&f, &["--json", "history", &c.id, METHOD]).json();
+    let versions = versions["shares"].as_array().unwrap();
+    assert_eq!(
+        versions.len(),
+        4,
+        "a repeated restore changes nothing: {versions:?}"
+    );
+    assert_eq!(versions[0]["restoredFrom"], 1);
+    assert_eq!(versions[0]["shareSha256"], sha256(&c.shares[0]));
+
+    // Portal's next backup replaces the restored share as usual, and keeps it in history.
+    assert_eq!(
+        put(&f, &c.id, METHOD, r#"{"share":"0xe5"}"#).await,
+        Stored::Replaced
+    );
+    let owner = Owner {
+        client_id: &client_id,
+        backup_method: &method,
+    };
+    let after = f.store.history(owner).await.unwrap();
+    assert_eq!(
+        after.iter().map(|r| r.version).collect::<Vec<_>>(),
+        [5, 4, 3, 2, 1]
+    );
+
+    // One audit record: the restore that changed something.
+    let audit = custodian(&f, &["--json", "audit", &c.id, METHOD]).json();
+    let records = audit["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["action"], "restore");
+    assert_eq!(records[0]["reason"], "bad re-backup");
+}
+
+#[tokio::test]
+async fn unknown_clients_methods_and_versions_are_clear_errors_with_their_exit_codes() {
+    let f = Fixture::new().await;
+    let c = client_with_history(&f).await;
+    let nobody = unique("nobody");
+    let cases: [(&[&str], i32, &str); 7] = [
+        (&["list", &nobody], 3, "unknown_client"),
+        (&["history", &nobody, METHOD], 3, "unknown_client"),
+        (
+            &["history", &c.id, "ICLOUD-SECP256K1"],
+            3,
+            "unknown_backup_method",
+        ),
+        (&["restore", &c.id, METHOD, "9"], 3, "unknown_version"),
+        (
+            &["export", &c.id, METHOD, "--version", "9", "--print-share"],
+            3,
+            "unknown_version",
+        ),
+        (
+            &["export", &nobody, METHOD, "--print-share"],
+            3,
+            "unknown_client",
+        ),
+        (&["list", ""], 2, "invalid_argument"),
+    ];
+    for (args, code, error) in cases {
+        let mut with_json = vec!["--json"];
+        with_json.extend_from_slice(args);
+        let run = custodian(&f, &with_json);
+        assert_eq!(run.code, code, "{args:?}: {}{}", run.stdout, run.stderr);
+        let body = run.json();
+        assert_eq!(body["error"]["code"], error, "{args:?}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().len() > 20,
+            "{body}"
+        );
+        let plain = custodian(&f, args);
+        assert_eq!(plain.code, code);
+        assert!(plain.stderr.starts_with("custodian: "), "{}", plain.stderr);
+        assert!(plain.stdout.is_empty(), "{}", plain.stdout);
+    }
+    // Nothing was changed or recorded by any of them.
+    let history = custodian(&f, &["--json", "history", &c.id, METHOD]).json();
+    assert_eq!(history["shares"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        custodian(&f, &["--json", "audit", &c.id, METHOD]).json()["records"],
+        json!([])
+    );
+
+    // Usage errors are clap's (exit 2); a missing table name is a configuration error (exit 1).
+    assert_eq!(custodian(&f, &["restore", &c.id, METHOD, "latest"]).code, 2);
+    let unconfigured = Command::new(binary("custodian"))
+        .args(["list", &c.id])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(unconfigured.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unconfigured.stderr).contains("SHARE_KEY_ID"));
+}
+
+#[tokio::test]
+async fn the_eject_binary_returns_the_current_share_to_an_iam_caller_and_records_who_asked() {
+    let f = Fixture::new().await;
+    let c = client_with_history(&f).await;
+    let eject = Function::start(&binary("eject"), &f.function_env("unused")).await;
+    let arn = "arn:aws:sts::123456789012:assumed-role/wallet-backend/eject-worker";
+    let request = |client: &str, method: &str, caller: Option<&str>, http_method: &str| {
+        let mut event = rest_event(&format!("/clients/{client}/custodian-shares/{method}"), "");
+        event["httpMethod"] = http_method.into();
+        event["body"] = Value::Null;
+        event["resource"] = "/clients/{clientId}/custodian-shares/{backupMethod}".into();
+        event["pathParameters"] = json!({ "clientId": client, "backupMethod": method });
+        event["requestContext"]["identity"]["userArn"] = caller.map_or(Value::Null, Value::from);
+        event.to_string()
+    };
+    let answer = |outcome: Result<Value, Value>| {
+        let response = outcome.expect("no function error");
+        let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+        (response["statusCode"].as_u64().unwrap(), body)
+    };
+
+    let (status, body) = answer(
+        eject
+            .invoke(&request(&c.id, METHOD, Some(arn), "GET"))
+            .await,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["share"], c.shares[2].as_str());
+    assert_eq!(body["version"], 3);
+
+    let refusals = [
+        (
+            request(&c.id, METHOD, None, "GET"),
+            403,
+            "no_caller_identity",
+        ),
+        (
+            request(&c.id, METHOD, Some(arn), "POST"),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            request(&unique("nobody"), METHOD, Some(arn), "GET"),
+            404,
+            "unknown_client",
+        ),
+        (
+            request(&c.id, "ICLOUD-SECP256K1", Some(arn), "GET"),
+            404,
+            "unknown_backup_method",
+        ),
+    ];
+    for (event, expected, code) in refusals {
+        let (status, body) = answer(eject.invoke(&event).await);
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (expected, Some(code)),
+            "{body}"
+        );
+        assert!(body.get("share").is_none());
+    }
+
+    let audit = custodian(&f, &["--json", "audit", &c.id, METHOD]).json();
+    let records = audit["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "only the answered request: {records:?}");
+    assert_eq!(records[0]["actor"], arn);
+    assert_eq!(records[0]["via"], "eject-endpoint");
+    assert_eq!(records[0]["shareVersion"], 3);
+
+    let logs = eject
+        .output_when(|logs| logs.matches("\"message\":\"request\"").count() >= 5)
+        .await;
+    for share in &c.shares {
+        assert!(
+            !logs.contains(share.split('"').nth(3).unwrap()),
+            "logs show a share:\n{logs}"
+        );
+    }
+    assert!(logs.contains(arn), "the log line names the caller:\n{logs}");
+}
+
+#[test]
+fn the_eject_route_is_off_by_default_iam_only_and_may_write_only_audit_records() {
+    let template = webhook_tests::template::template();
+    assert_eq!(
+        template["Parameters"]["EnableEjectEndpoint"]["Default"].as_str(),
+        Some("false")
+    );
+    let eject = &template["Resources"]["EjectFunction"];
+    assert_eq!(eject["Condition"].as_str(), Some("EjectEndpointEnabled"));
+    let properties = &eject["Properties"];
+    let event = &properties["Events"]["Eject"]["Properties"];
+    assert_eq!(event["Method"].as_str(), Some("GET"));
+    assert_eq!(
+        event["Path"].as_str(),
+        Some("/clients/{clientId}/custodian-shares/{backupMethod}")
+    );
+    assert_eq!(event["Auth"]["Authorizer"].as_str(), Some("AWS_IAM"));
+    assert_eq!(event["Auth"]["InvokeRole"].as_str(), Some("NONE"));
+    // It never learns where the webhook secret is, and may read it nowhere.
+    assert_eq!(
+        properties["Environment"]["Variables"]["WEBHOOK_SECRET_ARN"].as_str(),
+        Some("")
+    );
+    let statements = properties["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let policy = format!("{statements:?}");
+    assert!(
+        !policy.contains("secretsmanager")
+            && !policy.contains("Scan")
+            && !policy.contains("Delete")
+    );
+    for statement in statements {
+        let actions = webhook_tests::template::actions(statement);
+        let resource = format!("{:?}", statement["Resource"]);
+        if resource.contains("HistoryTable") {
+            assert_eq!(actions, ["dynamodb:PutItem"]);
+            let leading =
+                &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+            let prefix = custodian_backup::custody::AUDIT_KEY_PREFIX;
+            assert_eq!(
+                leading[0].as_str(),
+                Some(format!("{prefix}*").as_str()),
+                "audit records only"
+            );
+        } else {
+            assert!(resource.contains("SharesTable"), "{resource}");
+            assert_eq!(actions, ["dynamodb:GetItem", "dynamodb:Query"]);
+        }
+    }
+    // The open Allow of the webhooks does not reach the eject route: only IAM policies do.
+    let policy = &template["Resources"]["WebhookApi"]["Properties"]["Auth"]["ResourcePolicy"];
+    for statement in policy["CustomStatements"].as_sequence().unwrap() {
+        let (_, statement) = webhook_tests::template::conditional(statement);
+        if statement["Effect"].as_str() == Some("Allow") {
+            let resources = format!("{:?}", statement["Resource"]);
+            assert!(
+                !resources.contains("/*\"") && !resources.contains("clients"),
+                "{resources}"
+            );
+        }
+    }
+}
