@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `sam build` for both functions (release, through cargo-lambda and zig), then a check that each
+# `sam build` for every function (release, through cargo-lambda and zig), then a check that each
 # bootstrap needs no newer glibc than Lambda's provided.al2023 has (2.34).
 #   ARCH=arm64 (default) needs the Rust target: rustup target add aarch64-unknown-linux-gnu
 set -euo pipefail

@@ -33,6 +33,12 @@ cat <<MSG
     curl -i http://127.0.0.1:$port/backup/fetch -H 'Content-Type: application/json' \\
       -H 'X-Webhook-Secret: $WEBHOOK_SECRET' -d '{"clientId":"cli_local_test"}'
 
+  The operator CLI against these tables (list, history, restore, export, audit):
+    SHARES_TABLE=$SHARES_TABLE HISTORY_TABLE=$HISTORY_TABLE SHARE_KEY_ID=$SHARE_KEY_ID \\
+    AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT AWS_ENDPOINT_URL_KMS=$AWS_EMULATOR_ENDPOINT \\
+    AWS_ENDPOINT_URL_STS=$AWS_EMULATOR_ENDPOINT AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
+    AWS_REGION=us-east-1 cargo run --quiet -p custodian-operator -- list cli_local_test
+
   Shares are sealed with the KMS key $SHARE_KEY_ID in the local emulator.
   Each function compiles on its first request. Ctrl-C stops the server and the emulators.
 
