@@ -522,3 +522,42 @@ fn the_eject_route_is_off_by_default_iam_only_and_may_write_only_audit_records()
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn restores_racing_portals_backups_lose_no_share() {
+    let f = Fixture::new().await;
+    let c = client_with_history(&f).await;
+    let client_id = ClientId::parse(&c.id).unwrap();
+    let method = BackupMethod::parse(METHOD).unwrap();
+    let owner = Owner {
+        client_id: &client_id,
+        backup_method: &method,
+    };
+    let actor = custodian_backup::custody::Actor {
+        arn: "arn:aws:iam::123456789012:user/operator".into(),
+        via: custodian_backup::custody::Via::Cli,
+        reason: None,
+    };
+    let fresh: Vec<String> = (0..10)
+        .map(|n| format!(r#"{{"share":"0xf{n}"}}"#))
+        .collect();
+    let restores = (0..10).map(|n| f.store.restore(owner, 1 + n % 2, &actor));
+    let backups = fresh.iter().map(|share| put(&f, &c.id, METHOD, share));
+    let (restored, _) = tokio::join!(
+        futures_util::future::join_all(restores),
+        futures_util::future::join_all(backups)
+    );
+    for result in restored {
+        result.expect("a restore racing backups ends, one way or the other, without error");
+    }
+    // Every share ever acknowledged is current or kept, and each version is one share.
+    let versions = f.store.history(owner).await.unwrap();
+    let kept: std::collections::BTreeSet<_> =
+        versions.iter().map(|v| v.share_sha256.clone()).collect();
+    for share in c.shares.iter().chain(&fresh) {
+        assert!(kept.contains(&sha256(share)), "a share was lost: {share}");
+    }
+    let numbers: Vec<u64> = versions.iter().map(|v| v.version).collect();
+    let every: Vec<u64> = (1..=numbers[0]).rev().collect();
+    assert_eq!(numbers, every, "every version kept once, newest first");
+}
