@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. Each installs its tools into
 # .tools/ on first use.
-.PHONY: run test load lint build sim fuzz ci
+.PHONY: run test load bench lint build sim fuzz ci
 
 run: ## Serve /backup and /backup/fetch on http://127.0.0.1:9000 with DynamoDB Local
 	scripts/run.sh
@@ -10,6 +10,9 @@ test: ## Every test: unit, DynamoDB Local, and the real Lambda binaries
 
 load: ## The load test at full size (LOAD_CLIENTS=5000), printing throughput, p50/p99 and statuses
 	scripts/load.sh
+
+bench: ## Release binaries: cold start, warm p50/p99 vs the raw SDK, RSS and zip size (docs/performance.md)
+	scripts/bench.sh
 
 lint: ## Formatting, clippy, and the SAM template
 	cargo fmt --all --check

@@ -23,6 +23,8 @@ struct Api {
     events: tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, Bytes)>>,
     waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     init_error: Mutex<Option<String>>,
+    /// When a process first asked for an event: the end of its init.
+    first_poll: Mutex<Option<Instant>>,
 }
 
 /// One or more processes of a function polling one Runtime API, as Lambda runs concurrent
@@ -44,9 +46,15 @@ struct Process {
 /// before the tests run.
 /// Refuses a binary older than the code it is built from, so a test never runs stale code.
 pub fn binary(name: &str) -> std::path::PathBuf {
+    binary_of("debug", name)
+}
+
+/// The build of `name` in the target folder `profile` (`release` for `make bench`), checked for
+/// staleness as [`binary`] does.
+pub fn binary_of(profile: &str, name: &str) -> std::path::PathBuf {
     let root = crate::repo_root();
     let target = std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), Into::into);
-    let binary = target.join("debug").join(name);
+    let binary = target.join(profile).join(name);
     let built = std::fs::metadata(&binary)
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| {
@@ -101,6 +109,7 @@ impl Function {
             events: tokio::sync::Mutex::new(events),
             waiting: Mutex::default(),
             init_error: Mutex::default(),
+            first_poll: Mutex::default(),
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -126,6 +135,23 @@ impl Function {
             queue,
             api,
             started,
+        }
+    }
+
+    /// How long the first process took from its start to its first poll for an event (its init),
+    /// waiting up to 10 s for it.
+    pub async fn ready_after(&self) -> Duration {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(polled) = *self.api.first_poll.lock().unwrap() {
+                return polled - self.started;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no poll within 10 s:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_micros(200)).await;
         }
     }
 
@@ -246,6 +272,10 @@ fn collect(mut stream: Box<dyn Read + Send>, output: &Mutex<Vec<u8>>) {
 }
 
 async fn next(State(api): State<Arc<Api>>) -> Result<(HeaderMap, Bytes), StatusCode> {
+    api.first_poll
+        .lock()
+        .unwrap()
+        .get_or_insert_with(Instant::now);
     // The queue closes when the test drops the function; a process still polling then fails.
     let (id, event) = api
         .events
