@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kms::types::DataKeySpec;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -70,6 +71,14 @@ struct Latencies {
 
 #[tokio::main]
 async fn main() {
+    // `bench --chart <results.json>` redraws a run's chart without running it again.
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, results] = args.as_slice()
+        && flag == "--chart"
+    {
+        let text = std::fs::read_to_string(results).expect("a results.json");
+        return chart(&serde_json::from_str(&text).expect("JSON"));
+    }
     let cold_starts = setting("BENCH_COLD_STARTS", 20);
     let requests = setting("BENCH_REQUESTS", 1000);
     let f = Fixture::new().await;
@@ -470,27 +479,30 @@ fn report(
     let out = repo_root().join("target/bench").join(profile());
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("results.json"), format!("{results:#}")).unwrap();
-    chart(warm, &commit);
+    chart(&results);
 }
 
 fn size(path: &std::path::Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
-/// p50 and p99 of each operation, handler next to raw SDK.
-fn chart(warm: &HashMap<Operation, Latencies>, commit: &str) {
-    let path = repo_root().join(format!("docs/performance-{}.svg", profile()));
+/// p50 and p99 of each operation, handler next to raw SDK, from the `results.json` of a run.
+fn chart(results: &Value) {
+    let commit = results["commit"].as_str().unwrap_or("?");
+    let profile = results["profile"].as_str().unwrap_or("release");
+    let figure = |op: &Operation, key: &str| results["warm"][op.label()][key].as_f64().unwrap();
+    let path = repo_root().join(format!("docs/performance-{profile}.svg"));
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let root = SVGBackend::new(&path, (960, 480)).into_drawing_area();
     root.fill(&WHITE).unwrap();
     let top = Operation::ALL
         .iter()
-        .map(|op| ms(percentile(&warm[op].handler, 99.0)).max(ms(percentile(&warm[op].raw, 99.0))))
+        .map(|op| figure(op, "handlerP99Ms").max(figure(op, "rawP99Ms")))
         .fold(0.0, f64::max)
         * 1.15;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("Warm latency, handler vs raw SDK (commit {commit})"),
+            format!("Warm latency, handler vs raw SDK (commit {commit}, profile {profile})"),
             ("sans-serif", 20),
         )
         .margin(12)
@@ -501,38 +513,33 @@ fn chart(warm: &HashMap<Operation, Latencies>, commit: &str) {
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(Operation::ALL.len())
-        .x_label_formatter(&|x| {
-            Operation::ALL
-                .get(*x as usize)
-                .map_or(String::new(), |op| op.label().to_owned())
-        })
+        .x_labels(0)
         .y_desc("ms")
         .draw()
         .unwrap();
     let series = [
-        ("handler p50", RGBColor(31, 119, 180), 0.1, false, 50.0),
-        ("raw SDK p50", RGBColor(255, 127, 14), 0.3, true, 50.0),
-        ("handler p99", RGBColor(158, 202, 225), 0.5, false, 99.0),
-        ("raw SDK p99", RGBColor(253, 208, 162), 0.7, true, 99.0),
+        ("handler p50", RGBColor(31, 119, 180), 0.1, "handlerP50Ms"),
+        ("raw SDK p50", RGBColor(255, 127, 14), 0.3, "rawP50Ms"),
+        ("handler p99", RGBColor(158, 202, 225), 0.5, "handlerP99Ms"),
+        ("raw SDK p99", RGBColor(253, 208, 162), 0.7, "rawP99Ms"),
     ];
-    for (label, color, offset, raw, p) in series {
+    for (label, color, offset, key) in series {
         chart
             .draw_series(Operation::ALL.iter().enumerate().map(|(i, op)| {
-                let samples = if raw {
-                    &warm[op].raw
-                } else {
-                    &warm[op].handler
-                };
                 let x = i as f64 + offset;
-                Rectangle::new(
-                    [(x, 0.0), (x + 0.18, ms(percentile(samples, p)))],
-                    color.filled(),
-                )
+                Rectangle::new([(x, 0.0), (x + 0.18, figure(op, key))], color.filled())
             }))
             .unwrap()
             .label(label)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+    }
+    // One label under each group of bars (plotters' own would pick "nice" numbers instead).
+    for (i, op) in Operation::ALL.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(i as f64 + 0.45, 0.0));
+        let style =
+            TextStyle::from(("sans-serif", 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+        root.draw(&Text::new(op.label(), (x, y + 8), style))
+            .unwrap();
     }
     chart
         .configure_series_labels()
