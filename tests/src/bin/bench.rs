@@ -4,8 +4,13 @@
 //! The real `bootstrap` binaries run through the Lambda Runtime API harness against DynamoDB Local
 //! and the KMS emulator on loopback. Each request's latency is measured next to the same DynamoDB
 //! and KMS calls issued directly with the SDK (interleaved, so both see the emulators in the same
-//! state); their ratio is the overhead. Prints a Markdown table, writes `docs/performance.svg`
-//! and `target/bench/results.json`.
+//! state); their ratio is the overhead. A request refused for its secret gives the floor: the
+//! Runtime API's exchange and everything before storage. The functions are configured as
+//! `template.yaml` deploys them, the webhook secret read from Secrets Manager (the emulator)
+//! during init.
+//!
+//! Prints Markdown tables, writes `target/bench/<profile>/results.json` and draws
+//! `docs/performance-<profile>.svg`.
 //!
 //! `BENCH_COLD_STARTS` (default 20) and `BENCH_REQUESTS` (default 1000) set the sizes;
 //! `BENCH_PROFILE` (default `release`) the cargo profile whose binaries are measured.
@@ -18,7 +23,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use webhook_tests::events::{DEV_SECRET, rest_event};
+use webhook_tests::events::{DEV_SECRET, rest_event, set_header};
 use webhook_tests::runtime_api::{Function, binary_of};
 use webhook_tests::{Fixture, aws_emulator, repo_root, unique};
 
@@ -69,6 +74,15 @@ struct Latencies {
     raw: Vec<Duration>,
 }
 
+/// One function's fresh processes: start to first poll, start to first answer, and the same
+/// storage calls made by SDK clients that had never connected.
+#[derive(Default)]
+struct ColdStarts {
+    ready: Vec<Duration>,
+    first: Vec<Duration>,
+    raw: Vec<Duration>,
+}
+
 #[tokio::main]
 async fn main() {
     // `bench --chart <results.json>` redraws a run's chart without running it again.
@@ -82,40 +96,84 @@ async fn main() {
     let cold_starts = setting("BENCH_COLD_STARTS", 20);
     let requests = setting("BENCH_REQUESTS", 1000);
     let f = Fixture::new().await;
-    let env = f.function_env(DEV_SECRET);
+    // As deployed: the webhook secret is read from Secrets Manager during init.
+    let secret_arn = aws_emulator::create_webhook_secret(DEV_SECRET).await;
+    let mut env = f.function_env("");
+    env.retain(|(name, _)| *name != "WEBHOOK_SECRET");
+    env.push(("WEBHOOK_SECRET_ARN", &secret_arn));
     let raw = Raw::new(&f).await;
 
-    eprintln!("cold starts: {cold_starts} fresh processes of each function");
-    let mut cold = Vec::new();
-    for (name, route) in [("backup", "/backup"), ("backup-fetch", "/backup/fetch")] {
-        let mut ready = Vec::new();
-        let mut first = Vec::new();
-        for _ in 0..cold_starts {
-            let function = Function::start(&binary_of(&profile(), name), &env).await;
-            let client = unique("cold");
-            let event = rest_event(route, &body(&client, METHODS[0], &share(&client, 0)));
-            ready.push(function.ready_after().await);
-            let answer = function.invoke(&event.to_string()).await;
-            first.push(function.started.elapsed());
-            assert_eq!(status(&answer), 200, "{answer:?}");
-        }
-        cold.push((name, ready, first));
-    }
-
-    eprintln!("warm: {requests} requests per operation, each next to the same raw SDK calls");
+    // The warm processes start first: the backup function stores the shares cold fetches read.
     let backup = Function::start(&binary_of(&profile(), "backup"), &env).await;
     let fetch = Function::start(&binary_of(&profile(), "backup-fetch"), &env).await;
     let one = unique("fetch-one");
     let eight = unique("fetch-eight");
     let repeat = unique("repeat");
     let replace = unique("replace");
-    for (client, methods) in [(&one, 1), (&eight, 8), (&repeat, 1), (&replace, 1)] {
-        for method in &METHODS[..methods] {
+    let cold_fetched: Vec<String> = (0..cold_starts).map(|_| unique("cold-fetch")).collect();
+    let mut seeded = vec![(&one, 1), (&eight, 8), (&repeat, 1), (&replace, 1)];
+    seeded.extend(cold_fetched.iter().map(|client| (client, 1)));
+    for (client, methods) in &seeded {
+        for method in &METHODS[..*methods] {
             let event = rest_event("/backup", &body(client, method, &share(client, 0)));
             assert_eq!(status(&backup.invoke(&event.to_string()).await), 200);
         }
     }
-    seed_raw(&raw, &f, &[&one, &eight]).await;
+    let mut raw_fetched = vec![one.as_str(), eight.as_str()];
+    raw_fetched.extend(cold_fetched.iter().map(String::as_str));
+    seed_raw(&raw, &f, &raw_fetched).await;
+
+    eprintln!("cold starts: {cold_starts} fresh processes of each function");
+    // Also with the secret in the environment (as `make run` does): init without its read.
+    let local_env = f.function_env(DEV_SECRET);
+    let mut cold = Vec::new();
+    for (secret, env, (name, route, operation)) in [
+        (
+            "Secrets Manager",
+            &env,
+            ("backup", "/backup", Operation::BackupNew),
+        ),
+        (
+            "Secrets Manager",
+            &env,
+            ("backup-fetch", "/backup/fetch", Operation::FetchOne),
+        ),
+        (
+            "environment",
+            &local_env,
+            ("backup", "/backup", Operation::BackupNew),
+        ),
+        (
+            "environment",
+            &local_env,
+            ("backup-fetch", "/backup/fetch", Operation::FetchOne),
+        ),
+    ] {
+        let mut starts = ColdStarts::default();
+        for fetched in &cold_fetched {
+            let function = Function::start(&binary_of(&profile(), name), env).await;
+            let client = match operation {
+                Operation::BackupNew => unique("cold"),
+                _ => fetched.clone(),
+            };
+            let text = share(&client, 0);
+            let event = match operation {
+                Operation::BackupNew => rest_event(route, &body(&client, METHODS[0], &text)),
+                _ => rest_event(route, &body(&client, "", "")),
+            };
+            let ready = function.ready_after().await;
+            let answer = function.invoke(&event.to_string()).await;
+            starts.first.push(function.started.elapsed());
+            starts.ready.push(ready);
+            assert_eq!(status(&answer), 200, "{answer:?}");
+            // The same calls from clients that have never connected: storage's own first time.
+            let fresh = raw.fresh(&f).await;
+            starts.raw.push(fresh.time(operation, &client, &text).await);
+        }
+        cold.push((format!("{name}, secret from {secret}"), starts));
+    }
+
+    eprintln!("warm: {requests} requests per operation, each next to the same raw SDK calls");
     let mut warm = HashMap::new();
     for operation in Operation::ALL {
         let mut latencies = Latencies {
@@ -181,11 +239,33 @@ async fn main() {
         }
         warm.insert(operation, latencies);
     }
+    // A request refused for its secret never reaches storage: what is left is the Runtime API's
+    // exchange, lambda_http's parse of the event, the secret check and the answer.
+    let mut refused = Vec::new();
+    for (name, function, route) in [
+        ("backup", &backup, "/backup"),
+        ("backup-fetch", &fetch, "/backup/fetch"),
+    ] {
+        let client = unique("refused");
+        let mut event = rest_event(route, &body(&client, METHODS[0], &share(&client, 0)));
+        set_header(&mut event, "X-Webhook-Secret", &["not-the-secret"]);
+        let event = event.to_string();
+        let mut latencies = Vec::new();
+        for i in 0..WARMUP + requests {
+            let started = Instant::now();
+            let answer = function.invoke(&event).await;
+            if i >= WARMUP {
+                latencies.push(started.elapsed());
+            }
+            assert_eq!(status(&answer), 401, "{answer:?}");
+        }
+        refused.push((name, latencies));
+    }
     let rss = [
         ("backup", backup.peak_rss_kib()[0]),
         ("backup-fetch", fetch.peak_rss_kib()[0]),
     ];
-    report(&cold, &warm, &rss, requests);
+    report(&cold, &warm, &refused, &rss, requests);
 }
 
 /// The same DynamoDB and KMS calls each handler makes, issued directly: what storage alone costs.
@@ -208,6 +288,17 @@ impl Raw {
         }
         .with_tables(f)
         .await
+    }
+
+    /// The same tables and key, through new clients with no connection open yet.
+    async fn fresh(&self, f: &Fixture) -> Self {
+        Self {
+            dynamodb: webhook_tests::dynamodb_local::client_for(&f.dynamodb_endpoint).await,
+            kms: aws_emulator::kms_client().await,
+            key_id: self.key_id.clone(),
+            shares: self.shares.clone(),
+            history: self.history.clone(),
+        }
     }
 
     async fn with_tables(self, f: &Fixture) -> Self {
@@ -401,8 +492,9 @@ fn ms(duration: Duration) -> f64 {
 }
 
 fn report(
-    cold: &[(&str, Vec<Duration>, Vec<Duration>)],
+    cold: &[(String, ColdStarts)],
     warm: &HashMap<Operation, Latencies>,
+    refused: &[(&str, Vec<Duration>)],
     rss: &[(&str, u64)],
     requests: usize,
 ) {
@@ -411,33 +503,59 @@ fn report(
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
-    let mut results = json!({ "commit": commit, "profile": profile(), "requests": requests, "cold": {}, "warm": {}, "rssKib": {}, "bytes": {} });
+    let mut results = json!({ "commit": commit, "profile": profile(), "requests": requests, "cold": {}, "warm": {}, "refused": {}, "rssKib": {}, "bytes": {} });
     println!("measured at commit {commit}, profile {}\n", profile());
     println!(
-        "| cold start ({} processes) | ready median | ready max | first response median | first response max |",
-        cold[0].1.len()
+        "| cold start ({} processes, medians; max in brackets) | ready | first response | first request | raw SDK, new clients |",
+        cold[0].1.ready.len()
     );
     println!("|---|---|---|---|---|");
-    for (name, ready, first) in cold {
-        let (r50, rmax, f50, fmax) = (
-            percentile(ready, 50.0),
-            percentile(ready, 100.0),
-            percentile(first, 50.0),
-            percentile(first, 100.0),
-        );
+    for (name, starts) in cold {
+        let request: Vec<Duration> = starts
+            .first
+            .iter()
+            .zip(&starts.ready)
+            .map(|(f, r)| *f - *r)
+            .collect();
+        let [ready, first, request, raw] = [&starts.ready, &starts.first, &request, &starts.raw]
+            .map(|samples| (percentile(samples, 50.0), percentile(samples, 100.0)));
         println!(
-            "| {name} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |",
-            ms(r50),
-            ms(rmax),
-            ms(f50),
-            ms(fmax)
+            "| {name} | {:.1} ms ({:.1}) | {:.1} ms ({:.1}) | {:.1} ms ({:.1}) | {:.1} ms ({:.1}) |",
+            ms(ready.0),
+            ms(ready.1),
+            ms(first.0),
+            ms(first.1),
+            ms(request.0),
+            ms(request.1),
+            ms(raw.0),
+            ms(raw.1)
         );
-        results["cold"][*name] = json!({ "readyMedianMs": ms(r50), "readyMaxMs": ms(rmax), "firstResponseMedianMs": ms(f50), "firstResponseMaxMs": ms(fmax) });
+        results["cold"][name] = json!({
+            "readyMedianMs": ms(ready.0), "readyMaxMs": ms(ready.1),
+            "firstResponseMedianMs": ms(first.0), "firstResponseMaxMs": ms(first.1),
+            "firstRequestMedianMs": ms(request.0), "firstRequestMaxMs": ms(request.1),
+            "rawNewClientsMedianMs": ms(raw.0), "rawNewClientsMaxMs": ms(raw.1),
+        });
     }
+    println!("\n| refused request ({requests} each: no storage call) | p50 | p99 |");
+    println!("|---|---|---|");
+    for (name, latencies) in refused {
+        let (p50, p99) = (percentile(latencies, 50.0), percentile(latencies, 99.0));
+        println!("| {name} | {:.2} ms | {:.2} ms |", ms(p50), ms(p99));
+        results["refused"][*name] = json!({ "p50Ms": ms(p50), "p99Ms": ms(p99) });
+    }
+    let floor = |operation: Operation| {
+        let name = match operation {
+            Operation::FetchOne | Operation::FetchEight => "backup-fetch",
+            _ => "backup",
+        };
+        let (_, latencies) = refused.iter().find(|(n, _)| *n == name).unwrap();
+        percentile(latencies, 50.0)
+    };
     println!(
-        "\n| warm ({requests} requests each) | handler p50 | handler p99 | raw SDK p50 | raw SDK p99 | overhead p50 |"
+        "\n| warm ({requests} requests each) | handler p50 | handler p99 | raw SDK p50 | raw SDK p99 | overhead p50 | overhead p50, less a refused request |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for operation in Operation::ALL {
         let l = &warm[&operation];
         let (h50, h99, r50, r99) = (
@@ -447,15 +565,16 @@ fn report(
             percentile(&l.raw, 99.0),
         );
         let ratio = ms(h50) / ms(r50);
+        let own = (ms(h50) - ms(floor(operation))) / ms(r50);
         println!(
-            "| {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {ratio:.2} |",
+            "| {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {ratio:.2} | {own:.2} |",
             operation.label(),
             ms(h50),
             ms(h99),
             ms(r50),
             ms(r99)
         );
-        results["warm"][operation.label()] = json!({ "handlerP50Ms": ms(h50), "handlerP99Ms": ms(h99), "rawP50Ms": ms(r50), "rawP99Ms": ms(r99), "overheadP50": ratio });
+        results["warm"][operation.label()] = json!({ "handlerP50Ms": ms(h50), "handlerP99Ms": ms(h99), "rawP50Ms": ms(r50), "rawP99Ms": ms(r99), "overheadP50": ratio, "overheadP50LessRefused": own });
     }
     println!("\n| function | peak RSS | bootstrap | deployment zip |");
     println!("|---|---|---|---|");
