@@ -3,6 +3,7 @@
 //! codes, and that no output but an export's ever holds a share. The eject function's own
 //! checks run with the `events/` files in `binaries.rs`; here it is driven with its audit trail.
 
+use custodian_backup::custody::{ExpectCurrent, Kept};
 use custodian_backup::envelope::Owner;
 use custodian_backup::portal::{Backup, BackupMethod, ClientId};
 use custodian_backup::store::{ShareReader, ShareWriter, Stored};
@@ -25,8 +26,14 @@ async fn client_with_history(f: &Fixture) -> Client {
     let id = unique("operator-client");
     let share = |n: &str| format!(r#"{{"share":"0x{n}-{id}","backupSharePairId":"bsp_{n}"}}"#);
     let shares = vec![share("a1"), share("b2"), share("c3")];
-    for (i, text) in shares.iter().enumerate() {
-        let stored = put(f, &id, METHOD, text).await;
+    for (i, (text, pair)) in shares
+        .iter()
+        .zip(["bsp_a1", "bsp_b2", "bsp_c3"])
+        .enumerate()
+    {
+        let body = json!({ "clientId": id, "backupMethod": METHOD, "share": text, "backupSharePairId": pair });
+        let backup = Backup::from_json(body.to_string().as_bytes()).expect("a valid backup");
+        let stored = f.store.put_share(&backup).await.expect("stored");
         assert_eq!(
             stored,
             if i == 0 {
@@ -61,11 +68,12 @@ impl Run {
     }
 }
 
-/// Runs `custodian` with the operator's environment: the functions' variables, and STS at the
-/// emulator so the audit record names a caller.
+/// Runs `custodian` with the operator's environment: the functions' variables (the stack's
+/// retention among them), and STS at the emulator so the audit record names a caller.
 fn custodian(f: &Fixture, args: &[&str]) -> Run {
     let mut env = f.function_env("not-used-by-the-cli");
     env.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
+    env.push(("HISTORY_RETENTION_DAYS", "0"));
     let output = Command::new(binary("custodian"))
         .args(args)
         .env_clear()
@@ -114,7 +122,6 @@ async fn list_and_history_show_versions_hashes_and_sizes_and_never_a_share() {
     assert_eq!(shares[0]["shareSha256"], sha256(&c.shares[2]));
     assert_eq!(shares[0]["shareBytes"], c.shares[2].len());
     assert_eq!(shares[0]["current"], true);
-    assert_eq!(shares[0]["sealed"], true);
     assert!(
         shares[0]["storedAt"]
             .as_str()
@@ -136,7 +143,10 @@ async fn list_and_history_show_versions_hashes_and_sizes_and_never_a_share() {
     assert_eq!(versions[0]["current"], true);
     assert_eq!(versions[1]["current"], false);
     assert!(versions[1]["replacedAt"].is_string());
-    assert!(versions[1]["expiresAt"].is_string(), "30-day retention");
+    assert!(
+        versions[1]["expiresAt"].is_null(),
+        "kept forever by default"
+    );
 
     // The tables people read: the same facts, still no share.
     let table = custodian(&f, &["history", &c.id, METHOD]);
@@ -240,6 +250,8 @@ async fn restore_brings_back_a_kept_share_keeps_the_one_it_replaces_and_is_safe_
             &c.id,
             METHOD,
             "1",
+            "--expect-current",
+            "3",
             "--reason",
             "bad re-backup",
         ],
@@ -256,6 +268,7 @@ async fn restore_brings_back_a_kept_share_keeps_the_one_it_replaces_and_is_safe_
         .current_shares(&client_id)
         .await
         .unwrap()
+        .shares
         .into_iter()
         .map(|s| s.share.expose_secret().to_owned())
         .collect();
@@ -277,11 +290,22 @@ async fn restore_brings_back_a_kept_share_keeps_the_one_it_replaces_and_is_safe_
         .expect("version 3 kept");
     assert_eq!(f.share_in(kept).await, c.shares[2]);
 
-    let again = custodian(&f, &["--json", "restore", &c.id, METHOD, "1"]);
+    let again = custodian(
+        &f,
+        &[
+            "--json",
+            "restore",
+            &c.id,
+            METHOD,
+            "1",
+            "--expect-current",
+            "4",
+        ],
+    );
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(again.json()["result"], "alreadyCurrent");
     assert_eq!(again.json()["version"], 4);
-    let of_current = custodian(&f, &["--json", "restore", &c.id, METHOD, "4"]);
+    let of_current = custodian(&f, &["--json", "restore", &c.id, METHOD, "4", "--force"]);
     assert_eq!(of_current.json()["result"], "alreadyCurrent");
 
     let versions = custodian(&f, &["--json", "history", &c.id, METHOD]).json();
@@ -330,7 +354,11 @@ async fn unknown_clients_methods_and_versions_are_clear_errors_with_their_exit_c
             3,
             "unknown_backup_method",
         ),
-        (&["restore", &c.id, METHOD, "9"], 3, "unknown_version"),
+        (
+            &["restore", &c.id, METHOD, "9", "--force"],
+            3,
+            "unknown_version",
+        ),
         (
             &["export", &c.id, METHOD, "--version", "9", "--print-share"],
             3,
@@ -368,7 +396,10 @@ async fn unknown_clients_methods_and_versions_are_clear_errors_with_their_exit_c
     );
 
     // Usage errors are clap's (exit 2); a missing table name is a configuration error (exit 1).
-    assert_eq!(custodian(&f, &["restore", &c.id, METHOD, "latest"]).code, 2);
+    assert_eq!(
+        custodian(&f, &["restore", &c.id, METHOD, "latest", "--force"]).code,
+        2
+    );
     let unconfigured = Command::new(binary("custodian"))
         .args(["list", &c.id])
         .env_clear()
@@ -494,16 +525,9 @@ fn the_eject_route_is_off_by_default_iam_only_and_may_write_only_audit_records()
     for statement in statements {
         let actions = webhook_tests::template::actions(statement);
         let resource = format!("{:?}", statement["Resource"]);
-        if resource.contains("HistoryTable") {
-            assert_eq!(actions, ["dynamodb:PutItem"]);
-            let leading =
-                &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
-            let prefix = custodian_backup::custody::AUDIT_KEY_PREFIX;
-            assert_eq!(
-                leading[0].as_str(),
-                Some(format!("{prefix}*").as_str()),
-                "audit records only"
-            );
+        assert!(!resource.contains("HistoryTable"), "{resource}");
+        if resource.contains("AuditTable") {
+            assert_eq!(actions, ["dynamodb:PutItem"], "adds audit records only");
         } else {
             assert!(resource.contains("SharesTable"), "{resource}");
             assert_eq!(actions, ["dynamodb:GetItem", "dynamodb:Query"]);
@@ -541,7 +565,11 @@ async fn restores_racing_portals_backups_lose_no_share() {
     let fresh: Vec<String> = (0..10)
         .map(|n| format!(r#"{{"share":"0xf{n}"}}"#))
         .collect();
-    let restores = (0..10).map(|n| f.store.restore(owner, 1 + n % 2, &actor));
+    let kept = [Kept::Version(1), Kept::Version(2)];
+    let restores = (0..10).map(|n| {
+        f.store
+            .restore(owner, &kept[n % 2], ExpectCurrent::Anything, &actor)
+    });
     let backups = fresh.iter().map(|share| put(&f, &c.id, METHOD, share));
     let (restored, _) = tokio::join!(
         futures_util::future::join_all(restores),
@@ -560,4 +588,249 @@ async fn restores_racing_portals_backups_lose_no_share() {
     let numbers: Vec<u64> = versions.iter().map(|v| v.version).collect();
     let every: Vec<u64> = (1..=numbers[0]).rev().collect();
     assert_eq!(numbers, every, "every version kept once, newest first");
+}
+
+#[tokio::test]
+async fn a_restore_never_displaces_a_share_that_changed_since_the_operator_looked() {
+    let f = Fixture::new().await;
+    let c = client_with_history(&f).await;
+    let client_id = ClientId::parse(&c.id).unwrap();
+    let fetched = || async {
+        let found = f.store.current_shares(&client_id).await.unwrap();
+        found
+            .shares
+            .into_iter()
+            .find(|s| s.backup_method.as_str() == METHOD)
+            .map(|s| s.share.expose_secret().to_owned())
+    };
+
+    // Neither the current version seen nor --force: clap refuses (usage, exit 2).
+    assert_eq!(custodian(&f, &["restore", &c.id, METHOD, "1"]).code, 2);
+    // Portal stores a newer, good share (version 4) while the operator decides.
+    let newer = r#"{"share":"0xnewer-good-share"}"#;
+    assert_eq!(put(&f, &c.id, METHOD, newer).await, Stored::Replaced);
+    let stale = custodian(
+        &f,
+        &[
+            "--json",
+            "restore",
+            &c.id,
+            METHOD,
+            "1",
+            "--expect-current",
+            "3",
+        ],
+    );
+    assert_eq!(stale.code, 7, "{}{}", stale.stdout, stale.stderr);
+    assert_eq!(stale.json()["error"]["code"], "current_changed");
+    assert_eq!(fetched().await.as_deref(), Some(newer), "nothing displaced");
+    let none = custodian(
+        &f,
+        &[
+            "--json",
+            "restore",
+            &c.id,
+            METHOD,
+            "1",
+            "--expect-current",
+            "none",
+        ],
+    );
+    assert_eq!(none.code, 7);
+
+    // By the pair id Portal sent with it: version 2's share comes back, above version 4.
+    let by_pair = custodian(
+        &f,
+        &[
+            "--json",
+            "restore",
+            &c.id,
+            METHOD,
+            "--pair-id",
+            "bsp_b2",
+            "--expect-current",
+            "4",
+        ],
+    );
+    assert_eq!(by_pair.code, 0, "{}", by_pair.stderr);
+    assert_eq!(by_pair.json()["from"], 2);
+    assert_eq!(by_pair.json()["version"], 5);
+    assert_eq!(fetched().await.as_deref(), Some(c.shares[1].as_str()));
+    let unknown_pair = custodian(
+        &f,
+        &[
+            "--json",
+            "restore",
+            &c.id,
+            METHOD,
+            "--pair-id",
+            "bsp_zz",
+            "--force",
+        ],
+    );
+    assert_eq!(
+        (
+            unknown_pair.code,
+            unknown_pair.json()["error"]["code"].clone()
+        ),
+        (3, json!("unknown_pair_id"))
+    );
+
+    // The retention must come from the stack: the CLI never assumes one.
+    let mut env = f.function_env("unused");
+    env.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
+    let unset = Command::new(binary("custodian"))
+        .args(["list", &c.id])
+        .env_clear()
+        .envs(env)
+        .output()
+        .unwrap();
+    assert_eq!(unset.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unset.stderr).contains("HISTORY_RETENTION_DAYS"));
+}
+
+#[tokio::test]
+async fn audit_records_go_to_the_audit_table_only_and_are_never_overwritten() {
+    let f = Fixture::new().await;
+    let c = client_with_history(&f).await;
+    for _ in 0..3 {
+        let run = custodian(&f, &["--json", "export", &c.id, METHOD, "--print-share"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let audit = f.scan(&f.tables.audit).await;
+    assert_eq!(audit.len(), 3, "three exports, three records");
+    let history = f.scan(&f.tables.history).await;
+    assert_eq!(history.len(), 2, "history holds versions 1 and 2 only");
+    assert!(history.iter().all(|item| item.contains_key("sealedShare")));
+}
+
+#[tokio::test]
+async fn the_eject_binary_returns_every_current_share_and_falls_back_to_the_legacy_one() {
+    let f = Fixture::new().await;
+    let c = client_with_history(&f).await;
+    let legacy_client = unique("legacy-client");
+    let legacy = r#"{"share":"0xlegacy-v5"}"#;
+    let body = json!({ "clientId": legacy_client, "share": legacy });
+    let backup = Backup::from_json(body.to_string().as_bytes()).unwrap();
+    f.store.put_share(&backup).await.unwrap();
+    let eject = Function::start(&binary("eject"), &f.function_env("unused")).await;
+    let arn = "arn:aws:sts::123456789012:assumed-role/wallet-backend/eject-worker";
+    let invoke = |client: &str, method: Option<&str>| {
+        let path = match method {
+            Some(method) => format!("/clients/{client}/custodian-shares/{method}"),
+            None => format!("/clients/{client}/custodian-shares"),
+        };
+        let mut event = rest_event(&path, "");
+        event["httpMethod"] = "GET".into();
+        event["body"] = Value::Null;
+        event["requestContext"]["identity"]["userArn"] = arn.into();
+        match method {
+            Some(method) => {
+                event["resource"] = "/clients/{clientId}/custodian-shares/{backupMethod}".into();
+                event["pathParameters"] = json!({ "clientId": client, "backupMethod": method });
+            }
+            None => {
+                event["resource"] = "/clients/{clientId}/custodian-shares".into();
+                event["pathParameters"] = json!({ "clientId": client });
+            }
+        }
+        let eject = &eject;
+        async move {
+            let response = eject.invoke(&event.to_string()).await.expect("a response");
+            let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+            (response["statusCode"].as_u64().unwrap(), body)
+        }
+    };
+
+    let (status, all) = invoke(&c.id, None).await;
+    assert_eq!(status, 200, "{all}");
+    let shares: Vec<(&str, &str)> = all["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["backupMethod"].as_str().unwrap(),
+                s["share"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shares,
+        [
+            (METHOD, c.shares[2].as_str()),
+            ("PASSKEY-ED25519", c.other.as_str())
+        ],
+        "both curves"
+    );
+    let (status, one) = invoke(&legacy_client, Some("GDRIVE-SECP256K1")).await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(
+        (one["backupMethod"].as_str(), one["share"].as_str()),
+        (Some("UNKNOWN"), Some(legacy)),
+        "the legacy share stands in for a client backed up before multi-backup"
+    );
+    let (status, missing) = invoke(&c.id, Some("ICLOUD-SECP256K1")).await;
+    assert_eq!(
+        (status, missing["error"]["code"].as_str()),
+        (404, Some("unknown_backup_method"))
+    );
+    // Each share returned has its own audit record.
+    let records = custodian(&f, &["--json", "audit", &c.id, "PASSKEY-ED25519"]).json();
+    assert_eq!(records["records"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn the_eject_route_admits_only_the_named_callers_and_its_volume_is_alarmed() {
+    let template = webhook_tests::template::template();
+    assert_eq!(
+        template["Parameters"]["EjectCallerArns"]["Default"].as_str(),
+        Some(""),
+        "no one unless named"
+    );
+    let policy = &template["Resources"]["WebhookApi"]["Properties"]["Auth"]["ResourcePolicy"];
+    let deny = policy["CustomStatements"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(webhook_tests::template::conditional)
+        .find(|(condition, _)| *condition == Some("EjectEndpointEnabled"))
+        .map(|(_, statement)| statement)
+        .expect("a statement for the eject routes");
+    assert_eq!(deny["Effect"].as_str(), Some("Deny"));
+    assert_eq!(deny["Principal"].as_str(), Some("*"));
+    let resources = format!("{:?}", deny["Resource"]);
+    assert!(
+        resources.contains("GET/clients/*/custodian-shares\""),
+        "{resources}"
+    );
+    assert!(
+        resources.contains("GET/clients/*/custodian-shares/*"),
+        "{resources}"
+    );
+    let named = format!(
+        "{:?}",
+        deny["Condition"]["StringNotEquals"]["aws:PrincipalArn"]
+    );
+    assert!(named.contains("EjectCallerArns"), "{named}");
+    let events = &template["Resources"]["EjectFunction"]["Properties"]["Events"];
+    assert_eq!(
+        events["EjectAll"]["Properties"]["Path"].as_str(),
+        Some("/clients/{clientId}/custodian-shares")
+    );
+    assert_eq!(
+        events["EjectAll"]["Properties"]["Auth"]["Authorizer"].as_str(),
+        Some("AWS_IAM")
+    );
+    let alarm = &template["Resources"]["EjectVolumeAlarm"];
+    assert_eq!(alarm["Condition"].as_str(), Some("EjectEndpointEnabled"));
+    assert_eq!(
+        alarm["Properties"]["MetricName"].as_str(),
+        Some("Invocations")
+    );
+    let readme = std::fs::read_to_string(webhook_tests::repo_root().join("SECURITY.md")).unwrap();
+    assert!(
+        readme.contains("lambda:InvokeFunction"),
+        "SECURITY.md says a direct invoke of the eject function reads shares"
+    );
 }

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::handler;
 use custodian_backup::secret::{
-    AuthFailure, Authenticator, ManagedSecret, SecretSlot, WebhookSecrets,
+    AuthFailure, Authenticator, ManagedSecret, SecretSlot, Timing, WebhookSecrets,
 };
 use custodian_backup::store::dynamodb::{DynamoDbStore, Item, schema};
 use lambda_http::http::{HeaderMap, HeaderValue};
@@ -149,7 +149,7 @@ async fn no_stored_item_holds_the_share_in_plain_text() {
                 "{fragment} stored in plain text:\n{stored}"
             );
         }
-        assert!(!item.contains_key(schema::SHARE), "no plaintext attribute");
+        assert!(!item.contains_key("share"), "no plaintext attribute");
         let Some(AttributeValue::S(key_id)) = item.get(schema::KMS_KEY_ID) else {
             panic!("kmsKeyId is recorded");
         };
@@ -195,20 +195,28 @@ async fn a_share_moved_to_another_row_fails_closed() {
     .await;
     let victims = current_item(&f, &victim, "ICLOUD-SECP256K1").await;
 
-    // The victim's envelope pasted into another client's row, and into another method's row.
-    for (client_id, method) in [(&attacker, "ICLOUD-SECP256K1"), (&victim, "ICLOUD-ED25519")] {
+    let moved_to = |client_id: &str, method: &str| {
         let mut moved = victims.clone();
         moved.insert(
             schema::CLIENT_ID.into(),
-            AttributeValue::S(client_id.clone()),
+            AttributeValue::S(client_id.into()),
         );
         moved.insert(
             schema::BACKUP_METHOD.into(),
             AttributeValue::S(method.into()),
         );
-        put_item(&f, moved).await;
-        assert_fails_closed(fetch(&f.store, client_id).await, method);
-    }
+        moved
+    };
+    // The victim's envelope pasted over the attacker's only row: nothing opens, nothing returned.
+    put_item(&f, moved_to(&attacker, "ICLOUD-SECP256K1")).await;
+    assert_fails_closed(fetch(&f.store, &attacker).await, "another client's row");
+    // Pasted into another method's row of the victim: only the genuine row is returned.
+    put_item(&f, moved_to(&victim, "ICLOUD-ED25519")).await;
+    assert_eq!(
+        fetch(&f.store, &victim).await,
+        (200, json!({ "backupShares": [SHARE] })),
+        "the moved copy is left out"
+    );
 }
 
 #[tokio::test]
@@ -226,67 +234,75 @@ async fn a_share_wrapped_by_another_kms_key_is_refused() {
 }
 
 #[tokio::test]
-async fn plaintext_from_an_earlier_version_is_served_then_sealed_before_it_moves() {
+async fn an_item_without_a_sealed_envelope_is_never_served_nor_silently_replaced() {
     let f = Fixture::new().await;
     let client_id = unique("cli");
-    let legacy = |method: &str, share: &str| -> Item {
-        Item::from([
-            (
-                schema::CLIENT_ID.into(),
-                AttributeValue::S(client_id.clone()),
-            ),
-            (
-                schema::BACKUP_METHOD.into(),
-                AttributeValue::S(method.into()),
-            ),
-            (schema::SHARE.into(), AttributeValue::S(share.into())),
-            (schema::VERSION.into(), AttributeValue::N("1".into())),
-            (
-                schema::STORED_AT.into(),
-                AttributeValue::S("2026-01-01T00:00:00Z".into()),
-            ),
-        ])
-    };
-    put_item(&f, legacy("GDRIVE", "legacy gdrive share")).await;
-    put_item(&f, legacy("UNKNOWN", "legacy unknown share")).await;
+    // What an attacker with table access, or a bad hand-edit, could write: a plaintext share.
+    let unsealed = Item::from([
+        (
+            schema::CLIENT_ID.into(),
+            AttributeValue::S(client_id.clone()),
+        ),
+        (
+            schema::BACKUP_METHOD.into(),
+            AttributeValue::S("GDRIVE".into()),
+        ),
+        (
+            "share".into(),
+            AttributeValue::S("forged plaintext share".into()),
+        ),
+        (schema::VERSION.into(), AttributeValue::N("1".into())),
+    ]);
+    put_item(&f, unsealed.clone()).await;
+    assert_fails_closed(fetch(&f.store, &client_id).await, "only an unsealed item");
+    backup(&f.store, &client_id, "PASSKEY", SHARE).await;
     assert_eq!(
         fetch(&f.store, &client_id).await,
-        (
-            200,
-            json!({
-                "backupShares": ["legacy gdrive share", "legacy unknown share"],
-                "backupShare": "legacy unknown share"
-            })
-        )
+        (200, json!({ "backupShares": [SHARE] })),
+        "the sealed share is served, the unsealed one never"
     );
-
-    // The same share again: sealed where it lies, same version, no history.
-    let (status, reply) = backup(&f.store, &client_id, "GDRIVE", "legacy gdrive share").await;
-    assert_eq!((status, reply["result"].as_str()), (200, Some("unchanged")));
-    let gdrive = current_item(&f, &client_id, "GDRIVE").await;
-    assert!(!gdrive.contains_key(schema::SHARE));
+    // A /backup onto the unsealed row is a 500 (and an alarm), and leaves it for investigation.
+    let (status, reply) = backup(&f.store, &client_id, "GDRIVE", "a new share").await;
     assert_eq!(
-        gdrive.get(schema::VERSION),
-        Some(&AttributeValue::N("1".into()))
+        (status, reply["error"]["code"].as_str()),
+        (500, Some("stored_share_unreadable"))
     );
-    assert_eq!(f.share_in(&gdrive).await, "legacy gdrive share");
+    assert_eq!(current_item(&f, &client_id, "GDRIVE").await, unsealed);
+    assert!(f.scan(&f.tables.history).await.is_empty());
+}
 
-    // A new share: the legacy one is sealed first, so history never holds plaintext.
-    let (status, reply) = backup(&f.store, &client_id, "UNKNOWN", "new share").await;
-    assert_eq!((status, reply["result"].as_str()), (200, Some("replaced")));
-    let history = f.scan(&f.tables.history).await;
-    assert_eq!(history.len(), 1);
-    assert!(!history[0].contains_key(schema::SHARE));
-    assert_eq!(f.share_in(&history[0]).await, "legacy unknown share");
+#[tokio::test]
+async fn the_real_fetch_binary_returns_the_shares_that_open_and_logs_the_one_that_does_not() {
+    let f = Fixture::new().await;
+    let client_id = unique("cli");
+    backup(&f.store, &client_id, "GDRIVE-ED25519", SHARE).await;
+    let good = SHARE.replace("0x91ab", "0x600d");
+    backup(&f.store, &client_id, "GDRIVE-SECP256K1", &good).await;
+    let sealed = current_item(&f, &client_id, "GDRIVE-ED25519").await;
+    put_item(&f, with_flipped_byte(&sealed, schema::SEALED_SHARE)).await;
+
+    let fetch = Function::start(&binary("backup-fetch"), &f.function_env(SECRET)).await;
+    let mut event: Value =
+        serde_json::from_str(&webhook_tests::events::event("fetch.json")).unwrap();
+    event["headers"]["X-Webhook-Secret"] = SECRET.into();
+    event["multiValueHeaders"]["X-Webhook-Secret"] = json!([SECRET]);
+    event["body"] = json!({ "clientId": client_id }).to_string().into();
+    let response = fetch.invoke(&event.to_string()).await.expect("a response");
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(response["statusCode"], 200, "{body}");
+    assert_eq!(body, json!({ "backupShares": [good] }));
+    let logs = fetch
+        .output_when(|logs| logs.contains("\"message\":\"request\""))
+        .await;
+    assert!(logs.contains("\"unreadable\":1"), "{logs}");
+    assert!(logs.contains("failed its integrity check"), "{logs}");
     assert!(
-        f.scan(&f.tables.shares)
-            .await
-            .iter()
-            .all(|item| !item.contains_key(schema::SHARE))
+        !logs.contains("0x91ab") && !logs.contains("0x600d") && !logs.contains(SECRET),
+        "{logs}"
     );
-    assert_eq!(
-        fetch(&f.store, &client_id).await.1["backupShares"],
-        json!(["legacy gdrive share", "new share"])
+    assert!(
+        logs.contains("StoredSharesUnreadable"),
+        "counted for the alarm: {logs}"
     );
 }
 
@@ -330,8 +346,7 @@ async fn a_rotated_secret_is_accepted_at_once_and_the_previous_one_until_retired
     let managed = ManagedSecret::with_timing(
         secrets.clone(),
         arn.clone(),
-        Duration::from_secs(3600),
-        Duration::ZERO,
+        timing(Duration::from_secs(3600), Duration::ZERO),
     );
     managed.load().await.expect("the secret loads");
     let verify = |secret: &'static str| {
@@ -372,30 +387,83 @@ async fn a_rotated_secret_is_accepted_at_once_and_the_previous_one_until_retired
     );
 }
 
+/// Cache timings for a test: values trusted for `max_age`, re-reads `interval` apart, never
+/// expired.
+fn timing(max_age: Duration, interval: Duration) -> Timing {
+    Timing {
+        max_age,
+        hard_expiry: Duration::from_secs(24 * 3600),
+        min_refresh_interval: interval,
+    }
+}
+
 #[tokio::test]
-async fn wrong_secrets_re_read_secrets_manager_at_most_once_per_interval() {
+async fn wrong_secrets_never_use_up_the_re_read_a_newly_rotated_secret_needs() {
     let arn = aws_emulator::create_webhook_secret("first-secret-0123456789").await;
+    let interval = Duration::from_millis(300);
     let managed = ManagedSecret::with_timing(
         aws_emulator::secrets_client().await,
         arn.clone(),
-        Duration::from_secs(3600),
-        Duration::from_secs(3600),
+        timing(Duration::from_secs(3600), interval),
     );
     managed.load().await.expect("the secret loads");
-    // The first wrong secret may re-read; it finds nothing new.
-    assert_eq!(
-        managed.verify(&header("wrong")).await,
-        Err(AuthFailure::Refused)
+    // A flood of wrong secrets: each waits its turn for a re-read, so they are spaced out.
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        assert_eq!(
+            managed.verify(&header("wrong")).await,
+            Err(AuthFailure::Refused)
+        );
+    }
+    assert!(
+        started.elapsed() >= interval * 2,
+        "wrong secrets re-read Secrets Manager more often than once per interval: {:?}",
+        started.elapsed()
     );
-    // Within the interval no wrong secret re-reads, so even the rotated one waits.
+    // Rotated straight after the flood: Portal's first call with the new secret still gets
+    // its own re-read, and is accepted.
     aws_emulator::rotate_webhook_secret(&arn, "second-secret-0123456789").await;
     assert_eq!(
         managed.verify(&header("second-secret-0123456789")).await,
-        Err(AuthFailure::Refused)
+        Ok(SecretSlot::Current)
     );
     assert_eq!(
         managed.verify(&header("first-secret-0123456789")).await,
+        Ok(SecretSlot::Previous)
+    );
+}
+
+#[tokio::test]
+async fn a_secret_not_re_read_for_the_hard_expiry_stops_working() {
+    let arn = aws_emulator::create_webhook_secret("revoked-secret-0123456789").await;
+    let hard_expiry = Duration::from_millis(400);
+    let managed = ManagedSecret::with_timing(
+        aws_emulator::secrets_client().await,
+        arn.clone(),
+        Timing {
+            max_age: Duration::from_millis(100),
+            hard_expiry,
+            min_refresh_interval: Duration::ZERO,
+        },
+    );
+    managed.load().await.expect("the secret loads");
+    assert_eq!(
+        managed.verify(&header("revoked-secret-0123456789")).await,
         Ok(SecretSlot::Current)
+    );
+    // Secrets Manager stops answering for this secret (deleted, or access revoked).
+    aws_emulator::delete_webhook_secret(&arn).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        managed.verify(&header("revoked-secret-0123456789")).await,
+        Ok(SecretSlot::Current),
+        "a brief outage keeps the values held"
+    );
+    tokio::time::sleep(hard_expiry).await;
+    assert_eq!(
+        managed.verify(&header("revoked-secret-0123456789")).await,
+        Err(AuthFailure::Unavailable),
+        "after the hard expiry the held value no longer opens the webhook"
     );
 }
 
@@ -404,8 +472,7 @@ async fn an_unreadable_secret_is_a_503_never_a_200() {
     let managed = ManagedSecret::with_timing(
         aws_emulator::secrets_client().await,
         unique("no-such-secret"),
-        Duration::from_secs(3600),
-        Duration::ZERO,
+        timing(Duration::from_secs(3600), Duration::ZERO),
     );
     assert!(managed.load().await.is_err());
     let f = Fixture::new().await;

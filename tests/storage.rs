@@ -156,14 +156,9 @@ async fn replacing_a_share_moves_the_old_one_to_history_in_the_same_write() {
         (client_id.as_str(), "PASSKEY-ED25519")
     );
     assert!(s(old, schema::REPLACED_AT) >= s(old, schema::STORED_AT));
-    let in_30_days = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 30 * 86_400;
     assert!(
-        n(old, schema::EXPIRES_AT).abs_diff(in_30_days) < 60,
-        "expiresAt is 30 days out"
+        !old.contains_key(schema::EXPIRES_AT),
+        "kept forever by default"
     );
 }
 
@@ -179,15 +174,145 @@ async fn repeating_the_identical_share_writes_no_history() {
     assert!(f.scan(&f.tables.history).await.is_empty());
 }
 
+/// The history items of one key, by version.
+async fn kept(f: &Fixture, client_id: &str) -> Vec<HashMap<String, AttributeValue>> {
+    let mut items: Vec<_> = f
+        .scan(&f.tables.history)
+        .await
+        .into_iter()
+        .filter(|item| s(item, schema::CLIENT_ID) == client_id)
+        .collect();
+    items.sort_by_key(|item| n(item, schema::VERSION));
+    items
+}
+
 #[tokio::test]
-async fn history_has_no_expiry_when_retention_is_zero() {
-    let f = Fixture::with_retention(HistoryRetention::days(0)).await;
+async fn opted_in_pruning_never_expires_the_newest_five_versions() {
+    let f = Fixture::with_retention(HistoryRetention::days(30)).await;
     let client_id = unique("cli");
-    backup(&f.store, &client_id, None, "a").await;
-    backup(&f.store, &client_id, None, "b").await;
-    let history = f.scan(&f.tables.history).await;
-    assert_eq!(history.len(), 1);
-    assert!(!history[0].contains_key(schema::EXPIRES_AT));
+    for n in 0..9 {
+        backup(&f.store, &client_id, None, &format!("share {n}")).await;
+    }
+    // Versions 1..8 are kept; the newest five (4..8) have no expiry, the older ones 30 days.
+    let history = kept(&f, &client_id).await;
+    let versions: Vec<u64> = history
+        .iter()
+        .map(|item| n(item, schema::VERSION))
+        .collect();
+    assert_eq!(versions, (1..=8).collect::<Vec<_>>());
+    let in_30_days = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 30 * 86_400;
+    for item in &history {
+        let version = n(item, schema::VERSION);
+        if version <= 3 {
+            assert!(
+                n(item, schema::EXPIRES_AT).abs_diff(in_30_days) < 60,
+                "version {version} expires 30 days out"
+            );
+        } else {
+            assert!(
+                !item.contains_key(schema::EXPIRES_AT),
+                "version {version} is among the newest five"
+            );
+        }
+    }
+    // Kept forever (the default): nothing ever gets an expiry.
+    let forever = Fixture::new().await;
+    for n in 0..9 {
+        backup(&forever.store, &client_id, None, &format!("share {n}")).await;
+    }
+    assert!(
+        kept(&forever, &client_id)
+            .await
+            .iter()
+            .all(|item| !item.contains_key(schema::EXPIRES_AT))
+    );
+}
+
+#[tokio::test]
+async fn a_current_row_deleted_by_hand_never_blocks_its_key() {
+    let f = Fixture::new().await;
+    let client_id = unique("cli");
+    for share in ["v1", "v2", "v3"] {
+        backup(&f.store, &client_id, Some("GDRIVE"), share).await;
+    }
+    f.client
+        .delete_item()
+        .table_name(&f.tables.shares)
+        .key(schema::CLIENT_ID, AttributeValue::S(client_id.clone()))
+        .key(schema::BACKUP_METHOD, AttributeValue::S("GDRIVE".into()))
+        .send()
+        .await
+        .unwrap();
+    // Created above every kept version, so the next replacements find their versions free.
+    for share in ["v4", "v5", "v6"] {
+        let (status, reply) = backup(&f.store, &client_id, Some("GDRIVE"), share).await;
+        assert_eq!(status, 200, "{reply}");
+    }
+    assert_eq!(
+        fetch(&f.store, &client_id).await,
+        json!({ "backupShares": ["v6"] })
+    );
+    let history = kept(&f, &client_id).await;
+    let mut shares = Vec::new();
+    for item in &history {
+        shares.push(f.share_in(item).await);
+    }
+    assert_eq!(
+        shares,
+        ["v1", "v2", "v4", "v5"],
+        "every replaced share kept once"
+    );
+}
+
+#[tokio::test]
+async fn a_current_row_restored_with_an_old_version_never_blocks_its_key() {
+    let f = Fixture::new().await;
+    let client_id = unique("cli");
+    for share in ["v1", "v2", "v3", "v4"] {
+        backup(&f.store, &client_id, Some("GDRIVE"), share).await;
+    }
+    // As after a point-in-time restore of the shares table alone: the current row is back at
+    // version 2, with a share history already keeps a different one under that version.
+    let mut rolled_back = f.scan(&f.tables.shares).await.remove(0);
+    rolled_back.insert(schema::VERSION.into(), AttributeValue::N("2".into()));
+    f.client
+        .put_item()
+        .table_name(&f.tables.shares)
+        .set_item(Some(rolled_back))
+        .send()
+        .await
+        .unwrap();
+    for share in ["v5", "v6"] {
+        let (status, reply) = backup(&f.store, &client_id, Some("GDRIVE"), share).await;
+        assert_eq!(status, 200, "{reply}");
+    }
+    assert_eq!(
+        fetch(&f.store, &client_id).await,
+        json!({ "backupShares": ["v6"] })
+    );
+    let history = kept(&f, &client_id).await;
+    let mut shares = Vec::new();
+    for item in &history {
+        shares.push(f.share_in(item).await);
+    }
+    assert_eq!(
+        shares,
+        ["v1", "v2", "v3", "v4", "v5"],
+        "nothing kept was overwritten"
+    );
+    let archived = &history[3];
+    assert_eq!(
+        (
+            n(archived, schema::VERSION),
+            n(archived, schema::ARCHIVED_FROM)
+        ),
+        (4, 2),
+        "the colliding copy went above, marked with the version it had"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -365,6 +490,7 @@ async fn unreachable_dynamodb_is_a_quick_503_never_a_200() {
     let tables = Tables {
         shares: "shares".into(),
         history: "history".into(),
+        audit: "audit".into(),
         history_retention: HistoryRetention::days(30),
     };
     let key = Fixture::share_key(&aws_emulator::create_share_key().await).await;

@@ -9,7 +9,7 @@ mod render;
 use clap::{Parser, Subcommand};
 use custodian_backup::DynamoDbStore;
 use custodian_backup::config::{self, Config};
-use custodian_backup::custody::{Actor, CustodyError, Via};
+use custodian_backup::custody::{Actor, CustodyError, ExpectCurrent, Kept, Via};
 use custodian_backup::envelope::Owner;
 use custodian_backup::portal::{BackupMethod, ClientId};
 use render::Output;
@@ -20,10 +20,12 @@ use std::process::ExitCode;
     name = "custodian",
     version,
     about = "List, inspect, restore and export (for Portal's eject) stored custodian backup shares.",
-    after_help = "Reads SHARES_TABLE, HISTORY_TABLE and SHARE_KEY_ID (and HISTORY_RETENTION_DAYS) like the \
-functions do, with your own AWS credentials; AWS_ENDPOINT_URL_DYNAMODB / _KMS / _STS point it at local emulators.\n\n\
-Exit codes: 0 done; 1 configuration; 2 usage; 3 unknown client, backupMethod or version; \
-4 confirmation flag missing; 5 AWS unavailable (retry); 6 a stored share failed its integrity check."
+    after_help = "Reads SHARES_TABLE, HISTORY_TABLE, AUDIT_TABLE, SHARE_KEY_ID and HISTORY_RETENTION_DAYS (the \
+stack's HistoryRetentionDays; required, never assumed) like the functions do, with your own AWS credentials; \
+AWS_ENDPOINT_URL_DYNAMODB / _KMS / _STS point it at local emulators.\n\n\
+Exit codes: 0 done; 1 configuration; 2 usage; 3 unknown client, backupMethod, version or pair id; \
+4 confirmation flag missing; 5 AWS unavailable (retry); 6 a stored share failed its integrity check; \
+7 the current share changed since you looked (restore --expect-current)."
 )]
 struct Cli {
     /// One JSON document on stdout, errors included (`{"error": {"code", "message"}}`).
@@ -47,11 +49,24 @@ enum Command {
         backup_method: String,
     },
     /// Make a kept version current again; the share it replaces goes to history. Safe to re-run.
+    /// Refuses unless the current share is still the one you saw (--expect-current), or --force.
+    #[command(group(clap::ArgGroup::new("kept").required(true).args(["version", "pair_id"])))]
+    #[command(group(clap::ArgGroup::new("guard").required(true).args(["expect_current", "force"])))]
     Restore {
         client_id: String,
         backup_method: String,
         /// The version to make current (`history` shows them).
-        version: u64,
+        version: Option<u64>,
+        /// Instead of a version: the newest kept share with this backupSharePairId.
+        #[arg(long)]
+        pair_id: Option<String>,
+        /// The version `history` showed as current (`none` if there was none): the restore is
+        /// refused if it has changed since.
+        #[arg(long, value_name = "VERSION|none")]
+        expect_current: Option<String>,
+        /// Replace whatever is current now, unchecked.
+        #[arg(long)]
+        force: bool,
         /// Why, kept in the audit record (a ticket number, say).
         #[arg(long)]
         reason: Option<String>,
@@ -87,6 +102,7 @@ pub enum Exit {
     ConfirmationMissing = 4,
     Unavailable = 5,
     Integrity = 6,
+    CurrentChanged = 7,
 }
 
 /// A failed command: its exit code, a stable code and a message without data.
@@ -110,6 +126,14 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command, output: &Output) -> Result<(), Failure> {
+    // Restores write history: pruning must follow the stack's setting, never a default.
+    if std::env::var_os("HISTORY_RETENTION_DAYS").is_none_or(|days| days.is_empty()) {
+        return Err(Failure {
+            exit: Exit::Configuration,
+            code: "configuration",
+            message: "environment variable HISTORY_RETENTION_DAYS must be set to the stack's HistoryRetentionDays (0: history kept forever)".into(),
+        });
+    }
     let aws = config::aws_config(aws_config::defaults(aws_config::BehaviorVersion::latest())).await;
     let store = Config::store_from_env(&aws).map_err(|error| Failure {
         exit: Exit::Configuration,
@@ -135,13 +159,30 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
             client_id,
             backup_method,
             version,
+            pair_id,
+            expect_current,
+            force,
             reason,
         } => {
             let (client_id, backup_method) = parse_owner(&client_id, &backup_method)?;
+            let kept = match (version, pair_id) {
+                (Some(version), _) => Kept::Version(version),
+                (None, Some(pair_id)) => Kept::PairId(pair_id),
+                (None, None) => unreachable!("clap requires a version or --pair-id"),
+            };
+            let expect = match (expect_current.as_deref(), force) {
+                (Some("none"), _) => ExpectCurrent::Nothing,
+                (Some(version), _) => ExpectCurrent::Version(
+                    version
+                        .parse()
+                        .map_err(|_| usage("--expect-current takes a version number or `none`"))?,
+                ),
+                (None, _) => ExpectCurrent::Anything,
+            };
             let actor = actor(&aws, reason).await?;
             let owner = owner(&client_id, &backup_method);
             let restored = store
-                .restore(owner, version, &actor)
+                .restore(owner, &kept, expect, &actor)
                 .await
                 .map_err(failure)?;
             output.restored(&client_id, &backup_method, &restored);
@@ -266,6 +307,7 @@ fn usage(error: impl std::fmt::Display) -> Failure {
 fn failure(error: CustodyError) -> Failure {
     let exit = match &error {
         error if error.is_not_found() => Exit::NotFound,
+        CustodyError::CurrentChanged { .. } => Exit::CurrentChanged,
         CustodyError::Store(store) if store.is_integrity_failure() => Exit::Integrity,
         _ => Exit::Unavailable,
     };

@@ -9,7 +9,8 @@
 //! | `SHARE_KEY_ID` | the KMS key (ID, ARN or alias) that wraps each share's data key |
 //! | `SHARES_TABLE` | DynamoDB table of current shares |
 //! | `HISTORY_TABLE` | DynamoDB table of replaced shares |
-//! | `HISTORY_RETENTION_DAYS` | days a replaced share is kept (default 30; 0 keeps it forever) |
+//! | `AUDIT_TABLE` | DynamoDB table of audit records (exports, restores); only the CLI and eject write it |
+//! | `HISTORY_RETENTION_DAYS` | opt-in pruning: days a replaced share is kept once five newer versions are (default 0: forever) |
 //! | `STACK_NAME` | the `Stack` dimension of every metric (default `local`) |
 //!
 //! The SDK's own variables apply too, e.g. `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local and
@@ -23,8 +24,6 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use secrecy::SecretString;
 use std::time::Duration;
-
-const DEFAULT_HISTORY_RETENTION_DAYS: u64 = 30;
 
 #[derive(Debug)]
 pub struct Config {
@@ -46,10 +45,12 @@ pub enum SecretConfig {
 pub struct Tables {
     pub shares: String,
     pub history: String,
+    pub audit: String,
     pub history_retention: HistoryRetention,
 }
 
-/// How long a replaced share stays in history before DynamoDB's TTL removes it.
+/// How long a replaced share stays in history, once five newer versions are kept, before
+/// DynamoDB's TTL removes it. Forever unless an operator opts in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HistoryRetention {
     days: u64,
@@ -129,7 +130,7 @@ impl Config {
         let set = |name: &str| lookup(name).filter(|value| !value.is_empty());
         let required = |name: &'static str| set(name).ok_or(ConfigError::Missing(name));
         let history_retention = match set("HISTORY_RETENTION_DAYS") {
-            None => HistoryRetention::days(DEFAULT_HISTORY_RETENTION_DAYS),
+            None => HistoryRetention::FOREVER,
             Some(days) => days
                 .trim()
                 .parse()
@@ -160,6 +161,7 @@ impl Config {
             tables: Tables {
                 shares: required("SHARES_TABLE")?,
                 history: required("HISTORY_TABLE")?,
+                audit: required("AUDIT_TABLE")?,
                 history_retention,
             },
         })
@@ -176,6 +178,8 @@ pub fn stack_name() -> String {
 }
 
 impl HistoryRetention {
+    pub const FOREVER: Self = Self { days: 0 };
+
     /// `0` keeps history forever.
     pub fn days(days: u64) -> Self {
         Self { days }
@@ -215,38 +219,35 @@ mod tests {
         Config::from_lookup(|name| vars.get(name).cloned())
     }
 
-    const TABLES: [(&str, &str); 3] = [
+    const TABLES: [(&str, &str); 4] = [
         ("SHARES_TABLE", "shares"),
         ("HISTORY_TABLE", "history"),
         ("SHARE_KEY_ID", "alias/custodian-backup"),
+        ("AUDIT_TABLE", "audit"),
     ];
 
+    fn with(extra: (&'static str, &'static str)) -> Vec<(&'static str, &'static str)> {
+        let mut vars = TABLES.to_vec();
+        vars.push(extra);
+        vars
+    }
+
     #[test]
-    fn history_is_kept_thirty_days_by_default_and_forever_with_zero() {
+    fn history_is_kept_forever_by_default_and_pruned_only_when_opted_into() {
         let default = config(&TABLES).unwrap();
+        assert_eq!(default.tables.history_retention.duration(), None);
+        let forever = config(&with(("HISTORY_RETENTION_DAYS", "0"))).unwrap();
+        assert_eq!(forever.tables.history_retention.duration(), None);
+        let pruned = config(&with(("HISTORY_RETENTION_DAYS", "30"))).unwrap();
         assert_eq!(
-            default.tables.history_retention.duration(),
+            pruned.tables.history_retention.duration(),
             Some(Duration::from_secs(30 * 86_400))
         );
-        let forever = config(&[
-            TABLES[0],
-            TABLES[1],
-            TABLES[2],
-            ("HISTORY_RETENTION_DAYS", "0"),
-        ])
-        .unwrap();
-        assert_eq!(forever.tables.history_retention.duration(), None);
     }
 
     #[test]
     fn refuses_a_retention_that_is_not_a_number() {
-        let error = config(&[
-            TABLES[0],
-            TABLES[1],
-            TABLES[2],
-            ("HISTORY_RETENTION_DAYS", "30d"),
-        ])
-        .unwrap_err();
+        let error = config(&with(("HISTORY_RETENTION_DAYS", "30d"))).unwrap_err();
         assert!(matches!(
             error,
             ConfigError::Invalid {
@@ -258,18 +259,16 @@ mod tests {
 
     #[test]
     fn table_names_are_required() {
-        assert!(matches!(
-            config(&[TABLES[1], TABLES[2]]),
-            Err(ConfigError::Missing("SHARES_TABLE"))
-        ));
-        assert!(matches!(
-            config(&[TABLES[0], TABLES[2]]),
-            Err(ConfigError::Missing("HISTORY_TABLE"))
-        ));
-        assert!(matches!(
-            config(&[TABLES[0], TABLES[1]]),
-            Err(ConfigError::Missing("SHARE_KEY_ID"))
-        ));
+        for (missing, _) in TABLES {
+            let others: Vec<_> = TABLES
+                .into_iter()
+                .filter(|(name, _)| *name != missing)
+                .collect();
+            assert!(
+                matches!(config(&others), Err(ConfigError::Missing(name)) if name == missing),
+                "{missing}"
+            );
+        }
     }
 
     fn environment_secrets(config: Config) -> WebhookSecrets {
@@ -282,22 +281,18 @@ mod tests {
     #[test]
     fn an_unset_secret_leaves_the_webhook_closed() {
         assert!(!environment_secrets(config(&TABLES).unwrap()).is_configured());
-        let set = config(&[TABLES[0], TABLES[1], TABLES[2], ("WEBHOOK_SECRET", "s")]).unwrap();
+        let set = config(&with(("WEBHOOK_SECRET", "s"))).unwrap();
         assert!(environment_secrets(set).is_configured());
     }
 
     #[test]
     fn secrets_manager_is_the_one_source_when_named() {
         let arn = "arn:aws:secretsmanager:eu-west-1:1:secret:w";
-        let managed = config(&[TABLES[0], TABLES[1], TABLES[2], ("WEBHOOK_SECRET_ARN", arn)]);
+        let managed = config(&with(("WEBHOOK_SECRET_ARN", arn)));
         assert!(matches!(managed.unwrap().secret, SecretConfig::SecretsManager(id) if id == arn));
-        let both = config(&[
-            TABLES[0],
-            TABLES[1],
-            TABLES[2],
-            ("WEBHOOK_SECRET_ARN", arn),
-            ("WEBHOOK_SECRET", "s"),
-        ]);
+        let mut both = with(("WEBHOOK_SECRET_ARN", arn));
+        both.push(("WEBHOOK_SECRET", "s"));
+        let both = config(&both);
         assert!(matches!(
             both,
             Err(ConfigError::Invalid {

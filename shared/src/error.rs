@@ -23,20 +23,19 @@ pub enum Rejection {
     SecretUnavailable,
     #[error("only POST is allowed")]
     MethodNotAllowed,
-    #[error("content type must be application/json")]
-    UnsupportedMediaType,
     #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
     #[error("request body is marked base64-encoded but is not valid base64")]
     BodyNotBase64,
     #[error(transparent)]
     InvalidRequest(#[from] InvalidRequest),
-    #[error("storage is unavailable; nothing was changed, retry later")]
+    /// A write that failed or timed out may still have landed: nothing is promised either way.
+    #[error("storage is unavailable; the request may not have been completed, retry it")]
     StorageUnavailable(StoreError),
     /// Fails closed: a share that does not authenticate is never returned.
     #[error("a stored share failed its integrity check; nothing was returned")]
     StoredShareUnreadable(StoreError),
-    #[error("storage did not answer in time; retry later")]
+    #[error("storage did not answer in time; the request may not have been completed, retry it")]
     StorageTimeout,
 }
 
@@ -49,7 +48,6 @@ impl Rejection {
             }
             Self::SecretUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyNotBase64 | Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::StorageUnavailable(_) | Self::StorageTimeout => StatusCode::SERVICE_UNAVAILABLE,
@@ -62,7 +60,6 @@ impl Rejection {
             Self::SecretNotConfigured => "secret_not_configured",
             Self::SecretUnavailable => "secret_unavailable",
             Self::MethodNotAllowed => "method_not_allowed",
-            Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
             Self::BodyNotBase64 => "invalid_base64",
             Self::InvalidRequest(invalid) => invalid.code(),

@@ -35,6 +35,9 @@ pub struct Backup {
     pub backup_method: BackupMethod,
     pub share: Share,
     pub backup_share_pair_id: Option<String>,
+    /// Why a `backupSharePairId` that was sent is not kept: it is optional, and refusing the
+    /// request for it would lose the share.
+    pub dropped_pair_id: Option<InvalidRequest>,
 }
 
 /// `POST /backup/fetch`: return every current share of this client.
@@ -87,7 +90,7 @@ const CLIENT_ID: &str = "clientId";
 const BACKUP_METHOD: &str = "backupMethod";
 const SHARE: &str = "share";
 const BACKUP_SHARE_PAIR_ID: &str = "backupSharePairId";
-const FIELDS: [&str; 4] = [CLIENT_ID, BACKUP_METHOD, SHARE, BACKUP_SHARE_PAIR_ID];
+const FIELDS: [&str; 3] = [CLIENT_ID, BACKUP_METHOD, SHARE];
 
 /// The body as sent. Fields are loose `Value`s so a wrong type is reported by field name instead
 /// of by serde's message, which would quote the value. Unknown fields are ignored.
@@ -98,6 +101,12 @@ struct RawBody {
     #[serde(rename = "backupMethod")]
     backup_method: Option<Value>,
     share: Option<Value>,
+}
+
+/// The optional `backupSharePairId`, read on its own so that anything wrong with it (even a
+/// repeat) drops it instead of refusing the share.
+#[derive(Deserialize)]
+struct RawPairId {
     #[serde(rename = "backupSharePairId")]
     backup_share_pair_id: Option<Value>,
 }
@@ -113,15 +122,24 @@ impl Backup {
             Some(method) if !method.is_empty() => identifier(BACKUP_METHOD, method)?,
             _ => UNKNOWN_BACKUP_METHOD.to_owned(),
         };
-        let backup_share_pair_id = string_field(BACKUP_SHARE_PAIR_ID, raw.backup_share_pair_id)?
-            .filter(|id| !id.is_empty())
-            .map(|id| identifier(BACKUP_SHARE_PAIR_ID, id))
-            .transpose()?;
+        let pair_id = serde_json::from_slice::<RawPairId>(body)
+            .map_err(|_| InvalidRequest::DuplicateField(BACKUP_SHARE_PAIR_ID))
+            .and_then(|raw| string_field(BACKUP_SHARE_PAIR_ID, raw.backup_share_pair_id))
+            .and_then(|id| {
+                id.filter(|id| !id.is_empty())
+                    .map(|id| identifier(BACKUP_SHARE_PAIR_ID, id))
+                    .transpose()
+            });
+        let (backup_share_pair_id, dropped_pair_id) = match pair_id {
+            Ok(id) => (id, None),
+            Err(invalid) => (None, Some(invalid)),
+        };
         Ok(Self {
             client_id: client_id(raw.client_id)?,
             backup_method: BackupMethod(backup_method),
             share: Share::from(share),
             backup_share_pair_id,
+            dropped_pair_id,
         })
     }
 }

@@ -6,7 +6,7 @@
 //! so the template's alarms find exactly this deployment's metrics.
 
 use crate::error::Rejection;
-use crate::store::Stored;
+use crate::store::{StoreError, Stored};
 use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
 use metrics_cloudwatch_embedded::Collector;
 
@@ -31,8 +31,12 @@ pub mod name {
     pub const BAD_REQUESTS: &str = "BadRequests";
     /// DynamoDB or KMS failed or was too slow: 503, nothing changed.
     pub const STORAGE_ERRORS: &str = "StorageErrors";
-    /// A stored share failed its integrity check: 500, and an incident.
+    /// A stored share failed its integrity check and was left out of a fetch (500 when it was
+    /// the client's only one): an incident.
     pub const STORED_SHARES_UNREADABLE: &str = "StoredSharesUnreadable";
+    /// A request whose `Content-Type` was not JSON: parsed anyway, and counted so a change in
+    /// what Portal sends is seen.
+    pub const ODD_CONTENT_TYPES: &str = "OddContentTypes";
     /// Every 5xx the handlers answered.
     pub const SERVER_ERRORS: &str = "ServerErrors";
     /// Handler latency in milliseconds, one value per request.
@@ -42,7 +46,7 @@ pub mod name {
     pub const COLD_STARTS: &str = "ColdStarts";
 
     /// Every metric the functions emit.
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 15] = [
         BACKUPS,
         SHARES_CREATED,
         SHARES_REPLACED,
@@ -53,6 +57,7 @@ pub mod name {
         BAD_REQUESTS,
         STORAGE_ERRORS,
         STORED_SHARES_UNREADABLE,
+        ODD_CONTENT_TYPES,
         SERVER_ERRORS,
         BACKUP_LATENCY,
         FETCH_LATENCY,
@@ -79,7 +84,7 @@ impl Route {
 /// How a request ended.
 pub enum Outcome<'a> {
     Stored(Stored),
-    Fetched { shares: usize },
+    Fetched { shares: usize, unreadable: usize },
     Rejected(&'a Rejection),
 }
 
@@ -113,6 +118,11 @@ pub fn install(stack: String) -> Result<&'static Collector, metrics_cloudwatch_e
     Ok(collector)
 }
 
+/// Counts a request whose `Content-Type` was not JSON.
+pub fn odd_content_type() {
+    counter!(name::ODD_CONTENT_TYPES).increment(1);
+}
+
 /// Counts one request. Without an installed recorder (unit tests, tools) this does nothing.
 pub fn record(route: Route, authenticated: bool, outcome: &Outcome<'_>, latency_ms: f64) {
     let count = |metric: &'static str, value: u64| counter!(metric).increment(value);
@@ -125,11 +135,19 @@ pub fn record(route: Route, authenticated: bool, outcome: &Outcome<'_>, latency_
         Outcome::Stored(Stored::Created) => count(name::SHARES_CREATED, 1),
         Outcome::Stored(Stored::Replaced) => count(name::SHARES_REPLACED, 1),
         Outcome::Stored(Stored::Unchanged) => count(name::SHARES_UNCHANGED, 1),
-        Outcome::Fetched { shares } => count(name::SHARES_RETURNED, *shares as u64),
+        Outcome::Fetched { shares, unreadable } => {
+            count(name::SHARES_RETURNED, *shares as u64);
+            if *unreadable > 0 {
+                count(name::STORED_SHARES_UNREADABLE, *unreadable as u64);
+            }
+        }
         Outcome::Rejected(rejection) => {
             match rejection {
                 Rejection::StorageUnavailable(_) | Rejection::StorageTimeout => {
                     count(name::STORAGE_ERRORS, 1)
+                }
+                Rejection::StoredShareUnreadable(StoreError::AllUnreadable(shares)) => {
+                    count(name::STORED_SHARES_UNREADABLE, *shares as u64)
                 }
                 Rejection::StoredShareUnreadable(_) => count(name::STORED_SHARES_UNREADABLE, 1),
                 _ => {}

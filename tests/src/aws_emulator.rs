@@ -81,3 +81,15 @@ pub async fn rotate_webhook_secret(arn: &str, value: &str) {
         .await
         .expect("the emulator stores a new secret version");
 }
+
+/// Deletes the secret at once: every later read of it fails, as after access is revoked.
+pub async fn delete_webhook_secret(arn: &str) {
+    secrets_client()
+        .await
+        .delete_secret()
+        .secret_id(arn)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .expect("the emulator deletes the secret");
+}

@@ -13,7 +13,7 @@ pub const EVENTS: [(&str, &str, u16); 15] = [
     ("backup-malformed-body.json", "backup", 400),
     ("backup-missing-share.json", "backup", 400),
     ("backup-invalid-base64.json", "backup", 400),
-    ("backup-text-plain.json", "backup", 415),
+    ("backup-text-plain.json", "backup", 200),
     ("fetch.json", "fetch", 200),
     ("fetch-http-api-v2.json", "fetch", 200),
     ("fetch-wrong-secret.json", "fetch", 401),

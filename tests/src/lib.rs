@@ -109,8 +109,9 @@ pub struct Fixture {
 }
 
 impl Fixture {
+    /// Tables as deployed by default: history kept forever.
     pub async fn new() -> Self {
-        Self::with_retention(HistoryRetention::days(30)).await
+        Self::with_retention(HistoryRetention::FOREVER).await
     }
 
     pub async fn with_retention(history_retention: HistoryRetention) -> Self {
@@ -123,10 +124,12 @@ impl Fixture {
         let tables = Tables {
             shares: unique("shares"),
             history: unique("history"),
+            audit: unique("audit"),
             history_retention,
         };
         template::create_table(&client, &template::table("SharesTable"), &tables.shares).await;
         template::create_table(&client, &template::table("HistoryTable"), &tables.history).await;
+        template::create_table(&client, &template::table("AuditTable"), &tables.audit).await;
         let key_id = aws_emulator::create_share_key().await;
         let store = DynamoDbStore::new(
             client.clone(),
@@ -156,6 +159,7 @@ impl Fixture {
             ("SHARE_KEY_ID", self.key_id.as_str()),
             ("SHARES_TABLE", self.tables.shares.as_str()),
             ("HISTORY_TABLE", self.tables.history.as_str()),
+            ("AUDIT_TABLE", self.tables.audit.as_str()),
             ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb_endpoint.as_str()),
             ("AWS_ENDPOINT_URL_KMS", aws_emulator::endpoint()),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", aws_emulator::endpoint()),
@@ -166,7 +170,6 @@ impl Fixture {
     }
 
     /// The share a stored item (current or history) holds, opened with this fixture's key.
-    /// Panics on a plaintext item: everything written now is sealed.
     pub async fn share_in(&self, item: &Item) -> String {
         let text = |name: &str| match item.get(name) {
             Some(AttributeValue::S(text)) => text.clone(),
@@ -175,10 +178,7 @@ impl Fixture {
         let client_id = ClientId::parse(&text(schema::CLIENT_ID)).expect("a valid clientId");
         let backup_method =
             BackupMethod::parse(&text(schema::BACKUP_METHOD)).expect("a valid backupMethod");
-        let StoredShare::Sealed { sealed, .. } = StoredShare::from_item(item).expect("a share")
-        else {
-            panic!("a share was stored as plaintext");
-        };
+        let sealed = StoredShare::from_item(item).expect("a sealed share").sealed;
         let owner = Owner {
             client_id: &client_id,
             backup_method: &backup_method,

@@ -1,4 +1,8 @@
-//! `GET /clients/{clientId}/custodian-shares/{backupMethod}`: the optional eject endpoint.
+//! `GET /clients/{clientId}/custodian-shares[/{backupMethod}]`: the optional eject endpoint.
+//!
+//! Without a backupMethod it returns every current share of the client (both curves, and a
+//! legacy `UNKNOWN` one); with one, that share, or the legacy `UNKNOWN` share when the client has
+//! only that (it was backed up before multi-backup, and is what Portal's eject then needs).
 //!
 //! With self-managed backups, Portal's eject needs the custodian share from the customer's own
 //! backend, never from Portal. API Gateway admits only SigV4-signed callers that the customer's
@@ -8,7 +12,7 @@
 use crate::envelope::Owner;
 use crate::error::json;
 use crate::handler::STORAGE_BUDGET;
-use crate::portal::{BackupMethod, ClientId, InvalidRequest};
+use crate::portal::{BackupMethod, ClientId, InvalidRequest, UNKNOWN_BACKUP_METHOD};
 use crate::store::dynamodb::DynamoDbStore;
 use crate::store::dynamodb::custody::{Actor, CustodyError, Exported, Via};
 use lambda_http::http::{Method, StatusCode};
@@ -35,51 +39,89 @@ enum EjectError {
     StorageTimeout,
 }
 
-/// Answers `{"clientId", "backupMethod", "version", "share"}` with the current share.
+/// Answers `{"clientId", "backupMethod", "version", "share"}` with one current share, or
+/// `{"clientId", "shares": [{"backupMethod", "version", "share"}]}` with all of them.
 pub async fn eject(store: &DynamoDbStore, request: Request) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let caller = caller_arn(&request);
     let parameters = request.path_parameters();
     let client_id = parameters.first(CLIENT_ID_PARAMETER).unwrap_or_default();
-    let backup_method = parameters
-        .first(BACKUP_METHOD_PARAMETER)
-        .unwrap_or_default();
+    let backup_method = parameters.first(BACKUP_METHOD_PARAMETER);
     let result = async {
         if request.method() != Method::GET {
             return Err(EjectError::MethodNotAllowed);
         }
         let arn = caller.clone().ok_or(EjectError::NoCallerIdentity)?;
         let client_id = ClientId::parse(client_id)?;
-        let backup_method = BackupMethod::parse(backup_method)?;
-        let owner = Owner {
-            client_id: &client_id,
-            backup_method: &backup_method,
-        };
+        let backup_method = backup_method.map(BackupMethod::parse).transpose()?;
         let actor = Actor {
             arn,
             via: Via::EjectEndpoint,
             reason: None,
         };
-        tokio::time::timeout(STORAGE_BUDGET, store.export(owner, None, &actor))
+        let exported = async {
+            let Some(backup_method) = backup_method else {
+                return store.export_client(&client_id, &actor).await;
+            };
+            let owner = Owner {
+                client_id: &client_id,
+                backup_method: &backup_method,
+            };
+            match store.export(owner, None, &actor).await {
+                Err(CustodyError::UnknownBackupMethod) if !backup_method.is_unknown() => {
+                    let legacy = BackupMethod::stored(UNKNOWN_BACKUP_METHOD.to_owned());
+                    let owner = Owner {
+                        client_id: &client_id,
+                        backup_method: &legacy,
+                    };
+                    // Only the legacy share, if there is one; otherwise the method is unknown.
+                    match store.export(owner, None, &actor).await {
+                        Err(CustodyError::UnknownBackupMethod) => {
+                            Err(CustodyError::UnknownBackupMethod)
+                        }
+                        legacy => legacy.map(|exported| vec![exported]),
+                    }
+                }
+                one => one.map(|exported| vec![exported]),
+            }
+        };
+        tokio::time::timeout(STORAGE_BUDGET, exported)
             .await
             .map_err(|_| EjectError::StorageTimeout)?
             .map_err(EjectError::from)
     }
     .await;
     let (response, version, outcome, cause) = match result {
-        Ok(Exported { record, share }) => {
-            let body = serde_json::json!({
-                "clientId": client_id,
-                "backupMethod": record.backup_method,
-                "version": record.version,
-                "share": share.expose_secret(),
-            });
-            (
-                json(StatusCode::OK, &body),
-                Some(record.version),
-                "ejected",
-                None,
-            )
+        Ok(exported) => {
+            let entry = |Exported { record, share }: &Exported| {
+                serde_json::json!({
+                    "backupMethod": record.backup_method,
+                    "version": record.version,
+                    "share": share.expose_secret(),
+                })
+            };
+            let body = match (backup_method, exported.as_slice()) {
+                (Some(_), [one]) => {
+                    let mut body = entry(one);
+                    body["clientId"] = client_id.into();
+                    body
+                }
+                _ => serde_json::json!({
+                    "clientId": client_id,
+                    "shares": exported.iter().map(entry).collect::<Vec<_>>(),
+                }),
+            };
+            let versions = exported
+                .iter()
+                .map(|exported| {
+                    format!(
+                        "{}:{}",
+                        exported.record.backup_method, exported.record.version
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            (json(StatusCode::OK, &body), Some(versions), "ejected", None)
         }
         Err(error) => {
             let cause = match &error {
@@ -92,12 +134,15 @@ pub async fn eject(store: &DynamoDbStore, request: Request) -> Result<Response<B
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let caller = caller.as_deref().unwrap_or("-");
-    let version = version.map_or_else(|| "-".to_owned(), |version| version.to_string());
+    let version = version.unwrap_or_else(|| "-".to_owned());
     let cause = cause.as_deref().unwrap_or("-");
     // Identifiers are logged only once validated: a rejected one may hold anything.
     let valid = |text: &str, ok: bool| if ok { text.to_owned() } else { "-".to_owned() };
     let client_id = valid(client_id, ClientId::parse(client_id).is_ok());
-    let backup_method = valid(backup_method, BackupMethod::parse(backup_method).is_ok());
+    let backup_method = backup_method.map_or_else(
+        || "*".to_owned(),
+        |method| valid(method, BackupMethod::parse(method).is_ok()),
+    );
     macro_rules! line {
         ($level:ident) => {
             tracing::$level!(

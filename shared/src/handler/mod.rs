@@ -6,10 +6,10 @@
 //! outcome, never with its body or headers.
 
 use crate::error::{MAX_BODY_BYTES, Rejection, json};
-use crate::portal::{Backup, Fetch};
+use crate::portal::{Backup, Fetch, InvalidRequest};
 use crate::runtime::BODY_NOT_BASE64;
 use crate::secret::{AuthFailure, Authenticator, SecretSlot};
-use crate::store::{ShareReader, ShareWriter, StoreError};
+use crate::store::{ClientShares, ShareReader, ShareWriter, StoreError};
 use crate::telemetry::{self, Outcome, Route};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -35,6 +35,7 @@ pub async fn backup(
         let backup = Backup::from_json(body)?;
         log.client_id = Some(backup.client_id.to_string());
         log.backup_method = Some(backup.backup_method.to_string());
+        log.dropped_pair_id = backup.dropped_pair_id.as_ref().map(InvalidRequest::code);
         within_budget(store.put_share(&backup)).await
     }
     .await;
@@ -56,10 +57,16 @@ pub async fn fetch(
         let body = admit(authenticator, &request, &mut log).await?;
         let fetch = Fetch::from_json(body)?;
         log.client_id = Some(fetch.client_id.to_string());
-        within_budget(store.current_shares(&fetch.client_id)).await
+        let found = within_budget(store.current_shares(&fetch.client_id)).await?;
+        // An empty list would read as "no backup"; when every share is unreadable, say so.
+        if found.shares.is_empty() && found.unreadable > 0 {
+            return Err(StoreError::AllUnreadable(found.unreadable).into());
+        }
+        Ok(found)
     }
     .await;
-    Ok(log.finish(result.map(|shares| {
+    Ok(log.finish(result.map(|found| {
+        let ClientShares { shares, unreadable } = found;
         let legacy = shares.iter().find(|current| current.backup_method.is_unknown());
         let mut body = serde_json::json!({
             "backupShares": shares.iter().map(|current| current.share.expose_secret()).collect::<Vec<_>>(),
@@ -69,6 +76,7 @@ pub async fn fetch(
         }
         let fetched = Outcome::Fetched {
             shares: shares.len(),
+            unreadable,
         };
         (fetched, json(StatusCode::OK, &body))
     })))
@@ -103,14 +111,13 @@ async fn admit<'r>(
     if request.method() != Method::POST {
         return Err(Rejection::MethodNotAllowed);
     }
-    if !request
-        .headers()
-        .get_all(header::CONTENT_TYPE)
-        .iter()
-        .all(is_json)
-    {
-        return Err(Rejection::UnsupportedMediaType);
-    }
+    // Parsed as JSON whatever it says: refusing a body Portal sent would lose its share.
+    let content_types = request.headers().get_all(header::CONTENT_TYPE);
+    log.content_type = match content_types.iter().next() {
+        None => ContentType::None,
+        Some(_) if content_types.iter().all(is_json) => ContentType::Json,
+        Some(_) => ContentType::Other,
+    };
     // lambda_http has already decoded a base64 body (`isBase64Encoded`) into bytes; one that was
     // not base64 was dropped and marked by `runtime`.
     if request.headers().contains_key(BODY_NOT_BASE64) {
@@ -123,9 +130,17 @@ async fn admit<'r>(
     Ok(body)
 }
 
-/// `application/json` or any `+json` type, parameters ignored. Every `Content-Type` given must be
-/// JSON; none at all is accepted: Portal's current docs do not promise one, and refusing would
-/// lose a share.
+/// What a request said its body was. Portal's current docs promise no `Content-Type`, so none
+/// and an odd one are only logged and counted, never refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ContentType {
+    Json,
+    None,
+    /// Anything but JSON, or several values.
+    Other,
+}
+
+/// `application/json` or any `+json` type, parameters ignored.
 fn is_json(content_type: &header::HeaderValue) -> bool {
     let Ok(value) = content_type.to_str() else {
         return false;
@@ -148,6 +163,9 @@ struct RequestLog {
     client_id: Option<String>,
     backup_method: Option<String>,
     secret_slot: Option<SecretSlot>,
+    content_type: ContentType,
+    /// Why an invalid optional `backupSharePairId` was dropped (the share was still stored).
+    dropped_pair_id: Option<&'static str>,
 }
 
 impl RequestLog {
@@ -158,6 +176,8 @@ impl RequestLog {
             client_id: None,
             backup_method: None,
             secret_slot: None,
+            content_type: ContentType::Json,
+            dropped_pair_id: None,
         }
     }
 
@@ -167,22 +187,41 @@ impl RequestLog {
     ) -> Response<Body> {
         let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
         let authenticated = self.secret_slot.is_some();
-        let (outcome, shares, response, cause) = match result {
+        if self.content_type == ContentType::Other {
+            telemetry::odd_content_type();
+        }
+        let (outcome, shares, unreadable, response, cause) = match result {
             Ok((outcome, response)) => {
                 telemetry::record(self.route, authenticated, &outcome, latency_ms);
-                let shares = match outcome {
-                    Outcome::Fetched { shares } => shares,
-                    _ => 0,
+                let (shares, unreadable) = match outcome {
+                    Outcome::Fetched { shares, unreadable } => (shares, unreadable),
+                    _ => (0, 0),
                 };
-                (outcome.code(), shares, response, None)
+                (outcome.code(), shares, unreadable, response, None)
             }
             Err(rejection) => {
                 let outcome = Outcome::Rejected(&rejection);
                 telemetry::record(self.route, authenticated, &outcome, latency_ms);
                 let cause = rejection.store_error().map(ToString::to_string);
-                (rejection.code(), 0, rejection.into_response(), cause)
+                let unreadable = match rejection.store_error() {
+                    Some(StoreError::AllUnreadable(count)) => *count,
+                    _ => 0,
+                };
+                (
+                    rejection.code(),
+                    0,
+                    unreadable,
+                    rejection.into_response(),
+                    cause,
+                )
             }
         };
+        let content_type = match self.content_type {
+            ContentType::Json => "json",
+            ContentType::None => "none",
+            ContentType::Other => "other",
+        };
+        let dropped_pair_id = self.dropped_pair_id.unwrap_or("-");
         let status = response.status().as_u16();
         let route = self.route.as_str();
         let client_id = self.client_id.as_deref().unwrap_or("-");
@@ -202,6 +241,9 @@ impl RequestLog {
                     backup_method,
                     secret_slot,
                     shares,
+                    unreadable,
+                    content_type,
+                    dropped_pair_id,
                     latency_ms,
                     cause,
                     "request"
@@ -211,6 +253,7 @@ impl RequestLog {
         match status {
             500.. => line!(error),
             400..=499 => line!(warn),
+            _ if unreadable > 0 || self.dropped_pair_id.is_some() => line!(warn),
             _ => line!(info),
         }
         response

@@ -7,7 +7,7 @@
 
 pub mod secrets_manager;
 
-pub use secrets_manager::ManagedSecret;
+pub use secrets_manager::{ManagedSecret, Timing};
 
 use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::http::HeaderMap;

@@ -2,10 +2,15 @@
 //!
 //! Both `AWSCURRENT` and `AWSPREVIOUS` are accepted, so rotating the secret (a new value becomes
 //! `AWSCURRENT`, the old one `AWSPREVIOUS`) never locks Portal out. The values are cached across
-//! invocations and re-read when older than [`MAX_AGE`]; a presented secret that matches neither
-//! triggers one re-read first, at most once per [`MIN_REFRESH_INTERVAL`], so a rotation is picked
-//! up on the first request that carries the new secret, and a flood of wrong secrets costs at
-//! most one Secrets Manager call per interval.
+//! invocations and re-read when older than [`MAX_AGE`]; values that could not be re-read for
+//! [`HARD_EXPIRY`] are dropped, so a revoked or retired secret stops working even while Secrets
+//! Manager is unreachable (503 until it answers).
+//!
+//! A presented secret that matches neither is refused only on values read after the request
+//! arrived: otherwise it waits for one re-read, at most one per [`MIN_REFRESH_INTERVAL`] and shared
+//! by every request waiting. So Portal's first call with a newly rotated secret is never refused
+//! because wrong secrets used up the re-read, and a flood of wrong secrets costs at most one
+//! Secrets Manager call per interval, each wrong request waiting its turn.
 
 use super::{AuthFailure, SecretSlot, WebhookSecrets};
 use crate::store::error_detail;
@@ -18,8 +23,12 @@ use tokio::sync::Mutex;
 
 /// How long fetched values are trusted: also how long a retired `AWSPREVIOUS` stays accepted.
 pub const MAX_AGE: Duration = Duration::from_secs(5 * 60);
-/// The least time between two reads of Secrets Manager.
-pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+/// How long values are used without a successful re-read before they are dropped.
+pub const HARD_EXPIRY: Duration = Duration::from_secs(15 * 60);
+/// The least time between two reads of Secrets Manager. Short: a request with the rotated secret
+/// may wait this long, and with the read and storage budgets it must stay inside the
+/// function's 8 s timeout.
+pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(250);
 /// The longest a read may hold up a request (or init). With the storage budget it keeps every
 /// answer inside the function's 8 s timeout: Secrets Manager hanging is a clean 503, not a 5xx
 /// from Lambda.
@@ -31,22 +40,48 @@ const PREVIOUS: &str = "AWSPREVIOUS";
 pub struct ManagedSecret {
     client: Client,
     secret_id: String,
-    max_age: Duration,
-    min_refresh_interval: Duration,
+    timing: Timing,
     cache: Mutex<Cache>,
+}
+
+/// The cache's clock: [`MAX_AGE`], [`HARD_EXPIRY`] and [`MIN_REFRESH_INTERVAL`] in production,
+/// shorter in tests.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    pub max_age: Duration,
+    pub hard_expiry: Duration,
+    pub min_refresh_interval: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            max_age: MAX_AGE,
+            hard_expiry: HARD_EXPIRY,
+            min_refresh_interval: MIN_REFRESH_INTERVAL,
+        }
+    }
 }
 
 #[derive(Default)]
 struct Cache {
     secrets: Option<WebhookSecrets>,
     fetched_at: Option<Instant>,
-    /// The last read, successful or not, for any reason.
+    /// When the last read started, successful or not, for any reason.
     attempted_at: Option<Instant>,
-    /// The last read caused by a secret that matched nothing: the one a flood could cause.
-    refreshed_on_failure_at: Option<Instant>,
 }
 
 impl Cache {
+    /// Drops values that have not been re-read successfully for `hard_expiry`.
+    fn expire(&mut self, hard_expiry: Duration, now: Instant) {
+        if self
+            .fetched_at
+            .is_some_and(|fetched| now.duration_since(fetched) >= hard_expiry)
+        {
+            self.secrets = None;
+        }
+    }
+
     fn verify(&self, headers: &HeaderMap) -> Result<SecretSlot, AuthFailure> {
         match &self.secrets {
             Some(secrets) => secrets.verify(headers),
@@ -67,21 +102,15 @@ pub enum SecretError {
 impl ManagedSecret {
     /// `secret_id` is the secret's ARN or name.
     pub fn new(client: Client, secret_id: String) -> Self {
-        Self::with_timing(client, secret_id, MAX_AGE, MIN_REFRESH_INTERVAL)
+        Self::with_timing(client, secret_id, Timing::default())
     }
 
     /// [`ManagedSecret::new`] with other cache timings, for tests.
-    pub fn with_timing(
-        client: Client,
-        secret_id: String,
-        max_age: Duration,
-        min_refresh_interval: Duration,
-    ) -> Self {
+    pub fn with_timing(client: Client, secret_id: String, timing: Timing) -> Self {
         Self {
             client,
             secret_id,
-            max_age,
-            min_refresh_interval,
+            timing,
             cache: Mutex::new(Cache::default()),
         }
     }
@@ -93,25 +122,31 @@ impl ManagedSecret {
     }
 
     pub async fn verify(&self, headers: &HeaderMap) -> Result<SecretSlot, AuthFailure> {
+        let arrived = Instant::now();
+        // Held across a re-read: requests waiting behind it use its result, not one each.
         let mut cache = self.cache.lock().await;
         let now = Instant::now();
         let stale = cache
             .fetched_at
-            .is_none_or(|fetched| now.duration_since(fetched) >= self.max_age);
-        let mut refreshed = false;
+            .is_none_or(|fetched| now.duration_since(fetched) >= self.timing.max_age);
         if stale && self.interval_passed(cache.attempted_at, now) {
-            // A failed read keeps the values already held: Secrets Manager being briefly
-            // unreachable must not lock Portal out.
+            // A failed read keeps the values already held (until the hard expiry): Secrets
+            // Manager being briefly unreachable must not lock Portal out.
             let _ = self.refresh(&mut cache).await;
-            refreshed = true;
         }
+        cache.expire(self.timing.hard_expiry, Instant::now());
         match cache.verify(headers) {
             Err(AuthFailure::Refused | AuthFailure::Unavailable)
-                if !refreshed && self.interval_passed(cache.refreshed_on_failure_at, now) =>
+                if cache.attempted_at.is_none_or(|read| read < arrived) =>
             {
-                // Perhaps rotated since the last read: look once more before refusing.
-                cache.refreshed_on_failure_at = Some(now);
+                // Perhaps rotated since the last read: refuse only on values read after this
+                // request arrived, waiting out the interval if another read was just made.
+                if let Some(read) = cache.attempted_at {
+                    tokio::time::sleep_until((read + self.timing.min_refresh_interval).into())
+                        .await;
+                }
                 let _ = self.refresh(&mut cache).await;
+                cache.expire(self.timing.hard_expiry, Instant::now());
                 cache.verify(headers)
             }
             verified => verified,
@@ -119,7 +154,7 @@ impl ManagedSecret {
     }
 
     fn interval_passed(&self, last: Option<Instant>, now: Instant) -> bool {
-        last.is_none_or(|last| now.duration_since(last) >= self.min_refresh_interval)
+        last.is_none_or(|last| now.duration_since(last) >= self.timing.min_refresh_interval)
     }
 
     async fn refresh(&self, cache: &mut Cache) -> Result<(), SecretError> {

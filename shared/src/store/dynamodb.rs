@@ -1,23 +1,27 @@
 //! The DynamoDB store: one current share per (clientId, backupMethod) in the shares table, and
 //! every replaced share kept in the history table. Every share is sealed (see [`crate::envelope`])
-//! before it is written; a plaintext `share` left by an earlier version is still read, and is
-//! sealed in place before its row next changes.
+//! before it is written, and an item without a sealed envelope is refused as corrupt: no
+//! deployment ever stored a plaintext share, so one can only be a forgery.
 //!
 //! A replacement first copies the old share into history, keyed by its version, and only then
 //! makes the new one current, on condition that the version read is still current. So neither a
-//! crash nor a concurrent writer can lose a share. Nothing here deletes an item.
+//! crash nor a concurrent writer can lose a share. Nothing here deletes an item; with pruning
+//! opted into, a version only gets an expiry once five newer ones are kept.
 //!
 //! The operator's jobs on the same tables (list, history, restore, export) are in [`custody`].
 
 pub mod custody;
 
-use super::{CurrentShare, ShareReader, ShareWriter, StoreError, Stored, error_detail};
-use crate::config::{HistoryRetention, Tables};
+use super::{
+    ClientShares, CurrentShare, ShareReader, ShareWriter, StoreError, Stored, error_detail,
+};
+use crate::config::Tables;
 use crate::envelope::{self, Owner, SealedShare, ShareKey};
 use crate::portal::{Backup, BackupMethod, ClientId, Share};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -45,8 +49,6 @@ pub mod schema {
     pub const SHARE_SHA256: &str = "shareSha256";
     /// Size of the share in bytes.
     pub const SHARE_BYTES: &str = "shareBytes";
-    /// Legacy: the plaintext share an earlier version wrote. Read, never written.
-    pub const SHARE: &str = "share";
     pub const BACKUP_SHARE_PAIR_ID: &str = "backupSharePairId";
     /// Starts at 1 and grows by one with each replacement: the optimistic-concurrency guard,
     /// and the history table's sort key, so history sorts in replacement order.
@@ -56,11 +58,17 @@ pub mod schema {
     pub const SHARE_KEY: &str = "shareKey";
     /// History table: when the share was moved there, RFC 3339 with nanoseconds.
     pub const REPLACED_AT: &str = "replacedAt";
-    /// History table: the TTL attribute (epoch seconds), absent when retention is forever.
+    /// History table: the TTL attribute (epoch seconds). Absent unless pruning is opted into,
+    /// and then set only on a version with five newer ones kept.
     pub const EXPIRES_AT: &str = "expiresAt";
+    /// History table: the version a share had while current, when it was archived under
+    /// another one because that version was already taken (a hand-deleted or PITR-restored row).
+    pub const ARCHIVED_FROM: &str = "archivedFrom";
     /// Shares table: the version an operator's restore copied this share from.
     pub const RESTORED_FROM: &str = "restoredFrom";
-    /// Audit records (history table, `shareKey` = `audit#` + the share key): what was done.
+    /// Audit table: sort key, the time of the record in nanoseconds since 1970.
+    pub const RECORDED_AT: &str = "recordedAt";
+    /// Audit records: what was done.
     pub const ACTION: &str = "action";
     /// Audit records: who did it (an IAM ARN).
     pub const ACTOR: &str = "actor";
@@ -80,20 +88,20 @@ const MAX_WRITE_ATTEMPTS: u32 = 64;
 const BACKOFF_BASE_MS: u64 = 25;
 const MAX_BACKOFF_MS: u64 = 400;
 
+/// With pruning opted into, the newest this many kept versions of a share never expire: a bad
+/// re-backup, or junk written with a leaked secret, cannot push every good copy out.
+pub const NEWEST_VERSIONS_NEVER_PRUNED: u64 = 5;
+
 pub struct DynamoDbStore {
     client: Client,
     tables: Tables,
     key: ShareKey,
 }
 
-/// A share as a stored item holds it.
-pub enum StoredShare {
-    Sealed {
-        sealed: SealedShare,
-        sha256: String,
-    },
-    /// Written by a version before envelope encryption.
-    Plaintext(Share),
+/// A share as a stored item holds it: sealed, with the hash of what is inside.
+pub struct StoredShare {
+    pub sealed: SealedShare,
+    pub sha256: String,
 }
 
 /// The current item of one key, as read before replacing it.
@@ -132,22 +140,48 @@ impl DynamoDbStore {
         }))
     }
 
-    /// Writes the first share of a key; `false` if another writer created it first.
-    async fn create(&self, backup: &Backup, sealed: &SealedShare) -> Result<bool, StoreError> {
+    /// The highest version of this share kept in history, if any.
+    async fn newest_kept_version(&self, owner: Owner<'_>) -> Result<Option<u64>, StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.tables.history)
+            .key_condition_expression("#shareKey = :shareKey")
+            .expression_attribute_names("#shareKey", schema::SHARE_KEY)
+            .expression_attribute_values(":shareKey", share_key(owner))
+            .projection_expression("#version")
+            .expression_attribute_names("#version", schema::VERSION)
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| unavailable("Query", &error))?;
+        page.items()
+            .first()
+            .map(|item| number(item, schema::VERSION))
+            .transpose()
+    }
+
+    /// Creates the current item of an empty key, above every version kept in history (a row
+    /// deleted by hand must not make its next share collide there); the new version, or `None`
+    /// if another writer created it first.
+    async fn create(&self, owner: Owner<'_>, item: Item) -> Result<Option<u64>, StoreError> {
+        let version = self.newest_kept_version(owner).await?.unwrap_or(0) + 1;
         let result = self
             .client
             .put_item()
             .table_name(&self.tables.shares)
-            .set_item(Some(with_version(current_item(backup, sealed), 1)))
+            .set_item(Some(with_version(item, version)))
             .condition_expression("attribute_not_exists(#clientId)")
             .expression_attribute_names("#clientId", schema::CLIENT_ID)
             .send()
             .await;
-        won(result)
+        Ok(won(result)?.then_some(version))
     }
 
     /// Moves `old` to history, then makes `promoted` (a current item without its version) current
-    /// if `old` still is. `false` if another writer changed the key first.
+    /// if `old` still is. The new version, or `None` if another writer changed the key first.
     ///
     /// The order is the guarantee: the old share is durable in history before the conditional
     /// put can replace it, so a crash between the two leaves a copy of a still-current share and
@@ -158,74 +192,109 @@ impl DynamoDbStore {
         owner: Owner<'_>,
         promoted: Item,
         old: CurrentItem,
-    ) -> Result<bool, StoreError> {
-        let old_sha256 = old.share.sha256_hex();
-        let archived = self
-            .client
-            .put_item()
-            .table_name(&self.tables.history)
-            .set_item(Some(history_item(
-                owner,
-                old.item,
-                self.tables.history_retention,
-            )))
-            // A version is only ever one share, so a repeat rewrites the same share; anything
-            // else would destroy history and is refused.
-            .condition_expression("attribute_not_exists(#shareKey) OR #sha256 = :sha256")
-            .expression_attribute_names("#shareKey", schema::SHARE_KEY)
-            .expression_attribute_names("#sha256", schema::SHARE_SHA256)
-            .expression_attribute_values(":sha256", AttributeValue::S(old_sha256))
-            .send()
-            .await;
-        if let Err(error) = archived {
-            return Err(match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => {
-                    StoreError::Corrupt(schema::VERSION)
-                }
-                _ => unavailable("PutItem", &error),
-            });
-        }
+    ) -> Result<Option<u64>, StoreError> {
+        let read_version = old.version;
+        let archived = self.archive(owner, old).await?;
+        // Above the archived copy, so the next replacement finds its version free in history.
+        let next = archived.max(read_version) + 1;
         let promoted = self
             .client
             .put_item()
             .table_name(&self.tables.shares)
-            .set_item(Some(with_version(promoted, old.version + 1)))
+            .set_item(Some(with_version(promoted, next)))
             .condition_expression("#version = :read")
             .expression_attribute_names("#version", schema::VERSION)
-            .expression_attribute_values(":read", AttributeValue::N(old.version.to_string()))
+            .expression_attribute_values(":read", AttributeValue::N(read_version.to_string()))
             .send()
             .await;
-        won(promoted)
+        if !won(promoted)? {
+            return Ok(None);
+        }
+        self.prune_below(owner, archived).await;
+        Ok(Some(next))
     }
 
-    /// Seals a plaintext share left by an earlier version where it lies: same version, same
-    /// share, no longer readable from the table. `false` if another writer changed it first.
-    async fn seal_in_place(
-        &self,
-        owner: Owner<'_>,
-        old: CurrentItem,
-        plaintext: &Share,
-    ) -> Result<bool, StoreError> {
-        let sealed = self.key.seal(owner, plaintext).await?;
-        let mut item = old.item;
-        item.remove(schema::SHARE);
-        item.extend(sealed_attributes(&sealed, plaintext));
+    /// Copies a current item into history under its version; the version it was kept under.
+    ///
+    /// A version already in history with the same share is the same copy written again (a lost
+    /// race, a retry). One with a different share means the version was reused (a current row
+    /// deleted by hand, or restored from a backup): the copy goes above every kept version
+    /// instead, marked with the version it had, and nothing kept is overwritten.
+    async fn archive(&self, owner: Owner<'_>, old: CurrentItem) -> Result<u64, StoreError> {
+        let sha256 = old.share.sha256.clone();
+        let mut item = history_item(owner, old.item);
+        let mut version = old.version;
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let archived = self
+                .client
+                .put_item()
+                .table_name(&self.tables.history)
+                .set_item(Some(with_version(item.clone(), version)))
+                .condition_expression("attribute_not_exists(#shareKey) OR #sha256 = :sha256")
+                .expression_attribute_names("#shareKey", schema::SHARE_KEY)
+                .expression_attribute_names("#sha256", schema::SHARE_SHA256)
+                .expression_attribute_values(":sha256", AttributeValue::S(sha256.clone()))
+                .send()
+                .await;
+            match archived {
+                Ok(_) => return Ok(version),
+                Err(error)
+                    if matches!(
+                        error.as_service_error(),
+                        Some(PutItemError::ConditionalCheckFailedException(_))
+                    ) =>
+                {
+                    item.insert(
+                        schema::ARCHIVED_FROM.into(),
+                        AttributeValue::N(old.version.to_string()),
+                    );
+                    version = self.newest_kept_version(owner).await?.unwrap_or(0) + 1;
+                }
+                Err(error) => return Err(unavailable("PutItem", &error)),
+            }
+        }
+        Err(StoreError::Contended {
+            attempts: MAX_WRITE_ATTEMPTS,
+        })
+    }
+
+    /// With pruning opted into, gives an expiry to the version that `newest` (just archived)
+    /// pushed out of the newest [`NEWEST_VERSIONS_NEVER_PRUNED`]. Best effort: the share is
+    /// already stored, and a version that misses its expiry is simply kept.
+    async fn prune_below(&self, owner: Owner<'_>, newest: u64) {
+        let Some(keep) = self.tables.history_retention.duration() else {
+            return;
+        };
+        let Some(version) = newest.checked_sub(NEWEST_VERSIONS_NEVER_PRUNED) else {
+            return;
+        };
+        let expires = (SystemTime::now() + keep)
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
         let result = self
             .client
-            .put_item()
-            .table_name(&self.tables.shares)
-            .set_item(Some(item))
-            .condition_expression("#version = :read AND #share = :share")
-            .expression_attribute_names("#version", schema::VERSION)
-            .expression_attribute_names("#share", schema::SHARE)
-            .expression_attribute_values(":read", AttributeValue::N(old.version.to_string()))
-            .expression_attribute_values(
-                ":share",
-                AttributeValue::S(plaintext.expose_secret().to_owned()),
+            .update_item()
+            .table_name(&self.tables.history)
+            .key(schema::SHARE_KEY, share_key(owner))
+            .key(schema::VERSION, AttributeValue::N(version.to_string()))
+            .update_expression("SET #expiresAt = :expiresAt")
+            .condition_expression(
+                "attribute_exists(#shareKey) AND attribute_not_exists(#expiresAt)",
             )
+            .expression_attribute_names("#shareKey", schema::SHARE_KEY)
+            .expression_attribute_names("#expiresAt", schema::EXPIRES_AT)
+            .expression_attribute_values(":expiresAt", AttributeValue::N(expires.to_string()))
             .send()
             .await;
-        won(result)
+        if let Err(error) = result
+            && !matches!(
+                error.as_service_error(),
+                Some(UpdateItemError::ConditionalCheckFailedException(_))
+            )
+        {
+            tracing::warn!(cause = %error_detail(&error), version, "could not set a history expiry; the version is kept");
+        }
     }
 }
 
@@ -249,27 +318,14 @@ impl ShareWriter for DynamoDbStore {
                     self.read_current(owner).await?
                 }
             };
+            let promoted = current_item(backup, &sealed);
             let written = match current {
-                None => self
-                    .create(backup, &sealed)
+                None => self.create(owner, promoted).await?.map(|_| Stored::Created),
+                Some(current) if current.share.sha256 == sha256 => Some(Stored::Unchanged),
+                Some(current) => self
+                    .replace(owner, promoted, current)
                     .await?
-                    .then_some(Stored::Created),
-                Some(current) => match &current.share {
-                    StoredShare::Sealed { sha256: old, .. } if *old == sha256 => {
-                        Some(Stored::Unchanged)
-                    }
-                    StoredShare::Sealed { .. } => self
-                        .replace(owner, current_item(backup, &sealed), current)
-                        .await?
-                        .then_some(Stored::Replaced),
-                    // Sealed first, so history never receives plaintext; the next round then
-                    // finds it unchanged or replaces it.
-                    StoredShare::Plaintext(plaintext) => {
-                        let plaintext = Share::from(plaintext.expose_secret().to_owned());
-                        self.seal_in_place(owner, current, &plaintext).await?;
-                        None
-                    }
-                },
+                    .map(|_| Stored::Replaced),
             };
             if let Some(stored) = written {
                 return Ok(stored);
@@ -282,8 +338,9 @@ impl ShareWriter for DynamoDbStore {
 }
 
 impl ShareReader for DynamoDbStore {
-    async fn current_shares(&self, client_id: &ClientId) -> Result<Vec<CurrentShare>, StoreError> {
+    async fn current_shares(&self, client_id: &ClientId) -> Result<ClientShares, StoreError> {
         let mut stored = Vec::new();
+        let mut unreadable = 0;
         let mut start = None;
         loop {
             // Strongly consistent: Portal fetches right after every `/backup` to validate it.
@@ -293,7 +350,7 @@ impl ShareReader for DynamoDbStore {
                 .table_name(&self.tables.shares)
                 .key_condition_expression("#clientId = :clientId")
                 .projection_expression(
-                    "#backupMethod, #sealed, #nonce, #dataKey, #keyId, #format, #sha256, #share",
+                    "#backupMethod, #sealed, #nonce, #dataKey, #keyId, #format, #sha256",
                 )
                 .expression_attribute_names("#clientId", schema::CLIENT_ID)
                 .expression_attribute_names("#backupMethod", schema::BACKUP_METHOD)
@@ -303,7 +360,6 @@ impl ShareReader for DynamoDbStore {
                 .expression_attribute_names("#keyId", schema::KMS_KEY_ID)
                 .expression_attribute_names("#format", schema::SEAL_FORMAT)
                 .expression_attribute_names("#sha256", schema::SHARE_SHA256)
-                .expression_attribute_names("#share", schema::SHARE)
                 .expression_attribute_values(
                     ":clientId",
                     AttributeValue::S(client_id.as_str().into()),
@@ -314,9 +370,19 @@ impl ShareReader for DynamoDbStore {
                 .await
                 .map_err(|error| unavailable("Query", &error))?;
             for item in page.items() {
-                let backup_method =
-                    BackupMethod::stored(string(item, schema::BACKUP_METHOD)?.to_owned());
-                stored.push((backup_method, StoredShare::from_item(item)?));
+                let read = string(item, schema::BACKUP_METHOD).and_then(|method| {
+                    Ok((
+                        BackupMethod::stored(method.to_owned()),
+                        StoredShare::from_item(item)?,
+                    ))
+                });
+                match read {
+                    Ok(share) => stored.push(share),
+                    Err(error) => {
+                        unreadable += 1;
+                        tracing::error!(cause = %error, client_id = %client_id, "a stored share is unreadable and was left out");
+                    }
+                }
             }
             start = page.last_evaluated_key;
             if start.is_none() {
@@ -324,44 +390,39 @@ impl ShareReader for DynamoDbStore {
             }
         }
         // One KMS round trip for all of the client's shares, not one after another.
-        let opened = stored.into_iter().map(|(backup_method, share)| async move {
-            let share = match share {
-                StoredShare::Plaintext(share) => share,
-                StoredShare::Sealed { sealed, .. } => {
-                    let owner = Owner {
-                        client_id,
-                        backup_method: &backup_method,
-                    };
-                    self.key.open(owner, &sealed).await?
+        let opened = stored
+            .into_iter()
+            .map(|(backup_method, stored)| async move {
+                let owner = Owner {
+                    client_id,
+                    backup_method: &backup_method,
+                };
+                let opened = self.key.open(owner, &stored.sealed).await;
+                (backup_method, opened)
+            });
+        let mut shares = Vec::new();
+        for (backup_method, opened) in futures_util::future::join_all(opened).await {
+            match opened.map_err(StoreError::from) {
+                Ok(share) => shares.push(CurrentShare {
+                    backup_method,
+                    share,
+                }),
+                // One altered row must not keep a client's other shares from recovery.
+                Err(error) if error.is_integrity_failure() => {
+                    unreadable += 1;
+                    tracing::error!(cause = %error, client_id = %client_id, backup_method = %backup_method, "a stored share failed its integrity check and was left out");
                 }
-            };
-            Ok(CurrentShare {
-                backup_method,
-                share,
-            })
-        });
-        futures_util::future::try_join_all(opened).await
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(ClientShares { shares, unreadable })
     }
 }
 
 impl StoredShare {
-    /// The share's SHA-256, as stored or (for plaintext) computed.
-    pub fn sha256_hex(&self) -> String {
-        match self {
-            Self::Sealed { sha256, .. } => sha256.clone(),
-            Self::Plaintext(share) => share.sha256_hex(),
-        }
-    }
-
     /// Reads the share out of a stored item, current or history. Any attribute of the envelope
-    /// missing or malformed is `Corrupt`: never guessed around.
+    /// missing or malformed is `Corrupt`, a missing envelope too: never guessed around.
     pub fn from_item(item: &Item) -> Result<Self, StoreError> {
-        if !item.contains_key(schema::SEALED_SHARE) {
-            return match item.get(schema::SHARE) {
-                Some(AttributeValue::S(text)) => Ok(Self::Plaintext(Share::from(text.clone()))),
-                _ => Err(StoreError::Corrupt(schema::SEALED_SHARE)),
-            };
-        }
         if number(item, schema::SEAL_FORMAT)? != u64::from(envelope::FORMAT) {
             return Err(StoreError::Corrupt(schema::SEAL_FORMAT));
         }
@@ -376,7 +437,7 @@ impl StoredShare {
         {
             return Err(StoreError::Corrupt(schema::SHARE_SHA256));
         }
-        Ok(Self::Sealed {
+        Ok(Self {
             sealed: SealedShare {
                 ciphertext: binary(item, schema::SEALED_SHARE)?.to_vec(),
                 nonce,
@@ -468,21 +529,10 @@ fn share_key(owner: Owner<'_>) -> AttributeValue {
     AttributeValue::S(key.to_string())
 }
 
-/// The replaced item as it was, plus its history key and expiry.
-fn history_item(owner: Owner<'_>, mut item: Item, retention: HistoryRetention) -> Item {
+/// The replaced item as it was, plus its history key; no expiry (see `prune_below`).
+fn history_item(owner: Owner<'_>, mut item: Item) -> Item {
     item.insert(schema::SHARE_KEY.into(), share_key(owner));
     item.insert(schema::REPLACED_AT.into(), AttributeValue::S(now_rfc3339()));
-    if let Some(keep) = retention.duration() {
-        let expires = SystemTime::now() + keep;
-        let seconds = expires
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        item.insert(
-            schema::EXPIRES_AT.into(),
-            AttributeValue::N(seconds.to_string()),
-        );
-    }
     item
 }
 

@@ -1,7 +1,7 @@
 //! An in-memory store for handler unit tests only. Storage behaviour is proven against DynamoDB
 //! Local in `tests/`, never here.
 
-use super::{CurrentShare, ShareReader, ShareWriter, StoreError, Stored};
+use super::{ClientShares, CurrentShare, ShareReader, ShareWriter, StoreError, Stored};
 use crate::portal::{Backup, BackupMethod, ClientId, Share};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -12,6 +12,8 @@ pub struct MemoryStore {
     pub history: Mutex<Vec<String>>,
     /// When set, every call fails as if DynamoDB were down.
     pub unavailable: bool,
+    /// Shares every fetch reports as failing their integrity check, besides the ones stored.
+    pub unreadable: usize,
 }
 
 impl MemoryStore {
@@ -51,16 +53,20 @@ impl ShareWriter for MemoryStore {
 }
 
 impl ShareReader for MemoryStore {
-    async fn current_shares(&self, client_id: &ClientId) -> Result<Vec<CurrentShare>, StoreError> {
+    async fn current_shares(&self, client_id: &ClientId) -> Result<ClientShares, StoreError> {
         self.check("Query")?;
         let current = self.current.lock().expect("test store lock");
-        Ok(current
+        let shares = current
             .iter()
             .filter(|((client, _), _)| client == client_id)
             .map(|((_, method), share)| CurrentShare {
                 backup_method: method.clone(),
                 share: Share::from(share.clone()),
             })
-            .collect())
+            .collect();
+        Ok(ClientShares {
+            shares,
+            unreadable: self.unreadable,
+        })
     }
 }

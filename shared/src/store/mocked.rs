@@ -10,6 +10,7 @@ use crate::secret::{Authenticator, WebhookSecrets};
 use crate::store::dynamodb::{DynamoDbStore, schema};
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
+use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kms::operation::generate_data_key::GenerateDataKeyOutput;
 use aws_sdk_kms::primitives::Blob;
@@ -61,9 +62,13 @@ fn interceptor(rules: &[&Rule]) -> MockResponseInterceptor {
 /// timeouts.
 async fn store(dynamodb: &[&Rule], kms: &[&Rule]) -> DynamoDbStore {
     let sdk = sdk_config().await;
+    // History holds no version of the share: a new one is created at version 1.
+    let nothing_kept =
+        mock!(aws_sdk_dynamodb::Client::query).then_output(|| QueryOutput::builder().build());
+    let dynamodb = [dynamodb, &[&nothing_kept]].concat();
     let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .http_client(aws_smithy_mocks::create_mock_http_client())
-        .interceptor(interceptor(dynamodb))
+        .interceptor(interceptor(&dynamodb))
         .build();
     let kms = aws_sdk_kms::config::Builder::from(&sdk)
         .http_client(aws_smithy_mocks::create_mock_http_client())
@@ -72,6 +77,7 @@ async fn store(dynamodb: &[&Rule], kms: &[&Rule]) -> DynamoDbStore {
     let tables = Tables {
         shares: SHARES.into(),
         history: HISTORY.into(),
+        audit: "audit".into(),
         history_retention: HistoryRetention::days(30),
     };
     DynamoDbStore::new(

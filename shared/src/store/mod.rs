@@ -42,6 +42,16 @@ pub struct CurrentShare {
     pub share: Share,
 }
 
+/// Every current share of a client that opened, and how many did not.
+#[derive(Debug, Default)]
+pub struct ClientShares {
+    /// In a stable order, by backupMethod.
+    pub shares: Vec<CurrentShare>,
+    /// Shares that failed their integrity check (altered, moved, unsealed): left out, logged
+    /// and counted, so one bad row never blocks a client's recovery with the others.
+    pub unreadable: usize,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// DynamoDB refused or did not answer. `detail` is an error code, never data.
@@ -59,6 +69,9 @@ pub enum StoreError {
     /// Sealing or opening a share failed: KMS unavailable, or a share that fails authentication.
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
+    /// Every stored share of a client failed its integrity check (each was logged).
+    #[error("all {0} stored shares of this client failed their integrity check")]
+    AllUnreadable(usize),
 }
 
 impl StoreError {
@@ -66,7 +79,7 @@ impl StoreError {
     pub fn is_integrity_failure(&self) -> bool {
         matches!(
             self,
-            Self::Corrupt(_) | Self::Envelope(EnvelopeError::Tampered)
+            Self::Corrupt(_) | Self::Envelope(EnvelopeError::Tampered) | Self::AllUnreadable(_)
         )
     }
 }
@@ -91,10 +104,10 @@ pub trait ShareWriter: Send + Sync {
     -> impl Future<Output = Result<Stored, StoreError>> + Send;
 }
 
-/// Reads every current share of a client, in a stable order (by backupMethod).
+/// Reads every current share of a client that opens, in a stable order (by backupMethod).
 pub trait ShareReader: Send + Sync {
     fn current_shares(
         &self,
         client_id: &ClientId,
-    ) -> impl Future<Output = Result<Vec<CurrentShare>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<ClientShares, StoreError>> + Send;
 }

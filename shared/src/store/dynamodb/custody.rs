@@ -3,15 +3,15 @@
 //! Portal's eject. None of them deletes anything, and only export opens a share.
 //!
 //! Export and restore first write an audit record (who, when, which version, through what) to
-//! the history table, under the partition key `audit#` + the share key, and stop if it cannot be
-//! written: no share leaves and nothing changes without a record.
+//! the audit table, which the internet-facing functions cannot write, and stop if it cannot be
+//! written: no share leaves and nothing changes without a record. Records are only ever added.
 
 use super::{
     DynamoDbStore, Item, StoredShare, key, now_rfc3339, number, schema, share_key, string,
-    unavailable, won,
+    unavailable,
 };
 use crate::envelope::Owner;
-use crate::portal::{ClientId, Share};
+use crate::portal::{BackupMethod, ClientId, Share};
 use crate::store::StoreError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -35,13 +35,14 @@ pub struct ShareRecord {
     /// When DynamoDB's TTL removes this version from history; `None` while current or kept
     /// forever.
     pub expires_at: Option<String>,
+    /// The version this share had while current, when history had to keep it under another
+    /// (its own was taken: a row deleted by hand or restored from a backup).
+    pub archived_from: Option<u64>,
     pub share_sha256: String,
     pub share_bytes: u64,
     pub backup_share_pair_id: Option<String>,
     /// The version an operator restored this one from.
     pub restored_from: Option<u64>,
-    /// `false` for a plaintext share left by a version before envelope encryption.
-    pub sealed: bool,
 }
 
 /// A share opened for export, with its record. The share is printed or returned by the caller,
@@ -95,6 +96,25 @@ pub struct AuditRecord {
     pub reason: Option<String>,
 }
 
+/// Which kept share a restore brings back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kept {
+    Version(u64),
+    /// The newest kept version whose `backupSharePairId` is this.
+    PairId(String),
+}
+
+/// What the operator saw current when deciding to restore: a restore refuses to displace
+/// anything else (a newer good share Portal sent meanwhile, say).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpectCurrent {
+    Version(u64),
+    /// No current share (its row was deleted).
+    Nothing,
+    /// `--force`: whatever is current.
+    Anything,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CustodyError {
     #[error("no share is stored for this clientId")]
@@ -102,9 +122,15 @@ pub enum CustodyError {
     #[error("this clientId has no share for this backupMethod")]
     UnknownBackupMethod,
     #[error(
-        "version {0} of this share is neither current nor kept in history (history keeps a replaced share for HISTORY_RETENTION_DAYS)"
+        "version {0} of this share is neither current nor kept in history (with pruning on, history keeps a replaced share for HISTORY_RETENTION_DAYS once five newer versions are kept)"
     )]
     UnknownVersion(u64),
+    #[error("no kept version of this share has that backupSharePairId")]
+    UnknownPairId,
+    #[error(
+        "the current share is {found}, not {expected} as expected: it changed since you looked; run `history` again"
+    )]
+    CurrentChanged { expected: String, found: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -116,6 +142,8 @@ impl CustodyError {
             Self::UnknownClient => "unknown_client",
             Self::UnknownBackupMethod => "unknown_backup_method",
             Self::UnknownVersion(_) => "unknown_version",
+            Self::UnknownPairId => "unknown_pair_id",
+            Self::CurrentChanged { .. } => "current_changed",
             Self::Store(error) if error.is_integrity_failure() => "stored_share_unreadable",
             Self::Store(_) => "storage_unavailable",
         }
@@ -124,8 +152,39 @@ impl CustodyError {
     pub fn is_not_found(&self) -> bool {
         matches!(
             self,
-            Self::UnknownClient | Self::UnknownBackupMethod | Self::UnknownVersion(_)
+            Self::UnknownClient
+                | Self::UnknownBackupMethod
+                | Self::UnknownVersion(_)
+                | Self::UnknownPairId
         )
+    }
+}
+
+impl ExpectCurrent {
+    /// `found`: the version current now, if any.
+    fn check(self, found: Option<u64>) -> Result<(), CustodyError> {
+        let as_expected = match self {
+            Self::Anything => true,
+            Self::Nothing => found.is_none(),
+            Self::Version(version) => found == Some(version),
+        };
+        let describe = |version: Option<u64>| {
+            version.map_or_else(
+                || "no share".to_owned(),
+                |version| format!("version {version}"),
+            )
+        };
+        if as_expected {
+            return Ok(());
+        }
+        let expected = match self {
+            Self::Version(version) => Some(version),
+            _ => None,
+        };
+        Err(CustodyError::CurrentChanged {
+            expected: describe(expected),
+            found: describe(found),
+        })
     }
 }
 
@@ -150,13 +209,7 @@ impl Action {
 impl DynamoDbStore {
     /// Every current share of a client, by backupMethod.
     pub async fn list(&self, client_id: &ClientId) -> Result<Vec<ShareRecord>, CustodyError> {
-        let client = AttributeValue::S(client_id.as_str().to_owned());
-        let items = self
-            .query(&self.tables.shares, schema::CLIENT_ID, client, false)
-            .await?;
-        if items.is_empty() {
-            return Err(CustodyError::UnknownClient);
-        }
+        let items = self.current_items(client_id).await?;
         Ok(items
             .iter()
             .map(|item| ShareRecord::from_item(item, true))
@@ -166,14 +219,7 @@ impl DynamoDbStore {
     /// Every version of one share, newest (the current one) first.
     pub async fn history(&self, owner: Owner<'_>) -> Result<Vec<ShareRecord>, CustodyError> {
         let current = self.read_current(owner).await?;
-        let kept = self
-            .query(
-                &self.tables.history,
-                schema::SHARE_KEY,
-                share_key(owner),
-                true,
-            )
-            .await?;
+        let kept = self.kept_items(owner).await?;
         if current.is_none() && kept.is_empty() {
             return Err(self.unknown(owner).await);
         }
@@ -182,62 +228,53 @@ impl DynamoDbStore {
         Ok(current.into_iter().chain(kept).collect::<Result<_, _>>()?)
     }
 
-    /// Makes `version` current again. The share it replaces goes to history first, as with any
-    /// replacement, so nothing is lost; running it twice changes nothing the second time.
+    /// Makes a kept share current again, if what is current is still what the operator
+    /// `expect`s. The share it replaces goes to history first, as with any replacement, so
+    /// nothing is lost; running it twice changes nothing the second time.
     pub async fn restore(
         &self,
         owner: Owner<'_>,
-        version: u64,
+        kept: &Kept,
+        expect: ExpectCurrent,
         actor: &Actor,
     ) -> Result<Restored, CustodyError> {
-        let (target, is_current) = self.find(owner, Some(version)).await?;
+        let (target, is_current) = match kept {
+            Kept::Version(version) => self.find(owner, Some(*version)).await?,
+            Kept::PairId(pair_id) => self.find_pair(owner, pair_id).await?,
+        };
+        let record = ShareRecord::from_item(&target, is_current)?;
         if is_current {
-            return Ok(Restored::AlreadyCurrent { version });
-        }
-        let record = ShareRecord::from_item(&target, false)?;
-        let mut current = self.read_current(owner).await?;
-        if let Some(current) = &current
-            && current.share.sha256_hex() == record.share_sha256
-        {
             return Ok(Restored::AlreadyCurrent {
-                version: current.version,
+                version: record.version,
             });
         }
-        self.audit(owner, Action::Restore, actor, &record).await?;
+        let mut audited = false;
         for attempt in 0..MAX_RESTORE_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(fastrand::u64(10..=100))).await;
-                current = self.read_current(owner).await?;
             }
-            let promoted = restored_item(owner, &target, version);
-            let Some(current) = current.take() else {
-                // The current item was deleted by hand: the restored share goes above every
-                // version in history, so none is overwritten.
-                let next = self.newest_kept_version(owner).await?.unwrap_or(0) + 1;
-                if self.create_item(promoted, next).await? {
-                    return Ok(Restored::Restored {
-                        from: version,
-                        version: next,
-                    });
-                }
-                continue;
-            };
-            let next = current.version + 1;
-            if current.share.sha256_hex() == record.share_sha256 {
+            let current = self.read_current(owner).await?;
+            expect.check(current.as_ref().map(|current| current.version))?;
+            if let Some(current) = &current
+                && current.share.sha256 == record.share_sha256
+            {
                 return Ok(Restored::AlreadyCurrent {
                     version: current.version,
                 });
             }
-            // History never receives plaintext: seal a legacy share first, then go round again.
-            if let StoredShare::Plaintext(plaintext) = &current.share {
-                let plaintext = Share::from(plaintext.expose_secret().to_owned());
-                self.seal_in_place(owner, current, &plaintext).await?;
-                continue;
+            if !audited {
+                self.audit(owner, Action::Restore, actor, &record).await?;
+                audited = true;
             }
-            if self.replace(owner, promoted, current).await? {
+            let promoted = restored_item(owner, &target, record.version);
+            let written = match current {
+                None => self.create(owner, promoted).await?,
+                Some(current) => self.replace(owner, promoted, current).await?,
+            };
+            if let Some(version) = written {
                 return Ok(Restored::Restored {
-                    from: version,
-                    version: next,
+                    from: record.version,
+                    version,
                 });
             }
         }
@@ -255,17 +292,43 @@ impl DynamoDbStore {
         actor: &Actor,
     ) -> Result<Exported, CustodyError> {
         let (item, current) = self.find(owner, version).await?;
-        let record = ShareRecord::from_item(&item, current)?;
-        let stored = StoredShare::from_item(&item)?;
+        self.export_item(owner, &item, current, actor).await
+    }
+
+    /// Opens every current share of a client (both curves, and a legacy `UNKNOWN` one), each
+    /// after its own audit record.
+    pub async fn export_client(
+        &self,
+        client_id: &ClientId,
+        actor: &Actor,
+    ) -> Result<Vec<Exported>, CustodyError> {
+        let mut exported = Vec::new();
+        for item in self.current_items(client_id).await? {
+            let backup_method = BackupMethod::stored(string(&item, schema::BACKUP_METHOD)?.into());
+            let owner = Owner {
+                client_id,
+                backup_method: &backup_method,
+            };
+            exported.push(self.export_item(owner, &item, true, actor).await?);
+        }
+        Ok(exported)
+    }
+
+    async fn export_item(
+        &self,
+        owner: Owner<'_>,
+        item: &Item,
+        current: bool,
+        actor: &Actor,
+    ) -> Result<Exported, CustodyError> {
+        let record = ShareRecord::from_item(item, current)?;
+        let stored = StoredShare::from_item(item)?;
         self.audit(owner, Action::Export, actor, &record).await?;
-        let share = match stored {
-            StoredShare::Plaintext(share) => share,
-            StoredShare::Sealed { sealed, .. } => self
-                .key
-                .open(owner, &sealed)
-                .await
-                .map_err(StoreError::from)?,
-        };
+        let share = self
+            .key
+            .open(owner, &stored.sealed)
+            .await
+            .map_err(StoreError::from)?;
         // AES-GCM already authenticated it; the hash ties it to the record printed with it.
         if share.sha256_hex() != record.share_sha256 {
             return Err(StoreError::Corrupt(schema::SHARE_SHA256).into());
@@ -277,9 +340,9 @@ impl DynamoDbStore {
     pub async fn audit_trail(&self, owner: Owner<'_>) -> Result<Vec<AuditRecord>, CustodyError> {
         let items = self
             .query(
-                &self.tables.history,
+                &self.tables.audit,
                 schema::SHARE_KEY,
-                audit_key(owner),
+                share_key(owner),
                 true,
             )
             .await?;
@@ -287,6 +350,29 @@ impl DynamoDbStore {
             .iter()
             .map(AuditRecord::from_item)
             .collect::<Result<_, _>>()?)
+    }
+
+    /// Every current item of a client; `UnknownClient` when there is none.
+    async fn current_items(&self, client_id: &ClientId) -> Result<Vec<Item>, CustodyError> {
+        let client = AttributeValue::S(client_id.as_str().to_owned());
+        let items = self
+            .query(&self.tables.shares, schema::CLIENT_ID, client, false)
+            .await?;
+        if items.is_empty() {
+            return Err(CustodyError::UnknownClient);
+        }
+        Ok(items)
+    }
+
+    /// Every version of one share kept in history, newest first.
+    async fn kept_items(&self, owner: Owner<'_>) -> Result<Vec<Item>, StoreError> {
+        self.query(
+            &self.tables.history,
+            schema::SHARE_KEY,
+            share_key(owner),
+            true,
+        )
+        .await
     }
 
     /// The current item (`version` `None`) or the given version, and whether it is current.
@@ -325,6 +411,31 @@ impl DynamoDbStore {
         }
     }
 
+    /// The current item if its `backupSharePairId` is `pair_id`, else the newest kept one that
+    /// has it; and whether it is current.
+    async fn find_pair(
+        &self,
+        owner: Owner<'_>,
+        pair_id: &str,
+    ) -> Result<(Item, bool), CustodyError> {
+        let has_pair =
+            |item: &Item| string(item, schema::BACKUP_SHARE_PAIR_ID).ok() == Some(pair_id);
+        let current = self.read_current(owner).await?;
+        if let Some(current) = &current
+            && has_pair(&current.item)
+        {
+            return Ok((current.item.clone(), true));
+        }
+        let kept = self.kept_items(owner).await?;
+        if current.is_none() && kept.is_empty() {
+            return Err(self.unknown(owner).await);
+        }
+        kept.into_iter()
+            .find(has_pair)
+            .map(|item| (item, false))
+            .ok_or(CustodyError::UnknownPairId)
+    }
+
     /// Which of the two is unknown: the client, or only this backupMethod of it.
     async fn unknown(&self, owner: Owner<'_>) -> CustodyError {
         let any = self
@@ -346,26 +457,6 @@ impl DynamoDbStore {
             Ok(_) => CustodyError::UnknownClient,
             Err(error) => unavailable("Query", &error).into(),
         }
-    }
-
-    async fn newest_kept_version(&self, owner: Owner<'_>) -> Result<Option<u64>, StoreError> {
-        let page = self
-            .client
-            .query()
-            .table_name(&self.tables.history)
-            .key_condition_expression("#shareKey = :shareKey")
-            .expression_attribute_names("#shareKey", schema::SHARE_KEY)
-            .expression_attribute_values(":shareKey", share_key(owner))
-            .scan_index_forward(false)
-            .limit(1)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| unavailable("Query", &error))?;
-        page.items()
-            .first()
-            .map(|item| number(item, schema::VERSION))
-            .transpose()
     }
 
     /// Every item under one partition key, every page, strongly consistent.
@@ -400,8 +491,8 @@ impl DynamoDbStore {
         }
     }
 
-    /// Writes an audit record, never over another: its sort key is the time in nanoseconds,
-    /// and a collision takes the next one.
+    /// Adds an audit record to the audit table, never over another: its sort key is the time in
+    /// nanoseconds, and a collision takes the next one.
     async fn audit(
         &self,
         owner: Owner<'_>,
@@ -411,7 +502,7 @@ impl DynamoDbStore {
     ) -> Result<(), StoreError> {
         let text = |value: &str| AttributeValue::S(value.to_owned());
         let mut item = HashMap::from([
-            (schema::SHARE_KEY.to_owned(), audit_key(owner)),
+            (schema::SHARE_KEY.to_owned(), share_key(owner)),
             (schema::CLIENT_ID.to_owned(), text(owner.client_id.as_str())),
             (
                 schema::BACKUP_METHOD.to_owned(),
@@ -436,13 +527,13 @@ impl DynamoDbStore {
             .as_nanos();
         for offset in 0..8 {
             item.insert(
-                schema::VERSION.to_owned(),
+                schema::RECORDED_AT.to_owned(),
                 AttributeValue::N((nanos + offset).to_string()),
             );
             let written = self
                 .client
                 .put_item()
-                .table_name(&self.tables.history)
+                .table_name(&self.tables.audit)
                 .set_item(Some(item.clone()))
                 .condition_expression("attribute_not_exists(#shareKey)")
                 .expression_attribute_names("#shareKey", schema::SHARE_KEY)
@@ -458,32 +549,14 @@ impl DynamoDbStore {
         }
         Err(StoreError::Contended { attempts: 8 })
     }
-
-    /// Creates the current item of an empty key; `false` if another writer created it first.
-    async fn create_item(&self, item: Item, version: u64) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.tables.shares)
-            .set_item(Some(super::with_version(item, version)))
-            .condition_expression("attribute_not_exists(#clientId)")
-            .expression_attribute_names("#clientId", schema::CLIENT_ID)
-            .send()
-            .await;
-        won(result)
-    }
 }
 
 impl ShareRecord {
-    /// Reads a current or history item. The share is read only to check the item is whole (and,
-    /// for a legacy plaintext share, to hash it); it is dropped here.
+    /// Reads a current or history item, checking that its envelope is whole; the sealed share
+    /// is dropped here, never opened.
     pub fn from_item(item: &Item, current: bool) -> Result<Self, StoreError> {
         let stored = StoredShare::from_item(item)?;
         let optional_text = |name| string(item, name).ok().map(str::to_owned);
-        let (sealed, share_bytes) = match &stored {
-            StoredShare::Sealed { .. } => (true, number(item, schema::SHARE_BYTES)?),
-            StoredShare::Plaintext(share) => (false, share.len() as u64),
-        };
         Ok(Self {
             backup_method: string(item, schema::BACKUP_METHOD)?.to_owned(),
             version: number(item, schema::VERSION)?,
@@ -494,11 +567,11 @@ impl ShareRecord {
                 humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(seconds))
                     .to_string()
             }),
-            share_sha256: stored.sha256_hex(),
-            share_bytes,
+            archived_from: number(item, schema::ARCHIVED_FROM).ok(),
+            share_sha256: stored.sha256,
+            share_bytes: number(item, schema::SHARE_BYTES)?,
             backup_share_pair_id: optional_text(schema::BACKUP_SHARE_PAIR_ID),
             restored_from: number(item, schema::RESTORED_FROM).ok(),
-            sealed,
         })
     }
 }
@@ -518,17 +591,6 @@ impl AuditRecord {
     }
 }
 
-/// The history table's partition key of one share's audit records. Shares' own keys are JSON
-/// arrays, so none starts with `audit#`; the template lets the eject function write only here.
-pub fn audit_key(owner: Owner<'_>) -> AttributeValue {
-    let AttributeValue::S(key) = share_key(owner) else {
-        unreachable!("share_key is a string")
-    };
-    AttributeValue::S(format!("{AUDIT_KEY_PREFIX}{key}"))
-}
-
-pub const AUDIT_KEY_PREFIX: &str = "audit#";
-
 /// The kept item made current again: the same sealed share (sealed for this owner, so it opens
 /// in this row), stamped with when and from which version.
 fn restored_item(owner: Owner<'_>, kept: &Item, from: u64) -> Item {
@@ -542,7 +604,6 @@ fn restored_item(owner: Owner<'_>, kept: &Item, from: u64) -> Item {
         schema::SHARE_SHA256,
         schema::SHARE_BYTES,
         schema::BACKUP_SHARE_PAIR_ID,
-        schema::SHARE,
     ] {
         if let Some(value) = kept.get(name) {
             item.insert(name.to_owned(), value.clone());
