@@ -12,6 +12,7 @@ port=${PORT:-9000}
 export WEBHOOK_SECRET=${WEBHOOK_SECRET:-local-dev-secret-change-me}
 export SHARES_TABLE=${SHARES_TABLE:-custodian-backup-shares}
 export HISTORY_TABLE=${HISTORY_TABLE:-custodian-backup-share-history}
+export AUDIT_TABLE=${AUDIT_TABLE:-custodian-backup-audit}
 export SHARE_KEY_ID=${SHARE_KEY_ID:-alias/custodian-backup-local}
 export AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT
 export AWS_ENDPOINT_URL_KMS=$AWS_EMULATOR_ENDPOINT
@@ -34,7 +35,8 @@ cat <<MSG
       -H 'X-Webhook-Secret: $WEBHOOK_SECRET' -d '{"clientId":"cli_local_test"}'
 
   The operator CLI against these tables (list, history, restore, export, audit):
-    SHARES_TABLE=$SHARES_TABLE HISTORY_TABLE=$HISTORY_TABLE SHARE_KEY_ID=$SHARE_KEY_ID \\
+    SHARES_TABLE=$SHARES_TABLE HISTORY_TABLE=$HISTORY_TABLE AUDIT_TABLE=$AUDIT_TABLE \\
+    SHARE_KEY_ID=$SHARE_KEY_ID HISTORY_RETENTION_DAYS=0 \\
     AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT AWS_ENDPOINT_URL_KMS=$AWS_EMULATOR_ENDPOINT \\
     AWS_ENDPOINT_URL_STS=$AWS_EMULATOR_ENDPOINT AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
     AWS_REGION=us-east-1 cargo run --quiet -p custodian-operator -- list cli_local_test

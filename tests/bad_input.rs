@@ -648,7 +648,10 @@ async fn portal_is_never_refused_for_a_harmless_quirk() {
     );
 
     let logs = backup
-        .output_when(|logs| logs.matches("\"message\":\"request\"").count() >= quirks.len())
+        .output_when(|logs| {
+            logs.matches("\"message\":\"request\"").count() >= quirks.len()
+                && logs.matches("\"OddContentTypes\"").count() >= 5
+        })
         .await;
     assert_eq!(
         logs.matches("\"content_type\":\"other\"").count(),

@@ -403,6 +403,7 @@ async fn unknown_clients_methods_and_versions_are_clear_errors_with_their_exit_c
     let unconfigured = Command::new(binary("custodian"))
         .args(["list", &c.id])
         .env_clear()
+        .env("HISTORY_RETENTION_DAYS", "0")
         .output()
         .unwrap();
     assert_eq!(unconfigured.status.code(), Some(1));

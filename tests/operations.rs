@@ -133,6 +133,10 @@ fn every_alarm_watches_a_metric_the_functions_emit_of_this_stack_and_notifies_th
         "AuthFailuresAlarm",
         "ThrottlingAlarm",
         "FetchVolumeAlarm",
+        "Webhook4xxAlarm",
+        "ReplacementsAlarm",
+        "EjectVolumeAlarm",
+        "NoSuccessfulBackupAlarm",
     ] {
         assert!(alarms.contains_key(required), "{required} is missing");
     }
@@ -144,7 +148,13 @@ fn every_alarm_watches_a_metric_the_functions_emit_of_this_stack_and_notifies_th
                 "{id}: {actions} must notify AlarmTopicArn when given"
             );
         }
-        assert_eq!(alarm["TreatMissingData"], "notBreaching", "{id}");
+        // Silence is the one thing the no-backup alarm is for; every other alarm counts events.
+        let silence = if *id == "NoSuccessfulBackupAlarm" {
+            "breaching"
+        } else {
+            "notBreaching"
+        };
+        assert_eq!(alarm["TreatMissingData"], silence, "{id}");
         let metrics: Vec<&Yaml> = match alarm["Metrics"].as_sequence() {
             Some(queries) => queries
                 .iter()
@@ -182,4 +192,150 @@ fn every_alarm_watches_a_metric_the_functions_emit_of_this_stack_and_notifies_th
     );
     let watched = format!("{:?}", alarms["Webhook5xxAlarm"]["Dimensions"][0]["Value"]);
     assert_eq!(api_name, watched);
+}
+
+#[test]
+fn the_api_logs_every_request_without_a_body_throttles_and_alarms_on_refusals_and_silence() {
+    let template = webhook_tests::template::template();
+    let api = &template["Resources"]["WebhookApi"]["Properties"];
+    // Access logs: JSON, one line per request, with who called and how it ended; never a body,
+    // a header or the secret.
+    let format = api["AccessLogSetting"]["Format"]
+        .as_str()
+        .expect("an access log format");
+    let line: serde_json::Value = serde_json::from_str(format).expect("a JSON line");
+    for field in ["sourceIp", "status", "latencyMs", "path", "requestId"] {
+        assert!(
+            line.get(field).is_some(),
+            "access logs need {field}: {format}"
+        );
+    }
+    for never in ["body", "requestBody", "header", "X-Webhook-Secret"] {
+        assert!(
+            !format.to_lowercase().contains(&never.to_lowercase()),
+            "{never} in {format}"
+        );
+    }
+    let destination = format!("{:?}", api["AccessLogSetting"]["DestinationArn"]);
+    assert!(destination.contains("ApiAccessLogs"), "{destination}");
+    let logs = &template["Resources"]["ApiAccessLogs"];
+    assert!(format!("{:?}", logs["Properties"]["RetentionInDays"]).contains("LogRetentionDays"));
+    // Stage throttling on every method.
+    let settings = &api["MethodSettings"][0];
+    assert_eq!(settings["ResourcePath"], "/*");
+    assert_eq!(settings["HttpMethod"], "*");
+    assert_eq!(
+        reference(&settings["ThrottlingRateLimit"]),
+        Some("ThrottlingRateLimit")
+    );
+    assert_eq!(
+        reference(&settings["ThrottlingBurstLimit"]),
+        Some("ThrottlingBurstLimit")
+    );
+    // A 403 from the allow-list never reaches Lambda: API Gateway's own 4XX metric is watched.
+    let four = &template["Resources"]["Webhook4xxAlarm"]["Properties"];
+    assert_eq!(
+        (four["Namespace"].as_str(), four["MetricName"].as_str()),
+        (Some("AWS/ApiGateway"), Some("4XXError"))
+    );
+    // No successful backup for N hours: off by default, on with the parameter.
+    let hours = &template["Parameters"]["NoSuccessfulBackupHours"];
+    assert_eq!(hours["Default"].as_u64(), Some(0));
+    let silent = &template["Resources"]["NoSuccessfulBackupAlarm"];
+    assert_eq!(silent["Condition"], "NoSuccessfulBackupAlarmOn");
+    assert_eq!(
+        reference(&silent["Properties"]["EvaluationPeriods"]),
+        Some("NoSuccessfulBackupHours")
+    );
+    assert_eq!(
+        silent["Properties"]["ComparisonOperator"],
+        "LessThanThreshold"
+    );
+}
+
+#[test]
+fn no_text_promises_what_portal_or_a_503_does_not_do() {
+    // Portal deletes its copy once /backup completes, whatever the answer; and a 503 after a
+    // timeout may have stored the share. No document, alarm or error message may say otherwise.
+    let root = webhook_tests::repo_root();
+    let mut texts: Vec<(String, String)> = ["README.md", "SECURITY.md", "template.yaml"]
+        .iter()
+        .map(|file| {
+            (
+                file.to_string(),
+                std::fs::read_to_string(root.join(file)).unwrap(),
+            )
+        })
+        .collect();
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "md") {
+            texts.push((
+                path.display().to_string(),
+                std::fs::read_to_string(&path).unwrap(),
+            ));
+        }
+    }
+    for file in ["error.rs", "handler/mod.rs", "handler/eject.rs"] {
+        let path = root.join("shared/src").join(file);
+        texts.push((file.to_owned(), std::fs::read_to_string(path).unwrap()));
+    }
+    for (file, text) in &texts {
+        let flat = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
+        for claim in [
+            "keeps its share until",
+            "keeps its copy until",
+            "keeps the share until",
+            "nothing was changed",
+            "nothing changed)",
+            "503, nothing changed",
+        ] {
+            assert!(!flat.contains(claim), "{file} says \"{claim}\"");
+        }
+    }
+}
+
+#[test]
+fn every_test_security_md_names_exists() {
+    let root = webhook_tests::repo_root();
+    let security = std::fs::read_to_string(root.join("SECURITY.md")).unwrap();
+    let mut sources = String::new();
+    for dir in ["tests", "shared/src", "fuzz/fuzz_targets"] {
+        let mut stack = vec![root.join(dir)];
+        while let Some(path) = stack.pop() {
+            if path.is_dir() {
+                stack.extend(
+                    std::fs::read_dir(&path)
+                        .unwrap()
+                        .map(|entry| entry.unwrap().path()),
+                );
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                sources.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    // Every `…::name` in backticks is a test function somewhere in the repository.
+    let names: Vec<&str> = security
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter_map(|quoted| quoted.rsplit_once("::").map(|(_, name)| name))
+        .filter(|name| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+        .collect();
+    assert!(names.len() >= 25, "only {} tests named", names.len());
+    for name in names {
+        assert!(
+            sources.contains(&format!("fn {name}(")),
+            "SECURITY.md names `{name}`, which no test defines"
+        );
+    }
 }

@@ -291,8 +291,11 @@ async fn the_real_fetch_binary_returns_the_shares_that_open_and_logs_the_one_tha
     let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
     assert_eq!(response["statusCode"], 200, "{body}");
     assert_eq!(body, json!({ "backupShares": [good] }));
+    // The metrics line follows the request line, once the invocation is answered.
     let logs = fetch
-        .output_when(|logs| logs.contains("\"message\":\"request\""))
+        .output_when(|logs| {
+            logs.contains("\"message\":\"request\"") && logs.contains("\"StoredSharesUnreadable\"")
+        })
         .await;
     assert!(logs.contains("\"unreadable\":1"), "{logs}");
     assert!(logs.contains("failed its integrity check"), "{logs}");

@@ -549,11 +549,20 @@ fn tables_in_the_template_use_the_attribute_names_the_store_writes() {
         ]
     );
     assert_eq!(history.ttl_attribute.as_deref(), Some(schema::EXPIRES_AT));
+    let audit = template::table("AuditTable");
+    assert_eq!(
+        audit.key_schema,
+        [
+            (schema::SHARE_KEY.into(), "HASH".into()),
+            (schema::RECORDED_AT.into(), "RANGE".into())
+        ]
+    );
 }
 
 #[test]
 fn the_template_grants_each_function_only_the_actions_it_uses() {
     let template = template::template();
+    // (action, target), where a history grant limited to history rows is "history rows".
     let grants = |function: &str| -> BTreeSet<(String, String)> {
         let policies = &template["Resources"][function]["Properties"]["Policies"];
         let mut grants = BTreeSet::new();
@@ -564,11 +573,21 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
             for statement in policy["Statement"].as_sequence().expect("statements") {
                 assert_eq!(statement["Effect"].as_str(), Some("Allow"));
                 let resource = format!("{:?}", statement["Resource"]);
+                let leading =
+                    &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
                 for action in template::actions(statement) {
                     let target = if resource.contains("HistoryTable.Arn") {
-                        "history"
+                        // The JSON share key `[clientId, backupMethod]` of a history row.
+                        assert_eq!(
+                            leading[0].as_str(),
+                            Some("[*"),
+                            "{function}: history rows only"
+                        );
+                        "history rows"
                     } else if resource.contains("SharesTable.Arn") {
                         "shares"
+                    } else if resource.contains("AuditTable.Arn") {
+                        "audit"
                     } else if resource.contains("WebhookSecret") {
                         "secret"
                     } else {
@@ -586,9 +605,12 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
         BTreeSet::from([
             pair("dynamodb:GetItem", "shares"),
             pair("dynamodb:PutItem", "shares"),
-            pair("dynamodb:PutItem", "history"),
+            pair("dynamodb:PutItem", "history rows"),
+            pair("dynamodb:Query", "history rows"),
+            pair("dynamodb:UpdateItem", "history rows"),
             pair("secretsmanager:GetSecretValue", "secret"),
-        ])
+        ]),
+        "the internet-facing backup function cannot write audit records"
     );
     assert_eq!(
         grants("FetchFunction"),
@@ -597,12 +619,30 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
             pair("secretsmanager:GetSecretValue", "secret"),
         ])
     );
+    assert_eq!(
+        grants("EjectFunction"),
+        BTreeSet::from([
+            pair("dynamodb:GetItem", "shares"),
+            pair("dynamodb:Query", "shares"),
+            pair("dynamodb:PutItem", "audit"),
+        ])
+    );
 }
 
 #[test]
 fn the_tables_survive_stack_deletion_and_keep_point_in_time_recovery() {
     let template = template::template();
-    for table in ["SharesTable", "HistoryTable"] {
+    assert_eq!(
+        template::table("AuditTable").ttl_attribute,
+        None,
+        "audit records never expire"
+    );
+    assert_eq!(
+        template["Parameters"]["HistoryRetentionDays"]["Default"].as_u64(),
+        Some(0),
+        "history kept forever by default"
+    );
+    for table in ["SharesTable", "HistoryTable", "AuditTable"] {
         let resource = &template["Resources"][table];
         assert_eq!(
             resource["DeletionPolicy"].as_str(),

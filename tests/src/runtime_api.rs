@@ -63,14 +63,27 @@ pub fn binary_of(profile: &str, name: &str) -> std::path::PathBuf {
                 binary.display()
             )
         });
-    // Only what the binary is built from: cargo relinks nothing else.
-    let own = match name {
-        "custodian" => "operator".to_owned(),
-        function => format!("functions/{function}"),
-    };
-    let newest_source = ["shared", &own, "Cargo.toml", "Cargo.lock"]
+    // Only what the binary is built from, as cargo's dep-info lists it (test-only modules of the
+    // shared crate are not, and cargo relinks nothing for them), plus the manifests.
+    let dep_info = std::fs::read_to_string(binary.with_extension("d")).unwrap_or_default();
+    let sources = dep_info
+        .split_once(": ")
+        .map(|(_, deps)| {
+            deps.split_whitespace()
+                .map(std::path::PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_else(|| {
+            vec![
+                root.join("shared"),
+                root.join("functions"),
+                root.join("operator"),
+            ]
+        });
+    let newest_source = sources
         .iter()
-        .flat_map(|path| newest(&root.join(path)))
+        .chain([&root.join("Cargo.toml"), &root.join("Cargo.lock")])
+        .flat_map(|path| newest(path))
         .max();
     assert!(
         newest_source.is_none_or(|source| source <= built),

@@ -440,7 +440,7 @@ async fn storage_failure_is_503_never_2xx() {
         (status, reply),
         (
             503,
-            json!({ "error": { "code": "storage_unavailable", "message": "storage is unavailable; nothing was changed, retry later" } })
+            json!({ "error": { "code": "storage_unavailable", "message": "storage is unavailable; the request may not have been completed, retry it" } })
         )
     );
     let (status, _) = call_fetch(&store, request(post(), r#"{"clientId":"cli_1"}"#)).await;
@@ -517,7 +517,10 @@ async fn no_share_or_secret_reaches_a_log_or_an_error_body_on_any_path() {
         let errors = [
             request(no_secret, body.clone()),
             request(post().method("PUT"), body.clone()),
-            request(post().header("content-type", "text/plain"), body.clone()),
+            request(
+                post(),
+                format!(r#"{{"clientId": "cli_1", "share": "{SHARE}", "share": "x"}}"#),
+            ),
             request(post(), serde_json::to_string(SHARE).unwrap()),
             request(
                 post(),
@@ -540,6 +543,8 @@ async fn no_share_or_secret_reaches_a_log_or_an_error_body_on_any_path() {
             )
             .await,
         );
+        let all_unreadable = MemoryStore::with_unreadable(2);
+        replies.push(call_fetch(&all_unreadable, request(post(), r#"{"clientId":"cli_1"}"#)).await);
         for (status, reply) in replies {
             assert!(status >= 400, "{reply}");
             let text = reply.to_string();
@@ -614,4 +619,22 @@ async fn an_invalid_backup_share_pair_id_is_dropped_and_the_share_stored() {
         parsed.dropped_pair_id.map(|invalid| invalid.code()),
         Some("wrong_type")
     );
+}
+
+#[tokio::test]
+async fn fetch_answers_500_only_when_every_share_is_unreadable() {
+    let none_open = MemoryStore::with_unreadable(1);
+    let (status, reply) = call_fetch(&none_open, request(post(), r#"{"clientId":"cli_1"}"#)).await;
+    assert_eq!(
+        (status, reply["error"]["code"].as_str()),
+        (500, Some("stored_share_unreadable"))
+    );
+    let some_open = MemoryStore::with_unreadable(1);
+    call_backup(
+        &some_open,
+        request(post(), backup_body("cli_1", Some("GDRIVE"), "s")),
+    )
+    .await;
+    let (status, reply) = call_fetch(&some_open, request(post(), r#"{"clientId":"cli_1"}"#)).await;
+    assert_eq!((status, reply), (200, json!({ "backupShares": ["s"] })));
 }

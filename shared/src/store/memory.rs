@@ -24,6 +24,14 @@ impl MemoryStore {
         }
     }
 
+    /// A store whose fetches also report `shares` unreadable ones.
+    pub fn with_unreadable(shares: usize) -> Self {
+        Self {
+            unreadable: shares,
+            ..Self::default()
+        }
+    }
+
     fn check(&self, operation: &'static str) -> Result<(), StoreError> {
         match self.unavailable {
             true => Err(StoreError::Unavailable {

@@ -1,7 +1,7 @@
-//! Creates what `make run` needs in the local emulators: the shares and history tables of
+//! Creates what `make run` needs in the local emulators: the shares, history and audit tables of
 //! `template.yaml` in DynamoDB Local, and the KMS key (under the alias in `SHARE_KEY_ID`) in the
-//! emulator. Reads `DYNAMODB_ENDPOINT`, `AWS_EMULATOR_ENDPOINT`, `SHARES_TABLE`, `HISTORY_TABLE`
-//! and `SHARE_KEY_ID`; leaves whatever exists alone.
+//! emulator. Reads `DYNAMODB_ENDPOINT`, `AWS_EMULATOR_ENDPOINT`, `SHARES_TABLE`, `HISTORY_TABLE`,
+//! `AUDIT_TABLE` and `SHARE_KEY_ID`; leaves whatever exists alone.
 
 use webhook_tests::{aws_emulator, dynamodb_local, template};
 
@@ -18,6 +18,7 @@ async fn main() {
     for (logical_id, variable) in [
         ("SharesTable", "SHARES_TABLE"),
         ("HistoryTable", "HISTORY_TABLE"),
+        ("AuditTable", "AUDIT_TABLE"),
     ] {
         let name = required(variable);
         if existing.contains(&name) {
