@@ -74,10 +74,15 @@ fn custodian(f: &Fixture, args: &[&str]) -> Run {
     let mut env = f.function_env("not-used-by-the-cli");
     env.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
     env.push(("HISTORY_RETENTION_DAYS", "0"));
+    custodian_with(&env, args)
+}
+
+/// Runs `custodian` with exactly `env`.
+fn custodian_with(env: &[(&str, &str)], args: &[&str]) -> Run {
     let output = Command::new(binary("custodian"))
         .args(args)
         .env_clear()
-        .envs(env)
+        .envs(env.iter().copied())
         .output()
         .expect("custodian runs");
     Run {
@@ -400,14 +405,9 @@ async fn unknown_clients_methods_and_versions_are_clear_errors_with_their_exit_c
         custodian(&f, &["restore", &c.id, METHOD, "latest", "--force"]).code,
         2
     );
-    let unconfigured = Command::new(binary("custodian"))
-        .args(["list", &c.id])
-        .env_clear()
-        .env("HISTORY_RETENTION_DAYS", "0")
-        .output()
-        .unwrap();
-    assert_eq!(unconfigured.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&unconfigured.stderr).contains("SHARE_KEY_ID"));
+    let unconfigured = custodian_with(&[("HISTORY_RETENTION_DAYS", "0")], &["list", &c.id]);
+    assert_eq!(unconfigured.code, 1);
+    assert!(unconfigured.stderr.contains("SHARE_KEY_ID"));
 }
 
 #[tokio::test]
@@ -680,14 +680,9 @@ async fn a_restore_never_displaces_a_share_that_changed_since_the_operator_looke
     // The retention must come from the stack: the CLI never assumes one.
     let mut env = f.function_env("unused");
     env.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
-    let unset = Command::new(binary("custodian"))
-        .args(["list", &c.id])
-        .env_clear()
-        .envs(env)
-        .output()
-        .unwrap();
-    assert_eq!(unset.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&unset.stderr).contains("HISTORY_RETENTION_DAYS"));
+    let unset = custodian_with(&env, &["list", &c.id]);
+    assert_eq!(unset.code, 1);
+    assert!(unset.stderr.contains("HISTORY_RETENTION_DAYS"));
 }
 
 #[tokio::test]

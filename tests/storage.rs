@@ -186,6 +186,15 @@ async fn kept(f: &Fixture, client_id: &str) -> Vec<HashMap<String, AttributeValu
     items
 }
 
+/// The shares `items` hold, opened, in order.
+async fn shares_in(f: &Fixture, items: &[HashMap<String, AttributeValue>]) -> Vec<String> {
+    let mut shares = Vec::new();
+    for item in items {
+        shares.push(f.share_in(item).await);
+    }
+    shares
+}
+
 #[tokio::test]
 async fn opted_in_pruning_never_expires_the_newest_five_versions() {
     let f = Fixture::with_retention(HistoryRetention::days(30)).await;
@@ -257,10 +266,7 @@ async fn a_current_row_deleted_by_hand_never_blocks_its_key() {
         json!({ "backupShares": ["v6"] })
     );
     let history = kept(&f, &client_id).await;
-    let mut shares = Vec::new();
-    for item in &history {
-        shares.push(f.share_in(item).await);
-    }
+    let shares = shares_in(&f, &history).await;
     assert_eq!(
         shares,
         ["v1", "v2", "v4", "v5"],
@@ -295,10 +301,7 @@ async fn a_current_row_restored_with_an_old_version_never_blocks_its_key() {
         json!({ "backupShares": ["v6"] })
     );
     let history = kept(&f, &client_id).await;
-    let mut shares = Vec::new();
-    for item in &history {
-        shares.push(f.share_in(item).await);
-    }
+    let shares = shares_in(&f, &history).await;
     assert_eq!(
         shares,
         ["v1", "v2", "v3", "v4", "v5"],
