@@ -1,12 +1,18 @@
 # The two commands a newcomer needs: `make run` and `make test`. Each installs its tools into
 # .tools/ on first use.
-.PHONY: run test load bench lint build sim fuzz ci
+.PHONY: help run test sam-local load bench lint build deploy smoke sim fuzz ci
+
+help: ## This list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
 run: ## Serve /backup and /backup/fetch on http://127.0.0.1:9000 with DynamoDB Local
 	scripts/run.sh
 
 test: ## Every test: unit, DynamoDB Local, and the real Lambda binaries
 	scripts/test.sh
+
+sam-local: ## The functions in Lambda-like containers behind `sam local start-api` on http://127.0.0.1:3000 (Docker)
+	scripts/sam-local.sh
 
 load: ## The load test at full size (LOAD_CLIENTS=5000), printing throughput, p50/p99 and statuses
 	scripts/load.sh
@@ -22,6 +28,15 @@ lint: ## Formatting, clippy, and the SAM template
 
 build: ## sam build, then check glibc fits provided.al2023 (ARCH=x86_64 or arm64, the default)
 	scripts/build.sh
+
+deploy: ## sam build, then sam deploy --config-env $(ENV) (dev or prod; samconfig.toml)
+	@test -n "$(ENV)" || { echo "make deploy ENV=dev (or ENV=prod)"; exit 2; }
+	scripts/build.sh
+	scripts/tools.sh sam
+	SAM_CLI_TELEMETRY=0 .tools/venv/bin/sam deploy --config-env $(ENV) --parameter-overrides Architecture=$${ARCH:-arm64}
+
+smoke: ## Invoke a deployed stack's functions directly with events/ files (ENV=dev or prod); writes nothing
+	ENV=$(ENV) scripts/smoke.sh
 
 sim: ## The Portal simulator against URL (default: make run's), with PORTAL_WEBHOOK_SECRET
 	PORTAL_WEBHOOK_SECRET=$${PORTAL_WEBHOOK_SECRET:-local-dev-secret-change-me} \

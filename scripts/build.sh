@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/tools.sh cargo-lambda sam
 export PATH="$PWD/.tools/venv/bin:$PATH" SAM_CLI_TELEMETRY=0
+started=$(date +%s)
+echo "sam build: release builds of the functions for ${ARCH:-arm64} (about 10 minutes on 2 cores the first time, a few after)" >&2
 sam build --parameter-overrides "Architecture=${ARCH:-arm64}"
+echo "sam build took $(( $(date +%s) - started )) s" >&2
 
 status=0
 for bootstrap in .aws-sam/build/*/bootstrap; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sourced by the emulator starters. `start_local_service NAME LOG PORT COMMAND...` runs COMMAND in
 # the background with its output in LOG, stops it when the calling script exits (keeping any EXIT
-# trap already set), and waits until PORT accepts connections.
+# trap already set), and waits until PORT accepts connections (on $LOCAL_SERVICE_HOST, default
+# 127.0.0.1).
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -16,7 +17,7 @@ start_local_service() {
   # shellcheck disable=SC2064 # expand $pid now
   trap "kill $pid 2>/dev/null; $previous_exit_trap" EXIT
   for _ in $(seq 1 300); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    (exec 3<>"/dev/tcp/${LOCAL_SERVICE_HOST:-127.0.0.1}/$port") 2>/dev/null && return 0
     kill -0 $pid 2>/dev/null || { cat "$log" >&2; echo "$name failed to start" >&2; exit 1; }
     sleep 0.2
   done

@@ -17,6 +17,8 @@ export SHARE_KEY_ID=${SHARE_KEY_ID:-alias/custodian-backup-local}
 export AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT
 export AWS_ENDPOINT_URL_KMS=$AWS_EMULATOR_ENDPOINT
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
+echo "building the local resources tool and both functions (debug; about 3 minutes the first time)" >&2
+cargo build --quiet -p webhook-tests --bin local-resources -p backup -p backup-fetch
 cargo run --quiet -p webhook-tests --bin local-resources
 
 cat <<MSG
@@ -42,7 +44,7 @@ cat <<MSG
     AWS_REGION=us-east-1 cargo run --quiet -p custodian-operator -- list cli_local_test
 
   Shares are sealed with the KMS key $SHARE_KEY_ID in the local emulator.
-  Each function compiles on its first request. Ctrl-C stops the server and the emulators.
+  Each function starts on its first request. Ctrl-C stops the server and the emulators.
 
 MSG
 .tools/venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --disable-cors

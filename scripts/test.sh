@@ -10,3 +10,4 @@ source scripts/aws-emulator.sh
 # --all-targets: the same features as the test build below, so nothing is compiled twice.
 cargo build --workspace --all-targets
 cargo test --workspace --all-targets "$@"
+scripts/sam-local-test.sh

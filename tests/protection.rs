@@ -625,12 +625,25 @@ fn the_api_admits_only_portals_addresses_by_default_and_the_secret_is_not_a_para
         policy.contains("NotIpAddress") && policy.contains("AllowedSourceCidrs"),
         "{policy}"
     );
-    let globals = format!("{:?}", template["Globals"]["Function"]["Environment"]);
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let globals = format!("{variables:?}");
     assert!(globals.contains("WEBHOOK_SECRET_ARN") && globals.contains("SHARE_KEY_ID"));
-    assert!(
-        !globals.contains("\"WEBHOOK_SECRET\""),
-        "no secret in plain environment"
+    // The variables only `sam local` sets exist deployed only if SamLocal is "true" (default
+    // "false"), and even then hold nothing: no secret in the plain environment, no endpoint.
+    assert_eq!(
+        template["Parameters"]["SamLocal"]["Default"].as_str(),
+        Some("false")
     );
+    for local_only in [
+        "WEBHOOK_SECRET",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_KMS",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    ] {
+        let (condition, value) = webhook_tests::template::conditional(&variables[local_only]);
+        assert_eq!(condition, Some("IsSamLocal"), "{local_only}");
+        assert_eq!(value.as_str(), Some(""), "{local_only}");
+    }
     for name in template["Parameters"].as_mapping().unwrap().keys() {
         let name = name.as_str().unwrap();
         assert!(

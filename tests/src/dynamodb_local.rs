@@ -58,7 +58,7 @@ fn start() -> String {
     let dir = install_dir();
     crate::start_watched("DynamoDB Local", |port| {
         format!(
-            "java -Djava.library.path={lib} -jar {jar} -inMemory -port {port}",
+            "java -Djava.library.path={lib} -jar {jar} -inMemory -disableTelemetry -port {port}",
             lib = dir.join("DynamoDBLocal_lib").display(),
             jar = dir.join("DynamoDBLocal.jar").display(),
         )
@@ -122,7 +122,7 @@ impl Restartable {
         let _ = std::fs::remove_file(&pid_file);
         // The shell stops the server if this test process dies first.
         let script = format!(
-            "java -Djava.library.path={lib} -jar {jar} -sharedDb -dbPath {dir} -port {port} \
+            "java -Djava.library.path={lib} -jar {jar} -sharedDb -dbPath {dir} -disableTelemetry -port {port} \
              >/dev/null 2>&1 & server=$!; echo $server > {pid_file}; \
              while kill -0 {parent} 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 1; done; \
              kill -9 $server 2>/dev/null",

@@ -416,7 +416,7 @@ impl Report {
         );
         out += &format!(
             "\nTest data: clientId \"{}\" now holds test shares (its methods and UNKNOWN); replaced ones are \
-             in the history table until it expires. The receiver never deletes shares, so remove these \
+             in the history table. The receiver never deletes shares, so remove these \
              items by hand if you must, or reuse the same --client-id on every run.\n",
             self.client_id
         );
