@@ -8,7 +8,7 @@ help: ## This list
 run: ## Serve /backup and /backup/fetch on http://127.0.0.1:9000 with DynamoDB Local
 	scripts/run.sh
 
-test: ## Every test: unit, DynamoDB Local, and the real Lambda binaries
+test: ## Every test: unit, DynamoDB Local, the real Lambda binaries, and sam local (where Docker runs)
 	scripts/test.sh
 
 sam-local: ## The functions in Lambda-like containers behind `sam local start-api` on http://127.0.0.1:3000 (Docker)
