@@ -7,12 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
-if ! reason=$(scripts/docker.sh 2>&1); then
+mkdir -p .tools
+if ! scripts/docker.sh 2> >(tee .tools/docker-setup.err >&2); then
   cat >&2 <<MSG
 
   ################################################################################
   SKIPPED: the sam local tests did not run. Docker cannot run on this machine:
-  $(printf '%s' "$reason" | tail -n 3)
+  $(tail -n 3 .tools/docker-setup.err)
   ################################################################################
 
 MSG
