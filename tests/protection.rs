@@ -385,6 +385,7 @@ fn timing(max_age: Duration, interval: Duration) -> Timing {
         max_age,
         hard_expiry: Duration::from_secs(24 * 3600),
         min_refresh_interval: interval,
+        stale_retry_interval: interval,
     }
 }
 
@@ -435,6 +436,7 @@ async fn a_secret_not_re_read_for_the_hard_expiry_stops_working() {
             max_age: Duration::from_millis(100),
             hard_expiry,
             min_refresh_interval: Duration::ZERO,
+            stale_retry_interval: Duration::ZERO,
         },
     );
     managed.load().await.expect("the secret loads");

@@ -25,10 +25,13 @@ use tokio::sync::Mutex;
 pub const MAX_AGE: Duration = Duration::from_secs(5 * 60);
 /// How long values are used without a successful re-read before they are dropped.
 pub const HARD_EXPIRY: Duration = Duration::from_secs(15 * 60);
-/// The least time between two reads of Secrets Manager. Short: a request with the rotated secret
-/// may wait this long, and with the read and storage budgets it must stay inside the
-/// function's 8 s timeout.
+/// The least time between two reads of Secrets Manager caused by a secret that matched nothing.
+/// Short: a request with the rotated secret may wait this long, and with the read and storage
+/// budgets it must stay inside the function's 8 s timeout.
 pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(250);
+/// The least time between two attempts to refresh stale values while Secrets Manager fails, so
+/// that during an outage (each failed read can take the whole read budget) few requests wait.
+pub const STALE_RETRY_INTERVAL: Duration = Duration::from_secs(10);
 /// The longest a read may hold up a request (or init). With the storage budget it keeps every
 /// answer inside the function's 8 s timeout: Secrets Manager hanging is a clean 503, not a 5xx
 /// from Lambda.
@@ -44,13 +47,14 @@ pub struct ManagedSecret {
     cache: Mutex<Cache>,
 }
 
-/// The cache's clock: [`MAX_AGE`], [`HARD_EXPIRY`] and [`MIN_REFRESH_INTERVAL`] in production,
-/// shorter in tests.
+/// The cache's clock: [`MAX_AGE`], [`HARD_EXPIRY`], [`MIN_REFRESH_INTERVAL`] and
+/// [`STALE_RETRY_INTERVAL`] in production, shorter in tests.
 #[derive(Clone, Copy, Debug)]
 pub struct Timing {
     pub max_age: Duration,
     pub hard_expiry: Duration,
     pub min_refresh_interval: Duration,
+    pub stale_retry_interval: Duration,
 }
 
 impl Default for Timing {
@@ -59,6 +63,7 @@ impl Default for Timing {
             max_age: MAX_AGE,
             hard_expiry: HARD_EXPIRY,
             min_refresh_interval: MIN_REFRESH_INTERVAL,
+            stale_retry_interval: STALE_RETRY_INTERVAL,
         }
     }
 }
@@ -129,7 +134,10 @@ impl ManagedSecret {
         let stale = cache
             .fetched_at
             .is_none_or(|fetched| now.duration_since(fetched) >= self.timing.max_age);
-        if stale && self.interval_passed(cache.attempted_at, now) {
+        let retry_due = cache
+            .attempted_at
+            .is_none_or(|last| now.duration_since(last) >= self.timing.stale_retry_interval);
+        if stale && retry_due {
             // A failed read keeps the values already held (until the hard expiry): Secrets
             // Manager being briefly unreachable must not lock Portal out.
             let _ = self.refresh(&mut cache).await;
@@ -151,10 +159,6 @@ impl ManagedSecret {
             }
             verified => verified,
         }
-    }
-
-    fn interval_passed(&self, last: Option<Instant>, now: Instant) -> bool {
-        last.is_none_or(|last| now.duration_since(last) >= self.timing.min_refresh_interval)
     }
 
     async fn refresh(&self, cache: &mut Cache) -> Result<(), SecretError> {
