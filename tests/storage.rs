@@ -186,6 +186,14 @@ async fn kept(f: &Fixture, client_id: &str) -> Vec<HashMap<String, AttributeValu
     items
 }
 
+/// Backs up `shares` one after another as GDRIVE shares of `client_id`, each answered 200.
+async fn back_up_in_turn(f: &Fixture, client_id: &str, shares: &[&str]) {
+    for share in shares {
+        let (status, reply) = backup(&f.store, client_id, Some("GDRIVE"), share).await;
+        assert_eq!(status, 200, "{reply}");
+    }
+}
+
 /// The shares `items` hold, opened, in order.
 async fn shares_in(f: &Fixture, items: &[HashMap<String, AttributeValue>]) -> Vec<String> {
     let mut shares = Vec::new();
@@ -245,9 +253,7 @@ async fn opted_in_pruning_never_expires_the_newest_five_versions() {
 async fn a_current_row_deleted_by_hand_never_blocks_its_key() {
     let f = Fixture::new().await;
     let client_id = unique("cli");
-    for share in ["v1", "v2", "v3"] {
-        backup(&f.store, &client_id, Some("GDRIVE"), share).await;
-    }
+    back_up_in_turn(&f, &client_id, &["v1", "v2", "v3"]).await;
     f.client
         .delete_item()
         .table_name(&f.tables.shares)
@@ -257,10 +263,7 @@ async fn a_current_row_deleted_by_hand_never_blocks_its_key() {
         .await
         .unwrap();
     // Created above every kept version, so the next replacements find their versions free.
-    for share in ["v4", "v5", "v6"] {
-        let (status, reply) = backup(&f.store, &client_id, Some("GDRIVE"), share).await;
-        assert_eq!(status, 200, "{reply}");
-    }
+    back_up_in_turn(&f, &client_id, &["v4", "v5", "v6"]).await;
     assert_eq!(
         fetch(&f.store, &client_id).await,
         json!({ "backupShares": ["v6"] })
@@ -278,9 +281,7 @@ async fn a_current_row_deleted_by_hand_never_blocks_its_key() {
 async fn a_current_row_restored_with_an_old_version_never_blocks_its_key() {
     let f = Fixture::new().await;
     let client_id = unique("cli");
-    for share in ["v1", "v2", "v3", "v4"] {
-        backup(&f.store, &client_id, Some("GDRIVE"), share).await;
-    }
+    back_up_in_turn(&f, &client_id, &["v1", "v2", "v3", "v4"]).await;
     // As after a point-in-time restore of the shares table alone: the current row is back at
     // version 2, with a share history already keeps a different one under that version.
     let mut rolled_back = f.scan(&f.tables.shares).await.remove(0);
@@ -292,10 +293,7 @@ async fn a_current_row_restored_with_an_old_version_never_blocks_its_key() {
         .send()
         .await
         .unwrap();
-    for share in ["v5", "v6"] {
-        let (status, reply) = backup(&f.store, &client_id, Some("GDRIVE"), share).await;
-        assert_eq!(status, 200, "{reply}");
-    }
+    back_up_in_turn(&f, &client_id, &["v5", "v6"]).await;
     assert_eq!(
         fetch(&f.store, &client_id).await,
         json!({ "backupShares": ["v6"] })
