@@ -18,8 +18,8 @@ export AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT
 export AWS_ENDPOINT_URL_KMS=$AWS_EMULATOR_ENDPOINT
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
 echo "building the local resources tool and both functions (debug; about 3 minutes the first time)" >&2
-cargo build --quiet -p webhook-tests --bin local-resources -p backup -p backup-fetch
-cargo run --quiet -p webhook-tests --bin local-resources
+cargo build --quiet -p local-aws --bin local-resources -p backup -p backup-fetch
+cargo run --quiet -p local-aws --bin local-resources
 
 cat <<MSG
 
@@ -41,7 +41,7 @@ cat <<MSG
     SHARE_KEY_ID=$SHARE_KEY_ID HISTORY_RETENTION_DAYS=0 \\
     AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT AWS_ENDPOINT_URL_KMS=$AWS_EMULATOR_ENDPOINT \\
     AWS_ENDPOINT_URL_STS=$AWS_EMULATOR_ENDPOINT AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
-    AWS_REGION=us-east-1 cargo run --quiet -p custodian-operator -- list cli_local_test
+    AWS_REGION=us-east-1 cargo run --quiet -p custody -- list cli_local_test
 
   Shares are sealed with the KMS key $SHARE_KEY_ID in the local emulator.
   Each function starts on its first request. Ctrl-C stops the server and the emulators.

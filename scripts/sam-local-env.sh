@@ -23,7 +23,7 @@ export SHARES_TABLE=$(local_value SHARES_TABLE) HISTORY_TABLE=$(local_value HIST
   AUDIT_TABLE=$(local_value AUDIT_TABLE) SHARE_KEY_ID=$(local_value SHARE_KEY_ID)
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT AWS_ENDPOINT_URL_KMS=$AWS_EMULATOR_ENDPOINT
-cargo run --quiet -p webhook-tests --bin local-resources
+cargo run --quiet -p local-aws --bin local-resources
 export SAM_ENV_VARS="$PWD/.tools/locals.json"
 python3 - "$DYNAMODB_ENDPOINT" "$AWS_EMULATOR_ENDPOINT" >"$SAM_ENV_VARS" <<'PY'
 import json, sys

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Part of `make test`: the functions as `sam local` runs them. Builds them with `sam build` (release,
 # this machine's architecture, with the bootstrap size and glibc check), runs `sam local invoke`
-# on every events/ file and checks each status (tests/src/events.rs lists them), then runs the
+# on every events/ file and checks each status (events/README.md lists them), then runs the
 # Portal simulator against `sam local start-api`. Where Docker cannot run, it says so and why,
 # loudly, and the run is marked SKIPPED, never passed.
 set -euo pipefail
@@ -40,7 +40,7 @@ while read -r file route expected; do
     tail -n 20 "$PWD/.tools/sam-local-invoke.log" >&2
     failures=$((failures + 1))
   fi
-done < <(sed -nE 's/^ *\("([^"]+)", "([a-z]+)", ([0-9]+)\),$/\1 \2 \3/p' tests/src/events.rs)
+done < <(sed -nE 's/^\| `([^`]+)` \| ([a-z]+) \| ([0-9]{3}) \|.*$/\1 \2 \3/p' events/README.md)
 [ "$failures" = 0 ] || { echo "$failures events/ files got the wrong status under sam local" >&2; exit 1; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -6,11 +6,11 @@
 
 use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
+use local_aws::events::{DEV_SECRET, rest_event, set_header};
+use local_aws::runtime_api::{Function, binary};
+use local_aws::{Fixture, unique};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use webhook_tests::events::{DEV_SECRET, rest_event, set_header};
-use webhook_tests::runtime_api::{Function, binary};
-use webhook_tests::{Fixture, unique};
 
 /// In every stored share and in no response or log.
 const CANARY: &str = "c4n4ry-share-0x5f3c";
@@ -455,7 +455,7 @@ fn json_body(route: Route, value: Value) -> Value {
 /// An HTTP API (payload 2.0) event from `fetch-http-api-v2.json`.
 fn http_api_event(route: Route, body: &str) -> Value {
     let mut event: Value =
-        serde_json::from_str(&webhook_tests::events::event("fetch-http-api-v2.json")).unwrap();
+        serde_json::from_str(&local_aws::events::event("fetch-http-api-v2.json")).unwrap();
     let path = route.path();
     event["routeKey"] = format!("POST {path}").into();
     event["requestContext"]["routeKey"] = format!("POST {path}").into();

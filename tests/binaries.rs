@@ -1,11 +1,11 @@
 //! The Lambda binaries themselves, run as Lambda runs them (through the Lambda Runtime API),
 //! against DynamoDB Local, fed the `events/` files.
 
+use local_aws::events::{DEV_SECRET, event, expected_statuses, rest_event};
+use local_aws::runtime_api::{Function, binary};
+use local_aws::{Fixture, unique};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use webhook_tests::events::{DEV_SECRET, EVENTS, event, rest_event};
-use webhook_tests::runtime_api::{Function, binary};
-use webhook_tests::{Fixture, unique};
 
 fn status(outcome: &Result<Value, Value>) -> u64 {
     let response = outcome
@@ -29,7 +29,9 @@ async fn every_event_file_gets_its_expected_status_from_the_real_binaries() {
         ("eject", Function::start(&binary("eject"), &env).await),
     ];
     let function_for = |route| &functions.iter().find(|(name, _)| *name == route).unwrap().1;
-    for (file, route, expected) in EVENTS {
+    let events = expected_statuses();
+    for (file, route, expected) in &events {
+        let (route, expected) = (route.as_str(), *expected);
         let function = function_for(route);
         let outcome = function.invoke(&event(file)).await;
         assert_eq!(status(&outcome), u64::from(expected), "{file}: {outcome:?}");
@@ -59,7 +61,7 @@ async fn every_event_file_gets_its_expected_status_from_the_real_binaries() {
     }
 
     for (route, function) in &functions {
-        let expected = EVENTS.iter().filter(|(_, r, _)| r == route).count();
+        let expected = events.iter().filter(|(_, r, _)| r == route).count();
         let request_line = "\"message\":\"request\"";
         let logs = function
             .output_when(|logs| logs.matches(request_line).count() >= expected)

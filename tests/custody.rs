@@ -3,15 +3,16 @@
 //! codes, and that no output but an export's ever holds a share. The eject function's own
 //! checks run with the `events/` files in `binaries.rs`; here it is driven with its audit trail.
 
-use custodian_backup::custody::{ExpectCurrent, Kept};
-use custodian_backup::envelope::Owner;
-use custodian_backup::portal::{Backup, BackupMethod, ClientId};
-use custodian_backup::store::{ShareReader, ShareWriter, Stored};
+use custodian_backup::domain::Owner;
+use custodian_backup::domain::Stored;
+use custodian_backup::domain::custody::{ExpectCurrent, Kept};
+use custodian_backup::domain::{Backup, BackupMethod, ClientId};
+use custodian_backup::store::{Custody, ShareReader, ShareWriter};
+use local_aws::events::rest_event;
+use local_aws::runtime_api::{Function, binary};
+use local_aws::{Fixture, aws_emulator, unique};
 use serde_json::{Value, json};
 use std::process::Command;
-use webhook_tests::events::rest_event;
-use webhook_tests::runtime_api::{Function, binary};
-use webhook_tests::{Fixture, aws_emulator, unique};
 
 const METHOD: &str = "GDRIVE-SECP256K1";
 
@@ -106,7 +107,7 @@ fn assert_reveals_none(run: &Run, shares: &[&String]) {
 }
 
 fn sha256(text: &str) -> String {
-    custodian_backup::portal::Share::from(text.to_owned()).sha256_hex()
+    custodian_backup::domain::Share::from(text.to_owned()).sha256_hex()
 }
 
 #[tokio::test]
@@ -491,63 +492,6 @@ async fn the_eject_binary_returns_the_current_share_to_an_iam_caller_and_records
     assert!(logs.contains(arn), "the log line names the caller:\n{logs}");
 }
 
-#[test]
-fn the_eject_route_is_off_by_default_iam_only_and_may_write_only_audit_records() {
-    let template = webhook_tests::template::template();
-    assert_eq!(
-        template["Parameters"]["EnableEjectEndpoint"]["Default"].as_str(),
-        Some("false")
-    );
-    let eject = &template["Resources"]["EjectFunction"];
-    assert_eq!(eject["Condition"].as_str(), Some("EjectEndpointEnabled"));
-    let properties = &eject["Properties"];
-    let event = &properties["Events"]["Eject"]["Properties"];
-    assert_eq!(event["Method"].as_str(), Some("GET"));
-    assert_eq!(
-        event["Path"].as_str(),
-        Some("/clients/{clientId}/custodian-shares/{backupMethod}")
-    );
-    assert_eq!(event["Auth"]["Authorizer"].as_str(), Some("AWS_IAM"));
-    assert_eq!(event["Auth"]["InvokeRole"].as_str(), Some("NONE"));
-    // It never learns where the webhook secret is, and may read it nowhere.
-    assert_eq!(
-        properties["Environment"]["Variables"]["WEBHOOK_SECRET_ARN"].as_str(),
-        Some("")
-    );
-    let statements = properties["Policies"][0]["Statement"]
-        .as_sequence()
-        .unwrap();
-    let policy = format!("{statements:?}");
-    assert!(
-        !policy.contains("secretsmanager")
-            && !policy.contains("Scan")
-            && !policy.contains("Delete")
-    );
-    for statement in statements {
-        let actions = webhook_tests::template::actions(statement);
-        let resource = format!("{:?}", statement["Resource"]);
-        assert!(!resource.contains("HistoryTable"), "{resource}");
-        if resource.contains("AuditTable") {
-            assert_eq!(actions, ["dynamodb:PutItem"], "adds audit records only");
-        } else {
-            assert!(resource.contains("SharesTable"), "{resource}");
-            assert_eq!(actions, ["dynamodb:GetItem", "dynamodb:Query"]);
-        }
-    }
-    // The open Allow of the webhooks does not reach the eject route: only IAM policies do.
-    let policy = &template["Resources"]["WebhookApi"]["Properties"]["Auth"]["ResourcePolicy"];
-    for statement in policy["CustomStatements"].as_sequence().unwrap() {
-        let (_, statement) = webhook_tests::template::conditional(statement);
-        if statement["Effect"].as_str() == Some("Allow") {
-            let resources = format!("{:?}", statement["Resource"]);
-            assert!(
-                !resources.contains("/*\"") && !resources.contains("clients"),
-                "{resources}"
-            );
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn restores_racing_portals_backups_lose_no_share() {
     let f = Fixture::new().await;
@@ -558,9 +502,9 @@ async fn restores_racing_portals_backups_lose_no_share() {
         client_id: &client_id,
         backup_method: &method,
     };
-    let actor = custodian_backup::custody::Actor {
+    let actor = custodian_backup::domain::custody::Actor {
         arn: "arn:aws:iam::123456789012:user/operator".into(),
-        via: custodian_backup::custody::Via::Cli,
+        via: custodian_backup::domain::custody::Via::Cli,
         reason: None,
     };
     let fresh: Vec<String> = (0..10)
@@ -774,59 +718,4 @@ async fn the_eject_binary_returns_every_current_share_and_falls_back_to_the_lega
     // Each share returned has its own audit record.
     let records = custodian(&f, &["--json", "audit", &c.id, "PASSKEY-ED25519"]).json();
     assert_eq!(records["records"].as_array().unwrap().len(), 1);
-}
-
-#[test]
-fn the_eject_route_admits_only_the_named_callers_and_its_volume_is_alarmed() {
-    let template = webhook_tests::template::template();
-    assert_eq!(
-        template["Parameters"]["EjectCallerArns"]["Default"].as_str(),
-        Some(""),
-        "no one unless named"
-    );
-    let policy = &template["Resources"]["WebhookApi"]["Properties"]["Auth"]["ResourcePolicy"];
-    let deny = policy["CustomStatements"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(webhook_tests::template::conditional)
-        .find(|(condition, _)| *condition == Some("EjectEndpointEnabled"))
-        .map(|(_, statement)| statement)
-        .expect("a statement for the eject routes");
-    assert_eq!(deny["Effect"].as_str(), Some("Deny"));
-    assert_eq!(deny["Principal"].as_str(), Some("*"));
-    let resources = format!("{:?}", deny["Resource"]);
-    assert!(
-        resources.contains("GET/clients/*/custodian-shares\""),
-        "{resources}"
-    );
-    assert!(
-        resources.contains("GET/clients/*/custodian-shares/*"),
-        "{resources}"
-    );
-    let named = format!(
-        "{:?}",
-        deny["Condition"]["StringNotEquals"]["aws:PrincipalArn"]
-    );
-    assert!(named.contains("EjectCallerArns"), "{named}");
-    let events = &template["Resources"]["EjectFunction"]["Properties"]["Events"];
-    assert_eq!(
-        events["EjectAll"]["Properties"]["Path"].as_str(),
-        Some("/clients/{clientId}/custodian-shares")
-    );
-    assert_eq!(
-        events["EjectAll"]["Properties"]["Auth"]["Authorizer"].as_str(),
-        Some("AWS_IAM")
-    );
-    let alarm = &template["Resources"]["EjectVolumeAlarm"];
-    assert_eq!(alarm["Condition"].as_str(), Some("EjectEndpointEnabled"));
-    assert_eq!(
-        alarm["Properties"]["MetricName"].as_str(),
-        Some("Invocations")
-    );
-    let readme = std::fs::read_to_string(webhook_tests::repo_root().join("SECURITY.md")).unwrap();
-    assert!(
-        readme.contains("lambda:InvokeFunction"),
-        "SECURITY.md says a direct invoke of the eject function reads shares"
-    );
 }

@@ -5,15 +5,15 @@
 //! `shared/src/store/mocked.rs`.)
 
 use custodian_backup::config::HistoryRetention;
+use local_aws::dynamodb_local::Restartable;
+use local_aws::events::{DEV_SECRET, rest_event};
+use local_aws::runtime_api::{Function, binary};
+use local_aws::{Fixture, unique};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
-use webhook_tests::dynamodb_local::Restartable;
-use webhook_tests::events::{DEV_SECRET, rest_event};
-use webhook_tests::runtime_api::{Function, binary};
-use webhook_tests::{Fixture, unique};
 
 /// The function's timeout in `template.yaml`: an answer must come before it, and so well inside
 /// Portal's 10 s.

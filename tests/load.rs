@@ -9,13 +9,13 @@
 //! `make test` runs it small (`LOAD_CLIENTS`, default 200); `make load` runs 5,000 clients.
 
 use futures_util::StreamExt;
+use local_aws::events::{DEV_SECRET, rest_event};
+use local_aws::runtime_api::{Function, binary};
+use local_aws::{Fixture, unique};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, Semaphore};
-use webhook_tests::events::{DEV_SECRET, rest_event};
-use webhook_tests::runtime_api::{Function, binary};
-use webhook_tests::{Fixture, unique};
 
 const CURVES: [&str; 2] = ["SECP256K1", "ED25519"];
 

@@ -1,13 +1,12 @@
 //! What an operator relies on: the metrics the real binaries print (Embedded Metric Format), and
 //! the template's alarms watching exactly those metrics of exactly this stack.
 
-use custodian_backup::telemetry::{DIMENSION, NAMESPACE, name};
+use custodian_backup::http::metrics::{DIMENSION, NAMESPACE, name};
+use local_aws::events::{DEV_SECRET, rest_event, set_header};
+use local_aws::runtime_api::{Function, binary};
+use local_aws::{Fixture, unique};
 use serde_json::{Value, json};
-use serde_norway::Value as Yaml;
 use std::collections::BTreeMap;
-use webhook_tests::events::{DEV_SECRET, rest_event, set_header};
-use webhook_tests::runtime_api::{Function, binary};
-use webhook_tests::{Fixture, unique};
 
 /// Every EMF document a function printed, summed by metric name.
 fn metrics_in(logs: &str, stack: &str) -> BTreeMap<String, f64> {
@@ -109,155 +108,11 @@ async fn the_binaries_print_the_metrics_the_alarms_watch() {
     assert_eq!(fetch_metrics, expected);
 }
 
-/// `!Ref X` as `X`.
-fn reference(value: &Yaml) -> Option<&str> {
-    match value {
-        Yaml::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str(),
-        _ => None,
-    }
-}
-
-#[test]
-fn every_alarm_watches_a_metric_the_functions_emit_of_this_stack_and_notifies_the_topic() {
-    let template = webhook_tests::template::template();
-    let resources = template["Resources"].as_mapping().expect("resources");
-    let alarms: BTreeMap<&str, &Yaml> = resources
-        .iter()
-        .filter(|(_, resource)| resource["Type"] == "AWS::CloudWatch::Alarm")
-        .map(|(id, resource)| (id.as_str().expect("an id"), &resource["Properties"]))
-        .collect();
-    for required in [
-        "Webhook5xxAlarm",
-        "StorageErrorsAlarm",
-        "StoredShareUnreadableAlarm",
-        "AuthFailuresAlarm",
-        "ThrottlingAlarm",
-        "FetchVolumeAlarm",
-        "Webhook4xxAlarm",
-        "ReplacementsAlarm",
-        "EjectVolumeAlarm",
-        "NoSuccessfulBackupAlarm",
-    ] {
-        assert!(alarms.contains_key(required), "{required} is missing");
-    }
-    for (id, alarm) in &alarms {
-        for actions in ["AlarmActions", "OKActions"] {
-            let wired = format!("{:?}", alarm[actions]);
-            assert!(
-                wired.contains("HasAlarmTopic") && wired.contains("AlarmTopicArn"),
-                "{id}: {actions} must notify AlarmTopicArn when given"
-            );
-        }
-        // Silence is the one thing the no-backup alarm is for; every other alarm counts events.
-        let silence = if *id == "NoSuccessfulBackupAlarm" {
-            "breaching"
-        } else {
-            "notBreaching"
-        };
-        assert_eq!(alarm["TreatMissingData"], silence, "{id}");
-        let metrics: Vec<&Yaml> = match alarm["Metrics"].as_sequence() {
-            Some(queries) => queries
-                .iter()
-                .filter(|query| !query["MetricStat"].is_null())
-                .map(|query| &query["MetricStat"]["Metric"])
-                .collect(),
-            None => vec![alarm],
-        };
-        assert!(!metrics.is_empty(), "{id} watches nothing");
-        for metric in metrics {
-            let metric_name = metric["MetricName"].as_str().expect("a metric name");
-            if metric["Namespace"] == NAMESPACE {
-                assert!(
-                    name::ALL.contains(&metric_name),
-                    "{id} watches {metric_name}, which the functions never emit"
-                );
-                let dimensions = metric["Dimensions"].as_sequence().expect("dimensions");
-                assert_eq!(dimensions.len(), 1, "{id}");
-                assert_eq!(dimensions[0]["Name"], DIMENSION, "{id}");
-                assert_eq!(
-                    reference(&dimensions[0]["Value"]),
-                    Some("AWS::StackName"),
-                    "{id}"
-                );
-            }
-        }
-    }
-    // The stack name reaches the functions as the dimension value.
-    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
-    assert_eq!(reference(&env["STACK_NAME"]), Some("AWS::StackName"));
-    // Webhook5xxAlarm finds the API by the name the template gives it.
-    let api_name = format!(
-        "{:?}",
-        template["Resources"]["WebhookApi"]["Properties"]["Name"]
-    );
-    let watched = format!("{:?}", alarms["Webhook5xxAlarm"]["Dimensions"][0]["Value"]);
-    assert_eq!(api_name, watched);
-}
-
-#[test]
-fn the_api_logs_every_request_without_a_body_throttles_and_alarms_on_refusals_and_silence() {
-    let template = webhook_tests::template::template();
-    let api = &template["Resources"]["WebhookApi"]["Properties"];
-    // Access logs: JSON, one line per request, with who called and how it ended; never a body,
-    // a header or the secret.
-    let format = api["AccessLogSetting"]["Format"]
-        .as_str()
-        .expect("an access log format");
-    let line: serde_json::Value = serde_json::from_str(format).expect("a JSON line");
-    for field in ["sourceIp", "status", "latencyMs", "path", "requestId"] {
-        assert!(
-            line.get(field).is_some(),
-            "access logs need {field}: {format}"
-        );
-    }
-    for never in ["body", "requestBody", "header", "X-Webhook-Secret"] {
-        assert!(
-            !format.to_lowercase().contains(&never.to_lowercase()),
-            "{never} in {format}"
-        );
-    }
-    let destination = format!("{:?}", api["AccessLogSetting"]["DestinationArn"]);
-    assert!(destination.contains("ApiAccessLogs"), "{destination}");
-    let logs = &template["Resources"]["ApiAccessLogs"];
-    assert!(format!("{:?}", logs["Properties"]["RetentionInDays"]).contains("LogRetentionDays"));
-    // Stage throttling on every method.
-    let settings = &api["MethodSettings"][0];
-    assert_eq!(settings["ResourcePath"], "/*");
-    assert_eq!(settings["HttpMethod"], "*");
-    assert_eq!(
-        reference(&settings["ThrottlingRateLimit"]),
-        Some("ThrottlingRateLimit")
-    );
-    assert_eq!(
-        reference(&settings["ThrottlingBurstLimit"]),
-        Some("ThrottlingBurstLimit")
-    );
-    // A 403 from the allow-list never reaches Lambda: API Gateway's own 4XX metric is watched.
-    let four = &template["Resources"]["Webhook4xxAlarm"]["Properties"];
-    assert_eq!(
-        (four["Namespace"].as_str(), four["MetricName"].as_str()),
-        (Some("AWS/ApiGateway"), Some("4XXError"))
-    );
-    // No successful backup for N hours: off by default, on with the parameter.
-    let hours = &template["Parameters"]["NoSuccessfulBackupHours"];
-    assert_eq!(hours["Default"].as_u64(), Some(0));
-    let silent = &template["Resources"]["NoSuccessfulBackupAlarm"];
-    assert_eq!(silent["Condition"], "NoSuccessfulBackupAlarmOn");
-    assert_eq!(
-        reference(&silent["Properties"]["EvaluationPeriods"]),
-        Some("NoSuccessfulBackupHours")
-    );
-    assert_eq!(
-        silent["Properties"]["ComparisonOperator"],
-        "LessThanThreshold"
-    );
-}
-
 #[test]
 fn no_text_promises_what_portal_or_a_503_does_not_do() {
     // Portal deletes its copy once /backup completes, whatever the answer; and a 503 after a
     // timeout may have stored the share. No document, alarm or error message may say otherwise.
-    let root = webhook_tests::repo_root();
+    let root = local_aws::repo_root();
     let mut texts: Vec<(String, String)> = ["README.md", "SECURITY.md", "template.yaml"]
         .iter()
         .map(|file| {
@@ -301,7 +156,7 @@ fn no_text_promises_what_portal_or_a_503_does_not_do() {
 
 #[test]
 fn every_test_security_md_names_exists() {
-    let root = webhook_tests::repo_root();
+    let root = local_aws::repo_root();
     let security = std::fs::read_to_string(root.join("SECURITY.md")).unwrap();
     let mut sources = String::new();
     for dir in ["tests", "shared/src", "fuzz/fuzz_targets"] {

@@ -4,17 +4,17 @@
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use custodian_backup::handler;
+use custodian_backup::http as webhook;
 use custodian_backup::secret::{
     AuthFailure, Authenticator, ManagedSecret, SecretSlot, Timing, WebhookSecrets,
 };
 use custodian_backup::store::dynamodb::{DynamoDbStore, Item, schema};
 use lambda_http::http::{HeaderMap, HeaderValue};
 use lambda_http::{Body, Request, http};
+use local_aws::runtime_api::{Function, binary};
+use local_aws::{Fixture, aws_emulator, unique};
 use serde_json::{Value, json};
 use std::time::Duration;
-use webhook_tests::runtime_api::{Function, binary};
-use webhook_tests::{Fixture, aws_emulator, unique};
 
 const SECRET: &str = "protection-test-secret";
 /// Canaries: neither may appear in any stored byte, error body or log.
@@ -37,7 +37,7 @@ fn post(secret: &str, body: Value) -> Request {
 async fn backup(store: &DynamoDbStore, client_id: &str, method: &str, share: &str) -> (u16, Value) {
     let body = json!({ "clientId": client_id, "backupMethod": method, "share": share });
     answer(
-        handler::backup(store, &secrets(), post(SECRET, body))
+        webhook::backup(store, &secrets(), post(SECRET, body))
             .await
             .unwrap(),
     )
@@ -46,7 +46,7 @@ async fn backup(store: &DynamoDbStore, client_id: &str, method: &str, share: &st
 async fn fetch(store: &DynamoDbStore, client_id: &str) -> (u16, Value) {
     let body = json!({ "clientId": client_id });
     answer(
-        handler::fetch(store, &secrets(), post(SECRET, body))
+        webhook::fetch(store, &secrets(), post(SECRET, body))
             .await
             .unwrap(),
     )
@@ -282,8 +282,7 @@ async fn the_real_fetch_binary_returns_the_shares_that_open_and_fails_closed_whe
     put_item(&f, with_flipped_byte(&sealed, schema::SEALED_SHARE)).await;
 
     let fetch = Function::start(&binary("backup-fetch"), &f.function_env(SECRET)).await;
-    let mut event: Value =
-        serde_json::from_str(&webhook_tests::events::event("fetch.json")).unwrap();
+    let mut event: Value = serde_json::from_str(&local_aws::events::event("fetch.json")).unwrap();
     event["headers"]["X-Webhook-Secret"] = SECRET.into();
     event["multiValueHeaders"]["X-Webhook-Secret"] = json!([SECRET]);
     event["body"] = json!({ "clientId": client_id }).to_string().into();
@@ -472,7 +471,7 @@ async fn an_unreadable_secret_is_a_503_never_a_200() {
     let body = json!({ "clientId": unique("cli"), "share": SHARE });
     let authenticator = Authenticator::SecretsManager(managed);
     let (status, reply) = answer(
-        handler::backup(&f.store, &authenticator, post(SECRET, body))
+        webhook::backup(&f.store, &authenticator, post(SECRET, body))
             .await
             .unwrap(),
     );
@@ -494,8 +493,7 @@ async fn the_real_backup_binary_follows_a_rotation_in_secrets_manager() {
     let client_id = unique("cli");
     let call = |secret: &'static str, share: &'static str| {
         let mut event: Value =
-            serde_json::from_str(&webhook_tests::events::event("backup-multi-backup.json"))
-                .unwrap();
+            serde_json::from_str(&local_aws::events::event("backup-multi-backup.json")).unwrap();
         event["headers"]["X-Webhook-Secret"] = secret.into();
         event["multiValueHeaders"]["X-Webhook-Secret"] = json!([secret]);
         event["body"] = json!({ "clientId": client_id, "backupMethod": "GDRIVE", "share": share })
@@ -522,135 +520,5 @@ async fn the_real_backup_binary_follows_a_rotation_in_secrets_manager() {
     );
     for secret in ["before-rotation", "after-rotation", "not-the-secret"] {
         assert!(!logs.contains(secret), "a secret reached the logs:\n{logs}");
-    }
-}
-
-#[test]
-fn the_share_key_lets_each_function_do_one_thing_and_only_for_a_bound_context() {
-    let template = webhook_tests::template::template();
-    let key = &template["Resources"]["ShareKey"];
-    assert_eq!(key["DeletionPolicy"].as_str(), Some("Retain"));
-    assert_eq!(key["UpdateReplacePolicy"].as_str(), Some("Retain"));
-    assert_eq!(key["Properties"]["EnableKeyRotation"].as_bool(), Some(true));
-    assert_eq!(key["Properties"]["PendingWindowInDays"].as_u64(), Some(30));
-    let statements = key["Properties"]["KeyPolicy"]["Statement"]
-        .as_sequence()
-        .expect("key policy statements");
-    let mut uses = Vec::new();
-    for statement in statements {
-        let (only_when, statement) = webhook_tests::template::conditional(statement);
-        assert_eq!(statement["Effect"].as_str(), Some("Allow"));
-        let principal = format!("{:?}", statement["Principal"]["AWS"]);
-        let actions = webhook_tests::template::actions(statement);
-        if principal.contains(":root") {
-            // Administration only: nothing that uses the key or hands out a grant to use it.
-            for action in &actions {
-                assert!(
-                    !action.contains('*'),
-                    "no wildcard for the account root: {action}"
-                );
-                for usage in [
-                    "Decrypt",
-                    "Encrypt",
-                    "GenerateDataKey",
-                    "ReEncrypt",
-                    "CreateGrant",
-                ] {
-                    assert_ne!(
-                        action.as_str(),
-                        format!("kms:{usage}"),
-                        "root may not {usage}"
-                    );
-                }
-            }
-            continue;
-        }
-        let condition = &statement["Condition"];
-        let keys = &condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"];
-        assert_eq!(
-            format!("{keys:?}"),
-            format!(
-                "{:?}",
-                serde_norway::Value::from(vec!["clientId", "backupMethod"])
-            )
-        );
-        for context in [
-            "kms:EncryptionContext:clientId",
-            "kms:EncryptionContext:backupMethod",
-        ] {
-            assert_eq!(
-                condition["Null"][context].as_str(),
-                Some("false"),
-                "{context}"
-            );
-        }
-        uses.push((principal, only_when, actions));
-    }
-    // The two webhooks always; the eject function and named operators only when deployed so.
-    let expected = [
-        ("BackupFunctionRole", None, "kms:GenerateDataKey"),
-        ("FetchFunctionRole", None, "kms:Decrypt"),
-        (
-            "EjectFunctionRole",
-            Some("EjectEndpointEnabled"),
-            "kms:Decrypt",
-        ),
-        (
-            "ShareKeyOperatorArns",
-            Some("HasShareKeyOperators"),
-            "kms:Decrypt",
-        ),
-    ];
-    assert_eq!(uses.len(), expected.len(), "nobody else may use the key");
-    for ((principal, only_when, actions), (who, only_if, action)) in uses.iter().zip(expected) {
-        assert!(principal.contains(who), "{principal}");
-        assert_eq!(*only_when, only_if, "{principal}");
-        assert_eq!(actions, &[action], "{principal}");
-    }
-}
-
-#[test]
-fn the_api_admits_only_portals_addresses_by_default_and_the_secret_is_not_a_parameter() {
-    let template = webhook_tests::template::template();
-    let cidrs = template["Parameters"]["AllowedSourceCidrs"]["Default"]
-        .as_str()
-        .expect("a default allow-list");
-    assert_eq!(
-        cidrs,
-        "35.203.150.117/32,104.155.171.139/32,35.185.20.23/32"
-    );
-    let policy = format!(
-        "{:?}",
-        template["Resources"]["WebhookApi"]["Properties"]["Auth"]["ResourcePolicy"]
-    );
-    assert!(
-        policy.contains("NotIpAddress") && policy.contains("AllowedSourceCidrs"),
-        "{policy}"
-    );
-    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
-    let globals = format!("{variables:?}");
-    assert!(globals.contains("WEBHOOK_SECRET_ARN") && globals.contains("SHARE_KEY_ID"));
-    // The variables only `sam local` sets exist deployed only if SamLocal is "true" (default
-    // "false"), and even then hold nothing: no secret in the plain environment, no endpoint.
-    assert_eq!(
-        template["Parameters"]["SamLocal"]["Default"].as_str(),
-        Some("false")
-    );
-    for local_only in [
-        "WEBHOOK_SECRET",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL_KMS",
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-    ] {
-        let (condition, value) = webhook_tests::template::conditional(&variables[local_only]);
-        assert_eq!(condition, Some("IsSamLocal"), "{local_only}");
-        assert_eq!(value.as_str(), Some(""), "{local_only}");
-    }
-    for name in template["Parameters"].as_mapping().unwrap().keys() {
-        let name = name.as_str().unwrap();
-        assert!(
-            !name.contains("Secret") || name.ends_with("Arn"),
-            "{name}: the secret is never a template parameter"
-        );
     }
 }

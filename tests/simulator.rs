@@ -1,10 +1,10 @@
 //! The Portal simulator against the real binaries behind a local API Gateway, with DynamoDB
 //! Local: what a user runs against their deployment, run here on every change.
 
+use local_aws::runtime_api::{Function, binary};
+use local_aws::{Fixture, local_api};
 use portal_sim::{Options, run};
 use std::sync::Arc;
-use webhook_tests::runtime_api::{Function, binary};
-use webhook_tests::{Fixture, local_api};
 
 const SECRET: &str = "simulator-test-secret-0123456789";
 

@@ -1,17 +1,17 @@
 //! Storage behaviour against Amazon DynamoDB Local, through the same handlers Portal calls.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use custodian_backup::Tables;
 use custodian_backup::config::HistoryRetention;
-use custodian_backup::handler;
+use custodian_backup::config::Tables;
+use custodian_backup::http as webhook;
 use custodian_backup::secret::{Authenticator, WebhookSecrets};
 use custodian_backup::store::dynamodb::{DynamoDbStore, schema};
 use lambda_http::{Body, Request, http};
+use local_aws::{Fixture, aws_emulator, dynamodb_local, unique};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use webhook_tests::{Fixture, aws_emulator, dynamodb_local, template, unique};
 
 const SECRET: &str = "integration-test-secret";
 
@@ -47,7 +47,7 @@ async fn backup(
         body["backupMethod"] = method.into();
     }
     status_and_json(
-        handler::backup(store, &secrets(), post(body.to_string()))
+        webhook::backup(store, &secrets(), post(body.to_string()))
             .await
             .unwrap(),
     )
@@ -56,7 +56,7 @@ async fn backup(
 async fn fetch(store: &DynamoDbStore, client_id: &str) -> Value {
     let body = json!({ "clientId": client_id }).to_string();
     let (status, reply) =
-        status_and_json(handler::fetch(store, &secrets(), post(body)).await.unwrap());
+        status_and_json(webhook::fetch(store, &secrets(), post(body)).await.unwrap());
     assert_eq!(status, 200, "{reply}");
     reply
 }
@@ -148,7 +148,7 @@ async fn replacing_a_share_moves_the_old_one_to_history_in_the_same_write() {
     assert_eq!(f.share_in(old).await, "old");
     assert_eq!(n(old, schema::VERSION), 1);
     assert_eq!(
-        s(old, schema::SHARE_KEY),
+        s(old, schema::OWNER),
         json!([client_id, "PASSKEY-ED25519"]).to_string()
     );
     assert_eq!(
@@ -419,7 +419,7 @@ async fn unicode_and_escapes_are_preserved_byte_for_byte() {
     let body = json!({ "clientId": client_id, "backupMethod": "ICLOUD-ED25519", "share": share })
         .to_string();
     let (status, _) = status_and_json(
-        handler::backup(&f.store, &secrets(), post(body))
+        webhook::backup(&f.store, &secrets(), post(body))
             .await
             .unwrap(),
     );
@@ -453,7 +453,7 @@ async fn bad_requests_change_nothing_stored() {
     ];
     for body in bad {
         let (status, _) = status_and_json(
-            handler::backup(&f.store, &secrets(), post(body.clone()))
+            webhook::backup(&f.store, &secrets(), post(body.clone()))
                 .await
                 .unwrap(),
         );
@@ -467,7 +467,7 @@ async fn bad_requests_change_nothing_stored() {
         ))
         .unwrap();
     assert_eq!(
-        handler::backup(&f.store, &secrets(), wrong_secret)
+        webhook::backup(&f.store, &secrets(), wrong_secret)
             .await
             .unwrap()
             .status(),
@@ -504,7 +504,7 @@ async fn unreachable_dynamodb_is_a_quick_503_never_a_200() {
     );
     let body = json!({ "clientId": "cli_1" }).to_string();
     let (status, _) = status_and_json(
-        handler::fetch(&store, &secrets(), post(body))
+        webhook::fetch(&store, &secrets(), post(body))
             .await
             .unwrap(),
     );
@@ -514,157 +514,4 @@ async fn unreachable_dynamodb_is_a_quick_503_never_a_200() {
         "took {:?}",
         started.elapsed()
     );
-}
-
-#[test]
-fn tables_in_the_template_use_the_attribute_names_the_store_writes() {
-    let shares = template::table("SharesTable");
-    assert_eq!(
-        shares.key_schema,
-        [
-            (schema::CLIENT_ID.into(), "HASH".into()),
-            (schema::BACKUP_METHOD.into(), "RANGE".into())
-        ]
-    );
-    assert_eq!(
-        shares.attributes,
-        [
-            (schema::CLIENT_ID.into(), "S".into()),
-            (schema::BACKUP_METHOD.into(), "S".into())
-        ]
-    );
-    assert_eq!(shares.ttl_attribute, None, "current shares never expire");
-    let history = template::table("HistoryTable");
-    assert_eq!(
-        history.key_schema,
-        [
-            (schema::SHARE_KEY.into(), "HASH".into()),
-            (schema::VERSION.into(), "RANGE".into())
-        ]
-    );
-    assert_eq!(
-        history.attributes,
-        [
-            (schema::SHARE_KEY.into(), "S".into()),
-            (schema::VERSION.into(), "N".into())
-        ]
-    );
-    assert_eq!(history.ttl_attribute.as_deref(), Some(schema::EXPIRES_AT));
-    let audit = template::table("AuditTable");
-    assert_eq!(
-        audit.key_schema,
-        [
-            (schema::SHARE_KEY.into(), "HASH".into()),
-            (schema::RECORDED_AT.into(), "RANGE".into())
-        ]
-    );
-}
-
-#[test]
-fn the_template_grants_each_function_only_the_actions_it_uses() {
-    let template = template::template();
-    // (action, target), where a history grant limited to history rows is "history rows".
-    let grants = |function: &str| -> BTreeSet<(String, String)> {
-        let policies = &template["Resources"][function]["Properties"]["Policies"];
-        let mut grants = BTreeSet::new();
-        for policy in policies
-            .as_sequence()
-            .expect("inline policies only, no SAM policy templates")
-        {
-            for statement in policy["Statement"].as_sequence().expect("statements") {
-                assert_eq!(statement["Effect"].as_str(), Some("Allow"));
-                let resource = format!("{:?}", statement["Resource"]);
-                let leading =
-                    &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
-                for action in template::actions(statement) {
-                    let target = if resource.contains("HistoryTable.Arn") {
-                        // The JSON share key `[clientId, backupMethod]` of a history row.
-                        assert_eq!(
-                            leading[0].as_str(),
-                            Some("[*"),
-                            "{function}: history rows only"
-                        );
-                        "history rows"
-                    } else if resource.contains("SharesTable.Arn") {
-                        "shares"
-                    } else if resource.contains("AuditTable.Arn") {
-                        "audit"
-                    } else if resource.contains("WebhookSecret") {
-                        "secret"
-                    } else {
-                        panic!("{resource} is not one table's or the secret's ARN")
-                    };
-                    grants.insert((action, target.to_owned()));
-                }
-            }
-        }
-        grants
-    };
-    let pair = |action: &str, table: &str| (action.to_owned(), table.to_owned());
-    assert_eq!(
-        grants("BackupFunction"),
-        BTreeSet::from([
-            pair("dynamodb:GetItem", "shares"),
-            pair("dynamodb:PutItem", "shares"),
-            pair("dynamodb:PutItem", "history rows"),
-            pair("dynamodb:Query", "history rows"),
-            pair("dynamodb:UpdateItem", "history rows"),
-            pair("secretsmanager:GetSecretValue", "secret"),
-        ]),
-        "the internet-facing backup function cannot write audit records"
-    );
-    assert_eq!(
-        grants("FetchFunction"),
-        BTreeSet::from([
-            pair("dynamodb:Query", "shares"),
-            pair("secretsmanager:GetSecretValue", "secret"),
-        ])
-    );
-    assert_eq!(
-        grants("EjectFunction"),
-        BTreeSet::from([
-            pair("dynamodb:GetItem", "shares"),
-            pair("dynamodb:Query", "shares"),
-            pair("dynamodb:PutItem", "audit"),
-        ])
-    );
-}
-
-#[test]
-fn the_tables_survive_stack_deletion_and_keep_point_in_time_recovery() {
-    let template = template::template();
-    assert_eq!(
-        template::table("AuditTable").ttl_attribute,
-        None,
-        "audit records never expire"
-    );
-    assert_eq!(
-        template["Parameters"]["HistoryRetentionDays"]["Default"].as_u64(),
-        Some(0),
-        "history kept forever by default"
-    );
-    for table in ["SharesTable", "HistoryTable", "AuditTable"] {
-        let resource = &template["Resources"][table];
-        assert_eq!(
-            resource["DeletionPolicy"].as_str(),
-            Some("Retain"),
-            "{table}"
-        );
-        assert_eq!(
-            resource["UpdateReplacePolicy"].as_str(),
-            Some("Retain"),
-            "{table}"
-        );
-        let properties = &resource["Properties"];
-        assert_eq!(
-            properties["DeletionProtectionEnabled"].as_bool(),
-            Some(true),
-            "{table}"
-        );
-        assert_eq!(
-            properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
-            Some(true)
-        );
-        assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
-    }
 }

@@ -2,7 +2,7 @@
 //! holds the invariants the store relies on; no error message quotes the body.
 #![no_main]
 
-use custodian_backup::portal::{Backup, Fetch, MAX_IDENTIFIER_BYTES};
+use custodian_backup::domain::{Backup, Fetch, MAX_IDENTIFIER_BYTES};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {

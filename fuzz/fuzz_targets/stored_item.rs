@@ -5,7 +5,7 @@
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use custodian_backup::envelope::{NONCE_BYTES, open_with};
+use custodian_backup::domain::envelope::{NONCE_BYTES, open_with};
 use custodian_backup::store::dynamodb::{Item, StoredShare, schema};
 use libfuzzer_sys::fuzz_target;
 

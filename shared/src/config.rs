@@ -1,5 +1,5 @@
-//! Configuration from the environment, read once per cold start, and the AWS clients built from
-//! it.
+//! Configuration from the environment, read once per cold start. No AWS type here: [`crate::app`]
+//! builds the clients from it.
 //!
 //! | variable | meaning |
 //! |---|---|
@@ -16,12 +16,7 @@
 //! The SDK's own variables apply too, e.g. `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local and
 //! `AWS_ENDPOINT_URL_KMS` for a local KMS emulator.
 
-use crate::envelope::ShareKey;
-use crate::secret::{Authenticator, ManagedSecret, WebhookSecrets};
-use crate::store::dynamodb::DynamoDbStore;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use crate::secret::WebhookSecrets;
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -67,60 +62,7 @@ pub enum ConfigError {
     },
 }
 
-/// What a function needs to answer requests, built once per cold start.
-pub struct App {
-    pub store: DynamoDbStore,
-    pub authenticator: Authenticator,
-}
-
-impl App {
-    /// Reads the configuration, starts logging, builds the AWS clients and reads the webhook
-    /// secret, all during init, before the first request waits.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
-        lambda_http::tracing::init_default_subscriber();
-        let aws = aws_config(aws_config::defaults(BehaviorVersion::latest())).await;
-        Ok(Self::new(config, &aws).await)
-    }
-
-    pub async fn new(config: Config, aws: &SdkConfig) -> Self {
-        let authenticator = match config.secret {
-            SecretConfig::Environment(secrets) => {
-                if !secrets.is_configured() {
-                    tracing::error!(
-                        "neither WEBHOOK_SECRET_ARN nor WEBHOOK_SECRET is set: every request will be refused with 500"
-                    );
-                }
-                Authenticator::Environment(secrets)
-            }
-            SecretConfig::SecretsManager(secret_id) => {
-                let managed =
-                    ManagedSecret::new(aws_sdk_secretsmanager::Client::new(aws), secret_id);
-                // On failure each request tries again (rate-limited); the error is logged.
-                let _ = managed.load().await;
-                Authenticator::SecretsManager(managed)
-            }
-        };
-        Self {
-            store: Config::store(config.share_key_id, config.tables, aws),
-            authenticator,
-        }
-    }
-}
-
 impl Config {
-    /// The store alone, for the eject function and the operator CLI: neither needs the webhook
-    /// secret, so it is read from the environment but never used.
-    pub fn store_from_env(aws: &SdkConfig) -> Result<DynamoDbStore, ConfigError> {
-        let config = Self::from_env()?;
-        Ok(Self::store(config.share_key_id, config.tables, aws))
-    }
-
-    fn store(share_key_id: String, tables: Tables, aws: &SdkConfig) -> DynamoDbStore {
-        let key = ShareKey::new(aws_sdk_kms::Client::new(aws), share_key_id);
-        DynamoDbStore::new(aws_sdk_dynamodb::Client::new(aws), tables, key)
-    }
-
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -188,22 +130,6 @@ impl HistoryRetention {
     pub fn duration(self) -> Option<Duration> {
         (self.days > 0).then(|| Duration::from_secs(self.days * 24 * 60 * 60))
     }
-}
-
-/// The AWS settings every client shares, on top of `loader`'s (tests point it at local
-/// emulators), with time limits that keep every answer inside Portal's 10 s: an attempt gives up
-/// after 2 s, an operation (3 attempts, with backoff) after 4 s.
-pub async fn aws_config(loader: aws_config::ConfigLoader) -> SdkConfig {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(4))
-        .build();
-    loader
-        .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .load()
-        .await
 }
 
 #[cfg(test)]

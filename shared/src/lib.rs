@@ -1,30 +1,24 @@
-//! Portal's custodian backup share webhooks (Self-Managed Backups), shared by the two Lambda
-//! functions in `functions/`.
+//! Portal's custodian backup share webhooks (Self-Managed Backups), shared by the Lambda functions
+//! in `functions/` and the `custody` CLI. Three layers, and the wiring:
 //!
-//! - [`portal`]: the request bodies Portal sends, validated into types.
-//! - [`secret`]: authentication by the `X-Webhook-Secret` header.
-//! - [`store`]: where shares live (DynamoDB), behind one small trait per handler.
-//! - [`envelope`]: every stored share sealed with AES-256-GCM under a KMS data key.
-//! - [`handler`]: `/backup` and `/backup/fetch`, HTTP request in, HTTP response out; and the
-//!   optional IAM-authorised eject endpoint.
-//! - [`custody`]: the operator's jobs (list, history, restore, export) and their audit trail.
-//! - [`error`]: every rejection and the JSON response it gets.
-//! - [`config`]: environment variables, the AWS clients, and the [`App`] built from them.
-//! - [`runtime`]: the Lambda runtime loop, guarded against bodies lambda_http would panic on.
-//! - [`telemetry`]: CloudWatch metrics (Embedded Metric Format) for every request.
+//! - [`domain`]: what Portal sends, whose share a share is, how it is sealed, what storing it
+//!   did, and the custody vocabulary. No AWS here.
+//! - adapters: [`store`] (DynamoDB, behind one small trait per caller), [`kms`] (the key that
+//!   wraps each share's data key), [`secret`] (the `X-Webhook-Secret` check, Secrets Manager),
+//!   [`aws`] (what every SDK client shares).
+//! - [`http`]: the entrypoints. One module per route (`/backup`, `/backup/fetch`, eject), the
+//!   JSON error body, the request log line, metrics, and the Lambda runtime loop.
+//! - [`config`] reads the environment, [`budget`] holds every time limit, [`app`] wires them.
 //!
 //! A share is key material: nothing in this crate logs, prints or returns one except
 //! `/backup/fetch` answering Portal, and an audited export (the CLI's or the eject endpoint's).
 
+pub mod app;
+pub mod aws;
+pub mod budget;
 pub mod config;
-pub mod envelope;
-pub mod error;
-pub mod handler;
-pub mod portal;
-pub mod runtime;
+pub mod domain;
+pub mod http;
+pub mod kms;
 pub mod secret;
 pub mod store;
-pub mod telemetry;
-
-pub use config::{App, Config, Tables};
-pub use store::dynamodb::{DynamoDbStore, custody};

@@ -1,10 +1,13 @@
 //! Lambda function for `POST {base}/backup/fetch`: Portal reads back every stored share of a client.
 
-use custodian_backup::{App, handler, runtime};
+use custodian_backup::app::{self, Webhook};
+use custodian_backup::http::{self, runtime};
 use lambda_http::{Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = App::from_env().await?;
-    runtime::serve(|request: Request| handler::fetch(&app.store, &app.authenticator, request)).await
+    app::init_tracing();
+    let webhook = Webhook::from_env().await?;
+    runtime::serve(|request: Request| http::fetch(&webhook.store, &webhook.authenticator, request))
+        .await
 }

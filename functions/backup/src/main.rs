@@ -1,11 +1,13 @@
 //! Lambda function for `POST {base}/backup`: Portal sends a custodian backup share to store.
 
-use custodian_backup::{App, handler, runtime};
+use custodian_backup::app::{self, Webhook};
+use custodian_backup::http::{self, runtime};
 use lambda_http::{Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = App::from_env().await?;
-    runtime::serve(|request: Request| handler::backup(&app.store, &app.authenticator, request))
+    app::init_tracing();
+    let webhook = Webhook::from_env().await?;
+    runtime::serve(|request: Request| http::backup(&webhook.store, &webhook.authenticator, request))
         .await
 }

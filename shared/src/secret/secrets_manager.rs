@@ -13,7 +13,8 @@
 //! Secrets Manager call per interval, each wrong request waiting its turn.
 
 use super::{AuthFailure, SecretSlot, WebhookSecrets};
-use crate::store::error_detail;
+use crate::aws::error_detail;
+use crate::budget;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use lambda_http::http::HeaderMap;
@@ -25,17 +26,14 @@ use tokio::sync::Mutex;
 pub const MAX_AGE: Duration = Duration::from_secs(5 * 60);
 /// How long values are used without a successful re-read before they are dropped.
 pub const HARD_EXPIRY: Duration = Duration::from_secs(15 * 60);
-/// The least time between two reads of Secrets Manager caused by a secret that matched nothing.
-/// Short: a request with the rotated secret may wait this long, and with the read and storage
-/// budgets it must stay inside the function's 8 s timeout.
-pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(250);
+/// The least time between two reads of Secrets Manager caused by a secret that matched nothing
+/// ([`budget::SECRET_REREAD_TURN`]).
+pub const MIN_REFRESH_INTERVAL: Duration = budget::SECRET_REREAD_TURN;
 /// The least time between two attempts to refresh stale values while Secrets Manager fails, so
 /// that during an outage (each failed read can take the whole read budget) few requests wait.
 pub const STALE_RETRY_INTERVAL: Duration = Duration::from_secs(10);
-/// The longest a read may hold up a request (or init). With the storage budget it keeps every
-/// answer inside the function's 8 s timeout: Secrets Manager hanging is a clean 503, not a 5xx
-/// from Lambda.
-pub const READ_BUDGET: Duration = Duration::from_millis(1500);
+/// The longest a read may hold up a request (or init) ([`budget::SECRET_READ`]).
+pub const READ_BUDGET: Duration = budget::SECRET_READ;
 
 const CURRENT: &str = "AWSCURRENT";
 const PREVIOUS: &str = "AWSPREVIOUS";
@@ -246,7 +244,7 @@ mod tests {
             .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
                 "local", "local", None, None, "tests",
             ));
-        let sdk = crate::config::aws_config(loader).await;
+        let sdk = crate::aws::sdk_config(loader).await;
         let client = Client::from_conf(
             aws_sdk_secretsmanager::config::Builder::from(&sdk)
                 .endpoint_url(black_hole().await)

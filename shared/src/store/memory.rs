@@ -1,15 +1,21 @@
 //! An in-memory store for handler unit tests only. Storage behaviour is proven against DynamoDB
 //! Local in `tests/`, never here.
 
-use super::{ClientShares, CurrentShare, ShareReader, ShareWriter, StoreError, Stored};
-use crate::portal::{Backup, BackupMethod, ClientId, Share};
+use super::{ShareExporter, ShareReader, ShareWriter};
+use crate::domain::custody::{Actor, CustodyError, Exported, ShareRecord};
+use crate::domain::{
+    Backup, BackupMethod, ClientId, ClientShares, CurrentShare, Owner, Share, StoreError, Stored,
+};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 #[derive(Default)]
 pub struct MemoryStore {
-    current: Mutex<BTreeMap<(ClientId, BackupMethod), String>>,
+    /// Each current share, with its version.
+    current: Mutex<BTreeMap<(ClientId, BackupMethod), (String, u64)>>,
     pub history: Mutex<Vec<String>>,
+    /// `(actor ARN, backupMethod, version)` of every export, in order.
+    pub exports: Mutex<Vec<(String, String, u64)>>,
     /// When set, every call fails as if DynamoDB were down.
     pub unavailable: bool,
     /// Shares every fetch reports as failing their integrity check, besides the ones stored.
@@ -41,6 +47,37 @@ impl MemoryStore {
             false => Ok(()),
         }
     }
+
+    fn exported(&self, owner: Owner<'_>, actor: &Actor) -> Result<Exported, CustodyError> {
+        self.check("GetItem")?;
+        let current = self.current.lock().expect("test store lock");
+        let key = (owner.client_id.clone(), owner.backup_method.clone());
+        let Some((share, version)) = current.get(&key) else {
+            let known = current.keys().any(|(client, _)| client == owner.client_id);
+            return Err(match known {
+                true => CustodyError::UnknownBackupMethod,
+                false => CustodyError::UnknownClient,
+            });
+        };
+        let method = owner.backup_method.to_string();
+        let audit = (actor.arn.clone(), method.clone(), *version);
+        self.exports.lock().expect("test store lock").push(audit);
+        let share = Share::from(share.clone());
+        let record = ShareRecord {
+            backup_method: method,
+            version: *version,
+            current: true,
+            stored_at: None,
+            replaced_at: None,
+            expires_at: None,
+            archived_from: None,
+            share_sha256: share.sha256_hex(),
+            share_bytes: share.len() as u64,
+            backup_share_pair_id: None,
+            restored_from: None,
+        };
+        Ok(Exported { record, share })
+    }
 }
 
 impl ShareWriter for MemoryStore {
@@ -49,11 +86,15 @@ impl ShareWriter for MemoryStore {
         let key = (backup.client_id.clone(), backup.backup_method.clone());
         let new = backup.share.expose_secret().to_owned();
         let mut current = self.current.lock().expect("test store lock");
-        match current.insert(key, new.clone()) {
-            None => Ok(Stored::Created),
-            Some(old) if old == new => Ok(Stored::Unchanged),
-            Some(old) => {
+        match current.get(&key).cloned() {
+            None => {
+                current.insert(key, (new, 1));
+                Ok(Stored::Created)
+            }
+            Some((old, _)) if old == new => Ok(Stored::Unchanged),
+            Some((old, version)) => {
                 self.history.lock().expect("test store lock").push(old);
+                current.insert(key, (new, version + 1));
                 Ok(Stored::Replaced)
             }
         }
@@ -67,7 +108,7 @@ impl ShareReader for MemoryStore {
         let shares = current
             .iter()
             .filter(|((client, _), _)| client == client_id)
-            .map(|((_, method), share)| CurrentShare {
+            .map(|((_, method), (share, _))| CurrentShare {
                 backup_method: method.clone(),
                 share: Share::from(share.clone()),
             })
@@ -76,5 +117,39 @@ impl ShareReader for MemoryStore {
             shares,
             unreadable: self.unreadable,
         })
+    }
+}
+
+impl ShareExporter for MemoryStore {
+    async fn export(
+        &self,
+        owner: Owner<'_>,
+        version: Option<u64>,
+        actor: &Actor,
+    ) -> Result<Exported, CustodyError> {
+        let exported = self.exported(owner, actor)?;
+        match version {
+            Some(version) if version != exported.record.version => {
+                Err(CustodyError::UnknownVersion(version))
+            }
+            _ => Ok(exported),
+        }
+    }
+
+    async fn export_client(
+        &self,
+        client_id: &ClientId,
+        actor: &Actor,
+    ) -> Result<Vec<Exported>, CustodyError> {
+        let methods: Vec<BackupMethod> = {
+            let current = self.current.lock().expect("test store lock");
+            let of_client = current.keys().filter(|(client, _)| client == client_id);
+            of_client.map(|(_, method)| method.clone()).collect()
+        };
+        if methods.is_empty() {
+            return Err(CustodyError::UnknownClient);
+        }
+        let owners = methods.iter().map(|method| Owner::new(client_id, method));
+        owners.map(|owner| self.exported(owner, actor)).collect()
     }
 }

@@ -3,9 +3,10 @@
 //! the functions' own retry and timeout settings. Every case ends in a stored share and a 200, or
 //! in a 503 with nothing current changed; never a 200 without the write.
 
-use crate::config::{HistoryRetention, Tables, aws_config};
-use crate::envelope::ShareKey;
-use crate::handler;
+use crate::budget;
+use crate::config::{HistoryRetention, Tables};
+use crate::http;
+use crate::kms::ShareKey;
 use crate::secret::{Authenticator, WebhookSecrets};
 use crate::store::dynamodb::{DynamoDbStore, schema};
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
@@ -15,7 +16,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kms::operation::generate_data_key::GenerateDataKeyOutput;
 use aws_sdk_kms::primitives::Blob;
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleBuilder, RuleMode, mock};
-use lambda_http::{Body, http};
+use lambda_http::Body;
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -48,7 +49,7 @@ async fn sdk_config() -> aws_config::SdkConfig {
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "mocked", "mocked", None, None, "tests",
         ));
-    aws_config(loader).await
+    crate::aws::sdk_config(loader).await
 }
 
 fn interceptor(rules: &[&Rule]) -> MockResponseInterceptor {
@@ -152,13 +153,13 @@ async fn backup(store: &DynamoDbStore) -> (u16, serde_json::Value) {
     let authenticator: Authenticator =
         WebhookSecrets::new(Some(SecretString::from(SECRET.to_owned())), None).into();
     let body = serde_json::json!({ "clientId": "cli", "backupMethod": "GDRIVE-SECP256K1", "share": "a new share" });
-    let request = http::Request::builder()
+    let request = lambda_http::http::Request::builder()
         .method("POST")
         .header("content-type", "application/json")
         .header("x-webhook-secret", SECRET)
         .body(Body::from(body.to_string()))
         .expect("a request");
-    let response = handler::backup(store, &authenticator, request)
+    let response = http::backup(store, &authenticator, request)
         .await
         .expect("infallible");
     let reply = serde_json::from_slice(response.body().as_ref()).expect("a JSON body");
@@ -206,7 +207,7 @@ async fn a_write_throttled_on_every_attempt_is_a_503_never_a_200() {
     );
     assert_eq!(write.num_calls(), 3, "the SDK's three attempts, no more");
     assert!(
-        started.elapsed() < handler::STORAGE_BUDGET,
+        started.elapsed() < budget::STORAGE,
         "{:?}",
         started.elapsed()
     );
@@ -269,7 +270,7 @@ async fn endless_transaction_conflicts_end_in_a_503_inside_portals_wait() {
     assert_eq!(status, 503, "{reply}");
     assert!(write.num_calls() > 1, "the conflict was never retried");
     assert!(
-        started.elapsed() <= handler::STORAGE_BUDGET,
+        started.elapsed() <= budget::STORAGE,
         "{:?}",
         started.elapsed()
     );

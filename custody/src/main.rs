@@ -1,0 +1,302 @@
+//! `custody`: the operator's day-2 jobs on stored custodian backup shares, run with the
+//! operator's own AWS credentials (or against DynamoDB Local and a KMS emulator).
+//!
+//! No command prints a share except `export`, and only with `--print-share`; `export` and
+//! `restore` write an audit record (the caller's IAM ARN from STS) before they act.
+
+mod render;
+
+use clap::{Parser, Subcommand};
+use custodian_backup::domain::custody::{Actor, CustodyError, ExpectCurrent, Kept, Via};
+use custodian_backup::domain::{BackupMethod, ClientId, Owner};
+use custodian_backup::store::dynamodb::DynamoDbStore;
+use custodian_backup::store::{Custody, ShareExporter};
+use custodian_backup::{app, aws};
+use render::Output;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "custody",
+    version,
+    about = "List, inspect, restore and export (for Portal's eject) stored custodian backup shares.",
+    after_help = "Reads SHARES_TABLE, HISTORY_TABLE, AUDIT_TABLE, SHARE_KEY_ID and HISTORY_RETENTION_DAYS (the \
+stack's HistoryRetentionDays; required, never assumed) like the functions do, with your own AWS credentials; \
+AWS_ENDPOINT_URL_DYNAMODB / _KMS / _STS point it at local emulators.\n\n\
+Exit codes: 0 done; 1 configuration; 2 usage; 3 unknown client, backupMethod, version or pair id; \
+4 confirmation flag missing; 5 AWS unavailable (retry); 6 a stored share failed its integrity check; \
+7 the current share changed since you looked (restore --expect-current)."
+)]
+struct Cli {
+    /// One JSON document on stdout, errors included (`{"error": {"code", "message"}}`).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// A client's current shares: methods, versions, timestamps, hashes and sizes; never shares.
+    List {
+        /// Portal's clientId for the user.
+        client_id: String,
+    },
+    /// Every kept version of one share, newest (current) first, with the same metadata.
+    History {
+        client_id: String,
+        /// As Portal sent it, e.g. GDRIVE-SECP256K1 (`list` shows them).
+        backup_method: String,
+    },
+    /// Make a kept version current again; the share it replaces goes to history. Safe to re-run.
+    /// Refuses unless the current share is still the one you saw (--expect-current), or --force.
+    #[command(group(clap::ArgGroup::new("kept").required(true).args(["version", "pair_id"])))]
+    #[command(group(clap::ArgGroup::new("guard").required(true).args(["expect_current", "force"])))]
+    Restore {
+        client_id: String,
+        backup_method: String,
+        /// The version to make current (`history` shows them).
+        version: Option<u64>,
+        /// Instead of a version: the newest kept share with this backupSharePairId.
+        #[arg(long)]
+        pair_id: Option<String>,
+        /// The version `history` showed as current (`none` if there was none): the restore is
+        /// refused if it has changed since.
+        #[arg(long, value_name = "VERSION|none")]
+        expect_current: Option<String>,
+        /// Replace whatever is current now, unchecked.
+        #[arg(long)]
+        force: bool,
+        /// Why, kept in the audit record (a ticket number, say).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Print the current share (or --version N) for Portal's eject. Key material: needs
+    /// --print-share, and writes an audit record first.
+    Export {
+        client_id: String,
+        backup_method: String,
+        /// A kept version instead of the current one.
+        #[arg(long)]
+        version: Option<u64>,
+        /// Confirms that key material is to be printed.
+        #[arg(long)]
+        print_share: bool,
+        /// Why, kept in the audit record.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Who exported or restored this share, and when, newest first.
+    Audit {
+        client_id: String,
+        backup_method: String,
+    },
+}
+
+/// Exit codes scripts can rely on (listed in `--help` and the README).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Configuration = 1,
+    Usage = 2,
+    NotFound = 3,
+    ConfirmationMissing = 4,
+    Unavailable = 5,
+    Integrity = 6,
+    CurrentChanged = 7,
+}
+
+/// A failed command: its exit code, a stable code and a message without data.
+pub struct Failure {
+    pub exit: Exit,
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let output = Output { json: cli.json };
+    match run(cli.command, &output).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            output.failure(&failure);
+            ExitCode::from(failure.exit as u8)
+        }
+    }
+}
+
+async fn run(command: Command, output: &Output) -> Result<(), Failure> {
+    // Restores write history: pruning must follow the stack's setting, never a default.
+    if std::env::var_os("HISTORY_RETENTION_DAYS").is_none_or(|days| days.is_empty()) {
+        return Err(Failure {
+            exit: Exit::Configuration,
+            code: "configuration",
+            message: "environment variable HISTORY_RETENTION_DAYS must be set to the stack's HistoryRetentionDays (0: history kept forever)".into(),
+        });
+    }
+    let aws = aws::sdk_config_from_env().await;
+    let store = app::store_with(&aws).map_err(|error| Failure {
+        exit: Exit::Configuration,
+        code: "configuration",
+        message: error.to_string(),
+    })?;
+    match command {
+        Command::List { client_id } => {
+            let client_id = parse_client(&client_id)?;
+            let shares = store.list(&client_id).await.map_err(failure)?;
+            output.shares(&client_id, None, &shares);
+        }
+        Command::History {
+            client_id,
+            backup_method,
+        } => {
+            let (client_id, backup_method) = parse_owner(&client_id, &backup_method)?;
+            let owner = Owner::new(&client_id, &backup_method);
+            let versions = store.history(owner).await.map_err(failure)?;
+            output.shares(&client_id, Some(&backup_method), &versions);
+        }
+        Command::Restore {
+            client_id,
+            backup_method,
+            version,
+            pair_id,
+            expect_current,
+            force,
+            reason,
+        } => {
+            let (client_id, backup_method) = parse_owner(&client_id, &backup_method)?;
+            let kept = match (version, pair_id) {
+                (Some(version), _) => Kept::Version(version),
+                (None, Some(pair_id)) => Kept::PairId(pair_id),
+                (None, None) => unreachable!("clap requires a version or --pair-id"),
+            };
+            let expect = match (expect_current.as_deref(), force) {
+                (Some("none"), _) => ExpectCurrent::Nothing,
+                (Some(version), _) => ExpectCurrent::Version(
+                    version
+                        .parse()
+                        .map_err(|_| usage("--expect-current takes a version number or `none`"))?,
+                ),
+                (None, _) => ExpectCurrent::Anything,
+            };
+            let actor = actor(&aws, reason).await?;
+            let owner = Owner::new(&client_id, &backup_method);
+            let restored = store
+                .restore(owner, &kept, expect, &actor)
+                .await
+                .map_err(failure)?;
+            output.restored(&client_id, &backup_method, &restored);
+        }
+        Command::Export {
+            client_id,
+            backup_method,
+            version,
+            print_share,
+            reason,
+        } => {
+            let (client_id, backup_method) = parse_owner(&client_id, &backup_method)?;
+            if !print_share {
+                return Err(Failure {
+                    exit: Exit::ConfirmationMissing,
+                    code: "confirmation_missing",
+                    message: "export prints key material; add --print-share to confirm (an audit record is written first)".into(),
+                });
+            }
+            export(
+                &store,
+                &aws,
+                Owner::new(&client_id, &backup_method),
+                version,
+                reason,
+                output,
+            )
+            .await?;
+        }
+        Command::Audit {
+            client_id,
+            backup_method,
+        } => {
+            let (client_id, backup_method) = parse_owner(&client_id, &backup_method)?;
+            let owner = Owner::new(&client_id, &backup_method);
+            let records = store.audit_trail(owner).await.map_err(failure)?;
+            output.audit(&client_id, &backup_method, &records);
+        }
+    }
+    Ok(())
+}
+
+async fn export(
+    store: &DynamoDbStore,
+    aws: &aws::SdkConfig,
+    owner: Owner<'_>,
+    version: Option<u64>,
+    reason: Option<String>,
+    output: &Output,
+) -> Result<(), Failure> {
+    let actor = actor(aws, reason).await?;
+    let exported = store
+        .export(owner, version, &actor)
+        .await
+        .map_err(failure)?;
+    output.exported(owner, &exported, &actor);
+    Ok(())
+}
+
+/// Who is running this, from STS: without it nothing is exported or restored.
+async fn actor(aws: &aws::SdkConfig, reason: Option<String>) -> Result<Actor, Failure> {
+    let identity = aws_sdk_sts::Client::new(aws)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|error| Failure {
+            exit: Exit::Unavailable,
+            code: "identity_unavailable",
+            message: format!(
+                "STS GetCallerIdentity failed ({}); the audit record needs your identity",
+                aws::error_detail(&error)
+            ),
+        })?;
+    let arn = identity.arn.ok_or_else(|| Failure {
+        exit: Exit::Unavailable,
+        code: "identity_unavailable",
+        message: "STS returned no ARN; the audit record needs your identity".into(),
+    })?;
+    Ok(Actor {
+        arn,
+        via: Via::Cli,
+        reason,
+    })
+}
+
+fn parse_client(client_id: &str) -> Result<ClientId, Failure> {
+    ClientId::parse(client_id).map_err(usage)
+}
+
+fn parse_owner(client_id: &str, backup_method: &str) -> Result<(ClientId, BackupMethod), Failure> {
+    Ok((
+        parse_client(client_id)?,
+        BackupMethod::parse(backup_method).map_err(usage)?,
+    ))
+}
+
+fn usage(error: impl std::fmt::Display) -> Failure {
+    Failure {
+        exit: Exit::Usage,
+        code: "invalid_argument",
+        message: error.to_string(),
+    }
+}
+
+fn failure(error: CustodyError) -> Failure {
+    let exit = match &error {
+        error if error.is_not_found() => Exit::NotFound,
+        CustodyError::CurrentChanged { .. } => Exit::CurrentChanged,
+        CustodyError::Store(store) if store.is_integrity_failure() => Exit::Integrity,
+        _ => Exit::Unavailable,
+    };
+    Failure {
+        exit,
+        code: error.code(),
+        message: error.to_string(),
+    }
+}

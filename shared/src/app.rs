@@ -1,0 +1,71 @@
+//! Wiring, once per cold start: environment → [`Config`] → AWS clients → the store and the
+//! authenticator a function serves with. Nothing here answers a request.
+
+use crate::aws;
+use crate::config::{Config, ConfigError, SecretConfig, Tables};
+use crate::kms::ShareKey;
+use crate::secret::{Authenticator, ManagedSecret};
+use crate::store::dynamodb::DynamoDbStore;
+use aws_config::SdkConfig;
+
+/// What `/backup` and `/backup/fetch` need to answer requests.
+pub struct Webhook {
+    pub store: DynamoDbStore,
+    pub authenticator: Authenticator,
+}
+
+/// Logs as one line of text per event, at INFO and above (lower levels are compiled out).
+pub fn init_tracing() {
+    lambda_http::tracing::init_default_subscriber();
+}
+
+impl Webhook {
+    /// Reads the configuration, builds the AWS clients and reads the webhook secret, all during
+    /// init, before the first request waits.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        Ok(Self::new(config, &aws::sdk_config_from_env().await).await)
+    }
+
+    pub async fn new(config: Config, aws: &SdkConfig) -> Self {
+        let authenticator = match config.secret {
+            SecretConfig::Environment(secrets) => {
+                if !secrets.is_configured() {
+                    tracing::error!(
+                        "neither WEBHOOK_SECRET_ARN nor WEBHOOK_SECRET is set: every request will be refused with 500"
+                    );
+                }
+                Authenticator::Environment(secrets)
+            }
+            SecretConfig::SecretsManager(secret_id) => {
+                let managed =
+                    ManagedSecret::new(aws_sdk_secretsmanager::Client::new(aws), secret_id);
+                // On failure each request tries again (rate-limited); the error is logged.
+                let _ = managed.load().await;
+                Authenticator::SecretsManager(managed)
+            }
+        };
+        Self {
+            store: store(config.share_key_id, config.tables, aws),
+            authenticator,
+        }
+    }
+}
+
+/// The store alone, for the eject function and the `custody` CLI: neither needs the webhook
+/// secret, so it is read from the environment but never used.
+pub async fn store_from_env() -> Result<DynamoDbStore, ConfigError> {
+    store_with(&aws::sdk_config_from_env().await)
+}
+
+/// The store over `aws`'s clients, configured from the environment (the CLI also calls STS).
+pub fn store_with(aws: &SdkConfig) -> Result<DynamoDbStore, ConfigError> {
+    let config = Config::from_env()?;
+    Ok(store(config.share_key_id, config.tables, aws))
+}
+
+/// The store over `aws`'s DynamoDB and KMS.
+pub fn store(share_key_id: String, tables: Tables, aws: &SdkConfig) -> DynamoDbStore {
+    let key = ShareKey::new(aws_sdk_kms::Client::new(aws), share_key_id);
+    DynamoDbStore::new(aws_sdk_dynamodb::Client::new(aws), tables, key)
+}

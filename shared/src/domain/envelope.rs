@@ -1,0 +1,178 @@
+//! The envelope around every stored share: AES-256-GCM under a data key used for that share
+//! alone, with the owner bound in as associated data. Pure: no AWS here ([`crate::kms`] wraps the
+//! data key).
+//!
+//! The share's owner, (clientId, backupMethod), is bound twice: as the KMS encryption context, so
+//! KMS releases the data key only for that owner, and as the AES-GCM associated data, so the
+//! ciphertext opens only as that owner's share. A sealed share copied into another row, altered,
+//! or opened with another context fails closed. Plaintext data keys and opened shares are zeroed
+//! when dropped.
+
+use super::{Owner, Share};
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{Aead, Generate, KeyInit, Nonce, Payload};
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// The one envelope format written today; stored with each share so a later one can coexist.
+pub const FORMAT: u8 = 1;
+pub const NONCE_BYTES: usize = 12;
+pub const DATA_KEY_BYTES: usize = 32;
+
+/// Encryption-context keys; the template's key policy requires exactly these.
+pub const CONTEXT_CLIENT_ID: &str = "clientId";
+pub const CONTEXT_BACKUP_METHOD: &str = "backupMethod";
+
+/// A share as stored: nothing here reveals it without KMS releasing the data key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedShare {
+    /// AES-256-GCM ciphertext followed by its 16-byte tag.
+    pub ciphertext: Vec<u8>,
+    pub nonce: [u8; NONCE_BYTES],
+    /// The data key, encrypted by KMS under `key_id` with the owner as encryption context.
+    pub encrypted_data_key: Vec<u8>,
+    /// The KMS key (ARN) that wrapped the data key, kept for audit and key migration.
+    pub key_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    /// KMS refused or did not answer. `detail` is an error code, never data.
+    #[error("KMS {operation} failed: {detail}")]
+    KmsUnavailable {
+        operation: &'static str,
+        detail: String,
+    },
+    /// The sealed share does not open as this owner's: altered, moved from another row, or
+    /// wrapped by another key. Never retried and never answered with data.
+    #[error("a stored share failed authentication (altered, moved or foreign key)")]
+    Tampered,
+}
+
+/// A fresh random nonce: safe because each data key seals one share only.
+pub fn fresh_nonce() -> [u8; NONCE_BYTES] {
+    Nonce::<Aes256Gcm>::generate().into()
+}
+
+/// The AES-GCM associated data: format and owner, as an unambiguous JSON array.
+pub fn associated_data(owner: Owner<'_>) -> Vec<u8> {
+    serde_json::json!([
+        format!("custodian-backup/v{FORMAT}"),
+        owner.client_id.as_str(),
+        owner.backup_method.as_str()
+    ])
+    .to_string()
+    .into_bytes()
+}
+
+/// AES-256-GCM encryption; `None` only for a data key of the wrong length.
+pub fn seal_with(
+    data_key: &[u8],
+    nonce: &[u8; NONCE_BYTES],
+    associated_data: &[u8],
+    share: &Share,
+) -> Option<Vec<u8>> {
+    let cipher = cipher(data_key)?;
+    let payload = Payload {
+        msg: share.expose_secret().as_bytes(),
+        aad: associated_data,
+    };
+    cipher
+        .encrypt(&Nonce::<Aes256Gcm>::from(*nonce), payload)
+        .ok()
+}
+
+/// AES-256-GCM decryption; `None` unless the tag proves key, nonce, associated data and
+/// ciphertext are exactly those sealed. The plaintext buffer becomes the share without a copy.
+pub fn open_with(
+    data_key: &[u8],
+    nonce: &[u8; NONCE_BYTES],
+    associated_data: &[u8],
+    ciphertext: &[u8],
+) -> Option<Share> {
+    let cipher = cipher(data_key)?;
+    let payload = Payload {
+        msg: ciphertext,
+        aad: associated_data,
+    };
+    let plaintext = cipher
+        .decrypt(&Nonce::<Aes256Gcm>::from(*nonce), payload)
+        .ok()?;
+    match String::from_utf8(plaintext) {
+        Ok(text) => Some(Share::from(text)),
+        Err(error) => {
+            drop(Zeroizing::new(error.into_bytes()));
+            None
+        }
+    }
+}
+
+fn cipher(data_key: &[u8]) -> Option<Aes256Gcm> {
+    if data_key.len() != DATA_KEY_BYTES {
+        return None;
+    }
+    Aes256Gcm::new_from_slice(data_key).ok()
+}
+
+impl fmt::Debug for SealedShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealedShare")
+            .field("ciphertext_bytes", &self.ciphertext.len())
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{BackupMethod, ClientId};
+
+    const KEY: [u8; 32] = [7; 32];
+    const NONCE: [u8; NONCE_BYTES] = [9; NONCE_BYTES];
+
+    fn owner_aad(client: &str, method: &str) -> Vec<u8> {
+        let client_id = ClientId::parse(client).unwrap();
+        let backup_method = BackupMethod::parse(method).unwrap();
+        associated_data(Owner {
+            client_id: &client_id,
+            backup_method: &backup_method,
+        })
+    }
+
+    #[test]
+    fn opens_exactly_what_was_sealed() {
+        let share = Share::from("{\"share\":\"0xabc\",\"unicode\":\"é\u{0}\"}".to_owned());
+        let aad = owner_aad("client", "GDRIVE-SECP256K1");
+        let sealed = seal_with(&KEY, &NONCE, &aad, &share).unwrap();
+        assert!(!sealed.windows(5).any(|w| w == b"0xabc"));
+        let opened = open_with(&KEY, &NONCE, &aad, &sealed).unwrap();
+        assert!(opened.same_as(&share));
+    }
+
+    #[test]
+    fn fails_closed_on_any_change() {
+        let share = Share::from("key material".to_owned());
+        let aad = owner_aad("client", "PASSKEY");
+        let sealed = seal_with(&KEY, &NONCE, &aad, &share).unwrap();
+        let mut flipped = sealed.clone();
+        flipped[0] ^= 1;
+        let mut other_key = KEY;
+        other_key[31] ^= 1;
+        let mut other_nonce = NONCE;
+        other_nonce[0] ^= 1;
+        assert!(open_with(&KEY, &NONCE, &aad, &flipped).is_none());
+        assert!(open_with(&other_key, &NONCE, &aad, &sealed).is_none());
+        assert!(open_with(&KEY, &other_nonce, &aad, &sealed).is_none());
+        assert!(open_with(&KEY, &NONCE, &owner_aad("client", "GDRIVE"), &sealed).is_none());
+        assert!(open_with(&KEY, &NONCE, &owner_aad("other", "PASSKEY"), &sealed).is_none());
+        assert!(open_with(&KEY, &NONCE, &aad, &sealed[..sealed.len() - 1]).is_none());
+        assert!(open_with(&KEY[..16], &NONCE, &aad, &sealed).is_none());
+    }
+
+    #[test]
+    fn associated_data_cannot_be_shifted_between_fields() {
+        // ("a\",\"b", "c") and ("a", "b\",\"c") must not collide.
+        assert_ne!(owner_aad("a\",\"b", "c"), owner_aad("a", "b\",\"c"));
+    }
+}

@@ -1,0 +1,17 @@
+//! The domain: what Portal sends and gets back, whose share a share is, how it is sealed, what
+//! storing it did, and the operator's custody vocabulary. No AWS type appears here.
+
+pub mod custody;
+pub mod envelope;
+mod owner;
+mod portal;
+mod share;
+mod stored;
+
+pub use owner::Owner;
+pub use portal::{
+    Backup, BackupMethod, ClientId, Fetch, InvalidRequest, MAX_IDENTIFIER_BYTES,
+    UNKNOWN_BACKUP_METHOD,
+};
+pub use share::Share;
+pub use stored::{ClientShares, CurrentShare, StoreError, Stored};

@@ -1,0 +1,76 @@
+//! What storage did or found, in the words the handlers answer with; and why it failed.
+//!
+//! Errors carry a sanitised description (operation and error code) and never a share.
+
+use super::envelope::EnvelopeError;
+use super::{BackupMethod, Share};
+
+/// What storing a share did. Every variant means DynamoDB has acknowledged it durably.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// First share for this (clientId, backupMethod).
+    Created,
+    /// A different share was current; it was copied to history before this one replaced it.
+    Replaced,
+    /// The identical share was already current: nothing was written.
+    Unchanged,
+}
+
+impl Stored {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Replaced => "replaced",
+            Self::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// A current share as read back for `/backup/fetch`.
+#[derive(Debug)]
+pub struct CurrentShare {
+    pub backup_method: BackupMethod,
+    pub share: Share,
+}
+
+/// Every current share of a client that opened, and how many did not.
+#[derive(Debug, Default)]
+pub struct ClientShares {
+    /// In a stable order, by backupMethod.
+    pub shares: Vec<CurrentShare>,
+    /// Shares that failed their integrity check (altered, moved, unsealed): left out, logged
+    /// and counted, so one bad row never blocks a client's recovery with the others.
+    pub unreadable: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// DynamoDB refused or did not answer. `detail` is an error code, never data.
+    #[error("DynamoDB {operation} failed: {detail}")]
+    Unavailable {
+        operation: &'static str,
+        detail: String,
+    },
+    /// Concurrent writers kept winning until the retry budget ran out.
+    #[error("gave up after {attempts} conflicting concurrent writes")]
+    Contended { attempts: u32 },
+    /// A stored item lacks an attribute this code wrote: refuse rather than guess.
+    #[error("stored item is missing or has a malformed `{0}`")]
+    Corrupt(&'static str),
+    /// Sealing or opening a share failed: KMS unavailable, or a share that fails authentication.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// Every stored share of a client failed its integrity check (each was logged).
+    #[error("all {0} stored shares of this client failed their integrity check")]
+    AllUnreadable(usize),
+}
+
+impl StoreError {
+    /// A stored share cannot be trusted: retrying will not help, and nothing may be returned.
+    pub fn is_integrity_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Corrupt(_) | Self::Envelope(EnvelopeError::Tampered) | Self::AllUnreadable(_)
+        )
+    }
+}

@@ -1,0 +1,50 @@
+//! `POST {base}/backup/fetch`: Portal reads back every stored share of a client, right after each
+//! `/backup` to validate it, and at recovery.
+
+use super::admit::{admit, within_budget};
+use super::error::json;
+use super::log::RequestLog;
+use super::metrics::{Outcome, Route};
+use crate::domain::{ClientShares, Fetch, StoreError};
+use crate::secret::Authenticator;
+use crate::store::ShareReader;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use std::convert::Infallible;
+
+/// `POST {base}/backup/fetch`: every current share of the client, exactly as received, in
+/// `backupShares`; the legacy `UNKNOWN` share also in `backupShare` for pre-multi-backup Portal.
+pub async fn fetch(
+    store: &impl ShareReader,
+    authenticator: &Authenticator,
+    request: Request,
+) -> Result<Response<Body>, Infallible> {
+    let mut log = RequestLog::start(Route::Fetch);
+    let result = async {
+        let body = admit(authenticator, &request, &mut log).await?;
+        let fetch = Fetch::from_json(body)?;
+        log.client_id = Some(fetch.client_id.to_string());
+        let found = within_budget(store.current_shares(&fetch.client_id)).await?;
+        // An empty list would read as "no backup"; when every share is unreadable, say so.
+        if found.shares.is_empty() && found.unreadable > 0 {
+            return Err(StoreError::AllUnreadable(found.unreadable).into());
+        }
+        Ok(found)
+    }
+    .await;
+    Ok(log.finish(result.map(|found| {
+        let ClientShares { shares, unreadable } = found;
+        let legacy = shares.iter().find(|current| current.backup_method.is_unknown());
+        let mut body = serde_json::json!({
+            "backupShares": shares.iter().map(|current| current.share.expose_secret()).collect::<Vec<_>>(),
+        });
+        if let Some(legacy) = legacy {
+            body["backupShare"] = legacy.share.expose_secret().into();
+        }
+        let fetched = Outcome::Fetched {
+            shares: shares.len(),
+            unreadable,
+        };
+        (fetched, json(StatusCode::OK, &body))
+    })))
+}

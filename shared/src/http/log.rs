@@ -1,0 +1,189 @@
+//! One log line per request, on every route, and the webhooks' metrics with it. Holds only what
+//! is safe to log: never a body, a share or a secret.
+
+use super::error::Rejection;
+use super::metrics::{self, Outcome, Route};
+use crate::domain::StoreError;
+use crate::secret::SecretSlot;
+use lambda_http::http::header::HeaderValue;
+use lambda_http::{Body, Response};
+use std::time::Instant;
+
+/// What a request said its body was. Portal's current docs promise no `Content-Type`, so none
+/// and an odd one are only logged and counted, never refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContentType {
+    Json,
+    None,
+    /// Anything but JSON, or several values.
+    Other,
+}
+
+/// The fields of the line, filled in as the request is understood. `-` where not known.
+pub struct RequestLog {
+    route: Route,
+    started: Instant,
+    /// Set only once validated: a rejected one may hold anything.
+    pub client_id: Option<String>,
+    pub backup_method: Option<String>,
+    pub secret_slot: Option<SecretSlot>,
+    pub content_type: ContentType,
+    /// Why an invalid optional `backupSharePairId` was dropped (the share was still stored).
+    pub dropped_pair_id: Option<&'static str>,
+    /// Eject: the SigV4 caller API Gateway authenticated.
+    pub caller: Option<String>,
+    /// Eject: `backupMethod:version` of each share returned.
+    pub versions: Option<String>,
+}
+
+/// How a request ended, as the line reports it.
+pub struct Ending {
+    pub status: u16,
+    pub outcome: &'static str,
+    pub shares: usize,
+    pub unreadable: usize,
+    /// The storage error behind a failure (an operation and a code, never data).
+    pub cause: Option<String>,
+}
+
+impl RequestLog {
+    pub fn start(route: Route) -> Self {
+        Self {
+            route,
+            started: Instant::now(),
+            client_id: None,
+            backup_method: None,
+            secret_slot: None,
+            content_type: ContentType::Json,
+            dropped_pair_id: None,
+            caller: None,
+            versions: None,
+        }
+    }
+
+    /// A webhook's answer: counted in the metrics, then logged.
+    pub fn finish(
+        self,
+        result: Result<(Outcome<'static>, Response<Body>), Rejection>,
+    ) -> Response<Body> {
+        let authenticated = self.secret_slot.is_some();
+        let latency_ms = self.latency_ms();
+        if self.content_type == ContentType::Other {
+            metrics::odd_content_type();
+        }
+        let (response, ending) = match result {
+            Ok((outcome, response)) => {
+                metrics::record(self.route, authenticated, &outcome, latency_ms);
+                let (shares, unreadable) = match outcome {
+                    Outcome::Fetched { shares, unreadable } => (shares, unreadable),
+                    _ => (0, 0),
+                };
+                let status = response.status().as_u16();
+                let ending = Ending {
+                    status,
+                    outcome: outcome.code(),
+                    shares,
+                    unreadable,
+                    cause: None,
+                };
+                (response, ending)
+            }
+            Err(rejection) => {
+                metrics::record(
+                    self.route,
+                    authenticated,
+                    &Outcome::Rejected(&rejection),
+                    latency_ms,
+                );
+                let ending = Ending {
+                    status: rejection.status().as_u16(),
+                    outcome: rejection.code(),
+                    shares: 0,
+                    unreadable: match rejection.store_error() {
+                        Some(StoreError::AllUnreadable(count)) => *count,
+                        _ => 0,
+                    },
+                    cause: rejection.store_error().map(ToString::to_string),
+                };
+                (rejection.into_response(), ending)
+            }
+        };
+        self.write(&ending);
+        response
+    }
+
+    /// Writes the line: ERROR for a 5xx, WARN for a 4xx or a 200 that left something out.
+    pub fn write(self, ending: &Ending) {
+        let latency_ms = self.latency_ms();
+        let Ending {
+            status,
+            outcome,
+            shares,
+            unreadable,
+            ..
+        } = *ending;
+        let or_dash = |text: &Option<String>| text.clone().unwrap_or_else(|| "-".to_owned());
+        let route = self.route.as_str();
+        let client_id = or_dash(&self.client_id);
+        let backup_method = or_dash(&self.backup_method);
+        let caller = or_dash(&self.caller);
+        let versions = or_dash(&self.versions);
+        let cause = or_dash(&ending.cause);
+        let secret_slot = self.secret_slot.map_or("-", |slot| match slot {
+            SecretSlot::Current => "current",
+            SecretSlot::Previous => "previous",
+        });
+        let content_type = match self.content_type {
+            ContentType::Json => "json",
+            ContentType::None => "none",
+            ContentType::Other => "other",
+        };
+        let dropped_pair_id = self.dropped_pair_id.unwrap_or("-");
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    route,
+                    status,
+                    outcome,
+                    client_id,
+                    backup_method,
+                    secret_slot,
+                    caller,
+                    shares,
+                    unreadable,
+                    versions,
+                    content_type,
+                    dropped_pair_id,
+                    latency_ms,
+                    cause,
+                    "request"
+                )
+            };
+        }
+        match status {
+            500.. => line!(error),
+            400..=499 => line!(warn),
+            _ if unreadable > 0 || self.dropped_pair_id.is_some() => line!(warn),
+            _ => line!(info),
+        }
+    }
+
+    fn latency_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+}
+
+/// `application/json` or any `+json` type, parameters ignored.
+pub fn is_json(content_type: &HeaderValue) -> bool {
+    let Ok(value) = content_type.to_str() else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}

@@ -1,0 +1,171 @@
+//! CloudWatch metrics in Embedded Metric Format: every request counts toward a few metrics, and
+//! the runtime loop prints them to stdout as one JSON document after each invocation; CloudWatch
+//! Logs turns that document into metrics, with no API call in the request path.
+//!
+//! No metric carries a clientId, share or secret. The one dimension is the stack (`STACK_NAME`),
+//! so the template's alarms find exactly this deployment's metrics.
+
+use super::error::Rejection;
+use crate::domain::{StoreError, Stored};
+use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+use metrics_cloudwatch_embedded::Collector;
+
+pub const NAMESPACE: &str = "CustodianBackup";
+pub const DIMENSION: &str = "Stack";
+
+/// Metric names, shared with the alarms in `template.yaml` (a test fails if they drift).
+pub mod name {
+    /// Authenticated `/backup` requests, whatever their outcome.
+    pub const BACKUPS: &str = "Backups";
+    pub const SHARES_CREATED: &str = "SharesCreated";
+    /// A different share replaced the current one, which went to history.
+    pub const SHARES_REPLACED: &str = "SharesReplaced";
+    /// The identical share was already current (Portal retried).
+    pub const SHARES_UNCHANGED: &str = "SharesUnchanged";
+    /// Authenticated `/backup/fetch` requests, whatever their outcome.
+    pub const FETCHES: &str = "Fetches";
+    pub const SHARES_RETURNED: &str = "SharesReturned";
+    /// 401s: a missing or wrong `X-Webhook-Secret`.
+    pub const AUTH_FAILURES: &str = "AuthFailures";
+    /// Every other 4xx.
+    pub const BAD_REQUESTS: &str = "BadRequests";
+    /// DynamoDB or KMS failed or was too slow: 503, nothing changed.
+    pub const STORAGE_ERRORS: &str = "StorageErrors";
+    /// A stored share failed its integrity check and was left out of a fetch (500 when it was
+    /// the client's only one): an incident.
+    pub const STORED_SHARES_UNREADABLE: &str = "StoredSharesUnreadable";
+    /// A request whose `Content-Type` was not JSON: parsed anyway, and counted so a change in
+    /// what Portal sends is seen.
+    pub const ODD_CONTENT_TYPES: &str = "OddContentTypes";
+    /// Every 5xx the handlers answered.
+    pub const SERVER_ERRORS: &str = "ServerErrors";
+    /// Handler latency in milliseconds, one value per request.
+    pub const BACKUP_LATENCY: &str = "BackupLatency";
+    pub const FETCH_LATENCY: &str = "FetchLatency";
+    /// One per process: the first invocation after a cold start.
+    pub const COLD_STARTS: &str = "ColdStarts";
+
+    /// Every metric the functions emit.
+    pub const ALL: [&str; 15] = [
+        BACKUPS,
+        SHARES_CREATED,
+        SHARES_REPLACED,
+        SHARES_UNCHANGED,
+        FETCHES,
+        SHARES_RETURNED,
+        AUTH_FAILURES,
+        BAD_REQUESTS,
+        STORAGE_ERRORS,
+        STORED_SHARES_UNREADABLE,
+        ODD_CONTENT_TYPES,
+        SERVER_ERRORS,
+        BACKUP_LATENCY,
+        FETCH_LATENCY,
+        COLD_STARTS,
+    ];
+}
+
+/// Which route a request came to. Eject counts no metric of its own: its alarm watches the
+/// Lambda invocations, which no code path can skip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Backup,
+    Fetch,
+    Eject,
+}
+
+impl Route {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Backup => "backup",
+            Self::Fetch => "fetch",
+            Self::Eject => "eject",
+        }
+    }
+}
+
+/// How a request ended.
+pub enum Outcome<'a> {
+    Stored(Stored),
+    Fetched { shares: usize, unreadable: usize },
+    Rejected(&'a Rejection),
+}
+
+impl Outcome<'_> {
+    /// The word the log line and the metrics use: the stored `result` or the error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Stored(stored) => stored.as_str(),
+            Self::Fetched { .. } => "fetched",
+            Self::Rejected(rejection) => rejection.code(),
+        }
+    }
+}
+
+/// Installs the process-wide EMF recorder; the runtime loop flushes it after each invocation.
+/// Called once, from [`super::runtime::serve`].
+pub fn install(stack: String) -> Result<&'static Collector, metrics_cloudwatch_embedded::Error> {
+    let collector = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(NAMESPACE)
+        .with_dimension(DIMENSION, stack)
+        .lambda_cold_start_metric(name::COLD_STARTS)
+        .with_lambda_request_id("requestId")
+        .init()?;
+    for counter in name::ALL {
+        if counter != name::BACKUP_LATENCY && counter != name::FETCH_LATENCY {
+            describe_counter!(counter, Unit::Count, "");
+        }
+    }
+    describe_histogram!(name::BACKUP_LATENCY, Unit::Milliseconds, "");
+    describe_histogram!(name::FETCH_LATENCY, Unit::Milliseconds, "");
+    Ok(collector)
+}
+
+/// Counts a request whose `Content-Type` was not JSON.
+pub fn odd_content_type() {
+    counter!(name::ODD_CONTENT_TYPES).increment(1);
+}
+
+/// Counts one request. Without an installed recorder (unit tests, tools) this does nothing.
+pub fn record(route: Route, authenticated: bool, outcome: &Outcome<'_>, latency_ms: f64) {
+    let count = |metric: &'static str, value: u64| counter!(metric).increment(value);
+    let latency = match route {
+        Route::Backup => name::BACKUP_LATENCY,
+        Route::Fetch => name::FETCH_LATENCY,
+        Route::Eject => return,
+    };
+    match (route, authenticated) {
+        (Route::Backup, true) => count(name::BACKUPS, 1),
+        (Route::Fetch, true) => count(name::FETCHES, 1),
+        _ => {}
+    }
+    match outcome {
+        Outcome::Stored(Stored::Created) => count(name::SHARES_CREATED, 1),
+        Outcome::Stored(Stored::Replaced) => count(name::SHARES_REPLACED, 1),
+        Outcome::Stored(Stored::Unchanged) => count(name::SHARES_UNCHANGED, 1),
+        Outcome::Fetched { shares, unreadable } => {
+            count(name::SHARES_RETURNED, *shares as u64);
+            if *unreadable > 0 {
+                count(name::STORED_SHARES_UNREADABLE, *unreadable as u64);
+            }
+        }
+        Outcome::Rejected(rejection) => {
+            match rejection {
+                Rejection::StorageUnavailable(_) | Rejection::StorageTimeout => {
+                    count(name::STORAGE_ERRORS, 1)
+                }
+                Rejection::StoredShareUnreadable(StoreError::AllUnreadable(shares)) => {
+                    count(name::STORED_SHARES_UNREADABLE, *shares as u64)
+                }
+                Rejection::StoredShareUnreadable(_) => count(name::STORED_SHARES_UNREADABLE, 1),
+                _ => {}
+            }
+            match rejection.status().as_u16() {
+                401 => count(name::AUTH_FAILURES, 1),
+                400..=499 => count(name::BAD_REQUESTS, 1),
+                _ => count(name::SERVER_ERRORS, 1),
+            }
+        }
+    }
+    histogram!(latency).record(latency_ms);
+}

@@ -1,0 +1,22 @@
+//! The entrypoints: an HTTP request in, an HTTP response out, with the store injected. One module
+//! per route, and what they share.
+//!
+//! Handlers never return `Err` (which API Gateway would turn into a bare 502): every failure
+//! becomes a JSON [`error`] body with the right status. Each request is logged as one [`log`]
+//! line with its outcome, never with its body or headers.
+
+mod admit;
+mod backup;
+pub mod eject;
+pub mod error;
+mod fetch;
+mod log;
+pub mod metrics;
+pub mod runtime;
+
+pub use backup::backup;
+pub use eject::eject;
+pub use fetch::fetch;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,216 @@
+//! Items as the tables hold them: a share's envelope and hash in, records out. Reading an item
+//! never guesses: an attribute of the envelope missing or malformed is `Corrupt`, and so is an
+//! item without an envelope (no deployment ever stored a plaintext share).
+
+use super::schema;
+use crate::domain::custody::{Action, Actor, AuditRecord, ShareRecord};
+use crate::domain::envelope::{self, SealedShare};
+use crate::domain::{Backup, Owner, Share, StoreError};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// A share as a stored item holds it: sealed, with the hash of what is inside.
+pub struct StoredShare {
+    pub sealed: SealedShare,
+    pub sha256: String,
+}
+
+/// The envelope's attributes and the share's size and hash: what a restore copies.
+const SEALED_ATTRIBUTES: [&str; 8] = [
+    schema::SEALED_SHARE,
+    schema::NONCE,
+    schema::ENCRYPTED_DATA_KEY,
+    schema::KMS_KEY_ID,
+    schema::SEAL_FORMAT,
+    schema::SHARE_SHA256,
+    schema::SHARE_BYTES,
+    schema::BACKUP_SHARE_PAIR_ID,
+];
+
+impl StoredShare {
+    /// Reads the share out of a stored item, current or history.
+    pub fn from_item(item: &Item) -> Result<Self, StoreError> {
+        if number(item, schema::SEAL_FORMAT)? != u64::from(envelope::FORMAT) {
+            return Err(StoreError::Corrupt(schema::SEAL_FORMAT));
+        }
+        let nonce = binary(item, schema::NONCE)?
+            .try_into()
+            .map_err(|_| StoreError::Corrupt(schema::NONCE))?;
+        let sha256 = string(item, schema::SHARE_SHA256)?;
+        let is_hex = |b: u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
+        if sha256.len() != 64 || !sha256.bytes().all(is_hex) {
+            return Err(StoreError::Corrupt(schema::SHARE_SHA256));
+        }
+        Ok(Self {
+            sealed: SealedShare {
+                ciphertext: binary(item, schema::SEALED_SHARE)?.to_vec(),
+                nonce,
+                encrypted_data_key: binary(item, schema::ENCRYPTED_DATA_KEY)?.to_vec(),
+                key_id: string(item, schema::KMS_KEY_ID)?.to_owned(),
+            },
+            sha256: sha256.to_owned(),
+        })
+    }
+}
+
+/// The shares table's primary key of `owner`'s current share.
+pub fn row_key(owner: Owner<'_>) -> Item {
+    HashMap::from([
+        (schema::CLIENT_ID.to_owned(), text(owner.client_id.as_str())),
+        (
+            schema::BACKUP_METHOD.to_owned(),
+            text(owner.backup_method.as_str()),
+        ),
+    ])
+}
+
+/// The history and audit tables' partition key: the JSON array `[clientId, backupMethod]`.
+pub fn owner_value(owner: Owner<'_>) -> AttributeValue {
+    let owner = serde_json::json!([owner.client_id.as_str(), owner.backup_method.as_str()]);
+    AttributeValue::S(owner.to_string())
+}
+
+/// The current item for `backup`, without its version: the envelope, the share's hash and size,
+/// never the share.
+pub fn current_item(backup: &Backup, sealed: &SealedShare) -> Item {
+    let share: &Share = &backup.share;
+    let binary = |bytes: &[u8]| AttributeValue::B(Blob::new(bytes));
+    let mut item = row_key(Owner::of(backup));
+    item.extend([
+        (schema::SEALED_SHARE.into(), binary(&sealed.ciphertext)),
+        (schema::NONCE.into(), binary(&sealed.nonce)),
+        (
+            schema::ENCRYPTED_DATA_KEY.into(),
+            binary(&sealed.encrypted_data_key),
+        ),
+        (schema::KMS_KEY_ID.into(), text(&sealed.key_id)),
+        (schema::SEAL_FORMAT.into(), whole(envelope::FORMAT.into())),
+        (schema::SHARE_SHA256.into(), text(&share.sha256_hex())),
+        (schema::SHARE_BYTES.into(), whole(share.len() as u64)),
+        (schema::STORED_AT.into(), text(&now_rfc3339())),
+    ]);
+    if let Some(pair_id) = &backup.backup_share_pair_id {
+        item.insert(schema::BACKUP_SHARE_PAIR_ID.into(), text(pair_id));
+    }
+    item
+}
+
+/// A kept item made current again: the same sealed share (sealed for this owner, so it opens in
+/// this row), stamped with when and from which version.
+pub fn restored_item(owner: Owner<'_>, kept: &Item, from: u64) -> Item {
+    let mut item = row_key(owner);
+    for name in SEALED_ATTRIBUTES {
+        if let Some(value) = kept.get(name) {
+            item.insert(name.to_owned(), value.clone());
+        }
+    }
+    item.insert(schema::STORED_AT.to_owned(), text(&now_rfc3339()));
+    item.insert(schema::RESTORED_FROM.to_owned(), whole(from));
+    item
+}
+
+/// The replaced item as it was, plus its history partition key; no expiry (see `prune_below`).
+pub fn history_item(owner: Owner<'_>, mut item: Item) -> Item {
+    item.insert(schema::OWNER.into(), owner_value(owner));
+    item.insert(schema::REPLACED_AT.into(), text(&now_rfc3339()));
+    item
+}
+
+pub fn with_version(mut item: Item, version: u64) -> Item {
+    item.insert(schema::VERSION.into(), whole(version));
+    item
+}
+
+/// An audit record of `action` on the share `record` describes, without its sort key.
+pub fn audit_item(owner: Owner<'_>, action: Action, actor: &Actor, record: &ShareRecord) -> Item {
+    let mut item = HashMap::from([
+        (schema::OWNER.to_owned(), owner_value(owner)),
+        (schema::CLIENT_ID.to_owned(), text(owner.client_id.as_str())),
+        (
+            schema::BACKUP_METHOD.to_owned(),
+            text(owner.backup_method.as_str()),
+        ),
+        (schema::ACTION.to_owned(), text(action.as_str())),
+        (schema::ACTOR.to_owned(), text(&actor.arn)),
+        (schema::VIA.to_owned(), text(actor.via.as_str())),
+        (schema::AT.to_owned(), text(&now_rfc3339())),
+        (schema::SHARE_VERSION.to_owned(), whole(record.version)),
+        (schema::SHARE_SHA256.to_owned(), text(&record.share_sha256)),
+    ]);
+    if let Some(reason) = &actor.reason {
+        item.insert(schema::REASON.to_owned(), text(reason));
+    }
+    item
+}
+
+/// A current or history item's record, checking that its envelope is whole; the sealed share is
+/// dropped here, never opened.
+pub fn share_record(item: &Item, current: bool) -> Result<ShareRecord, StoreError> {
+    let stored = StoredShare::from_item(item)?;
+    let optional_text = |name| string(item, name).ok().map(str::to_owned);
+    Ok(ShareRecord {
+        backup_method: string(item, schema::BACKUP_METHOD)?.to_owned(),
+        version: number(item, schema::VERSION)?,
+        current,
+        stored_at: optional_text(schema::STORED_AT),
+        replaced_at: optional_text(schema::REPLACED_AT),
+        expires_at: number(item, schema::EXPIRES_AT).ok().map(|seconds| {
+            humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(seconds)).to_string()
+        }),
+        archived_from: number(item, schema::ARCHIVED_FROM).ok(),
+        share_sha256: stored.sha256,
+        share_bytes: number(item, schema::SHARE_BYTES)?,
+        backup_share_pair_id: optional_text(schema::BACKUP_SHARE_PAIR_ID),
+        restored_from: number(item, schema::RESTORED_FROM).ok(),
+    })
+}
+
+pub fn audit_record(item: &Item) -> Result<AuditRecord, StoreError> {
+    let text = |name| string(item, name).map(str::to_owned);
+    Ok(AuditRecord {
+        at: text(schema::AT)?,
+        action: text(schema::ACTION)?,
+        actor: text(schema::ACTOR)?,
+        via: text(schema::VIA)?,
+        share_version: number(item, schema::SHARE_VERSION)?,
+        share_sha256: text(schema::SHARE_SHA256)?,
+        reason: text(schema::REASON).ok(),
+    })
+}
+
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_nanos(SystemTime::now()).to_string()
+}
+
+pub fn text(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+pub fn whole(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub fn string<'a>(item: &'a Item, name: &'static str) -> Result<&'a str, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(text)) => Ok(text),
+        _ => Err(StoreError::Corrupt(name)),
+    }
+}
+
+fn binary<'a>(item: &'a Item, name: &'static str) -> Result<&'a [u8], StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::B(bytes)) => Ok(bytes.as_ref()),
+        _ => Err(StoreError::Corrupt(name)),
+    }
+}
+
+pub fn number(item: &Item, name: &'static str) -> Result<u64, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(number)) => number.parse().map_err(|_| StoreError::Corrupt(name)),
+        _ => Err(StoreError::Corrupt(name)),
+    }
+}

@@ -1,0 +1,37 @@
+//! The DynamoDB store: one current share per (clientId, backupMethod) in the shares table, every
+//! replaced share kept in the history table, and the operator's audit records in the audit
+//! table. Every share is sealed (see [`crate::domain::envelope`]) before it is written.
+//!
+//! - [`schema`]: attribute names; [`item`]: items in and records out;
+//! - `calls`: the conditional put, the paginated query and the retry policy the rest share;
+//! - `write`: `/backup`; `read`: `/backup/fetch`; `custody`: the operator's jobs and eject.
+
+mod calls;
+mod custody;
+pub mod item;
+mod read;
+pub mod schema;
+mod write;
+
+pub use item::{Item, StoredShare};
+pub use write::NEWEST_VERSIONS_NEVER_PRUNED;
+
+use crate::config::Tables;
+use crate::kms::ShareKey;
+use aws_sdk_dynamodb::Client;
+
+pub struct DynamoDbStore {
+    client: Client,
+    tables: Tables,
+    key: ShareKey,
+}
+
+impl DynamoDbStore {
+    pub fn new(client: Client, tables: Tables, key: ShareKey) -> Self {
+        Self {
+            client,
+            tables,
+            key,
+        }
+    }
+}

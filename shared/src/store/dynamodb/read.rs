@@ -1,0 +1,70 @@
+//! `/backup/fetch`'s read: every current share of a client that opens. One bad row never blocks a
+//! client's recovery with the others: it is left out, logged and counted.
+
+use super::calls::Order;
+use super::item::{StoredShare, string, text};
+use super::{DynamoDbStore, schema};
+use crate::domain::{BackupMethod, ClientId, ClientShares, CurrentShare, Owner, StoreError};
+use crate::store::ShareReader;
+
+/// What a fetch reads of each item: the backupMethod and the envelope, nothing else.
+const FETCHED: [&str; 7] = [
+    schema::BACKUP_METHOD,
+    schema::SEALED_SHARE,
+    schema::NONCE,
+    schema::ENCRYPTED_DATA_KEY,
+    schema::KMS_KEY_ID,
+    schema::SEAL_FORMAT,
+    schema::SHARE_SHA256,
+];
+
+impl ShareReader for DynamoDbStore {
+    async fn current_shares(&self, client_id: &ClientId) -> Result<ClientShares, StoreError> {
+        let partition = (schema::CLIENT_ID, text(client_id.as_str()));
+        let items = self
+            .query_all(&self.tables.shares, partition, Order::OldestFirst, &FETCHED)
+            .await?;
+        let mut unreadable = 0;
+        let mut stored = Vec::new();
+        for item in &items {
+            let read = string(item, schema::BACKUP_METHOD).and_then(|method| {
+                Ok((
+                    BackupMethod::stored(method.to_owned()),
+                    StoredShare::from_item(item)?,
+                ))
+            });
+            match read {
+                Ok(share) => stored.push(share),
+                Err(error) => {
+                    unreadable += 1;
+                    tracing::error!(cause = %error, client_id = %client_id, "a stored share is unreadable and was left out");
+                }
+            }
+        }
+        // One KMS round trip for all of the client's shares, not one after another.
+        let opened = stored
+            .into_iter()
+            .map(|(backup_method, stored)| async move {
+                let opened = self
+                    .key
+                    .open(Owner::new(client_id, &backup_method), &stored.sealed)
+                    .await;
+                (backup_method, opened)
+            });
+        let mut shares = Vec::new();
+        for (backup_method, opened) in futures_util::future::join_all(opened).await {
+            match opened.map_err(StoreError::from) {
+                Ok(share) => shares.push(CurrentShare {
+                    backup_method,
+                    share,
+                }),
+                Err(error) if error.is_integrity_failure() => {
+                    unreadable += 1;
+                    tracing::error!(cause = %error, client_id = %client_id, backup_method = %backup_method, "a stored share failed its integrity check and was left out");
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(ClientShares { shares, unreadable })
+    }
+}

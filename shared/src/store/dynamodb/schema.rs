@@ -1,0 +1,53 @@
+//! Attribute names of the three tables, shared with `template.yaml` (a test in `tests/` fails if
+//! they drift). Stored data uses these names: none may ever change.
+
+/// Shares table: partition key.
+pub const CLIENT_ID: &str = "clientId";
+/// Shares table: sort key.
+pub const BACKUP_METHOD: &str = "backupMethod";
+/// The share sealed with AES-256-GCM (ciphertext and tag), binary.
+pub const SEALED_SHARE: &str = "sealedShare";
+/// The AES-GCM nonce, 12 bytes.
+pub const NONCE: &str = "nonce";
+/// The share's data key, encrypted by KMS.
+pub const ENCRYPTED_DATA_KEY: &str = "encryptedDataKey";
+/// ARN of the KMS key that encrypted the data key.
+pub const KMS_KEY_ID: &str = "kmsKeyId";
+/// Envelope format, [`crate::domain::envelope::FORMAT`].
+pub const SEAL_FORMAT: &str = "sealFormat";
+/// SHA-256 of the share, lowercase hex: repeat detection and audit without the share.
+pub const SHARE_SHA256: &str = "shareSha256";
+/// Size of the share in bytes.
+pub const SHARE_BYTES: &str = "shareBytes";
+pub const BACKUP_SHARE_PAIR_ID: &str = "backupSharePairId";
+/// Starts at 1 and grows by one with each replacement: the optimistic-concurrency guard,
+/// and the history table's sort key, so history sorts in replacement order.
+pub const VERSION: &str = "version";
+pub const STORED_AT: &str = "storedAt";
+/// History and audit tables: partition key, the owner as the JSON array
+/// `[clientId, backupMethod]`. Named `shareKey` on disk, where it cannot change.
+pub const OWNER: &str = "shareKey";
+/// History table: when the share was moved there, RFC 3339 with nanoseconds.
+pub const REPLACED_AT: &str = "replacedAt";
+/// History table: the TTL attribute (epoch seconds). Absent unless pruning is opted into,
+/// and then set only on a version with five newer ones kept.
+pub const EXPIRES_AT: &str = "expiresAt";
+/// History table: the version a share had while current, when it was archived under
+/// another one because that version was already taken (a hand-deleted or PITR-restored row).
+pub const ARCHIVED_FROM: &str = "archivedFrom";
+/// Shares table: the version an operator's restore copied this share from.
+pub const RESTORED_FROM: &str = "restoredFrom";
+/// Audit table: sort key, the time of the record in nanoseconds since 1970.
+pub const RECORDED_AT: &str = "recordedAt";
+/// Audit records: what was done.
+pub const ACTION: &str = "action";
+/// Audit records: who did it (an IAM ARN).
+pub const ACTOR: &str = "actor";
+/// Audit records: through what (`cli` or `eject-endpoint`).
+pub const VIA: &str = "via";
+/// Audit records: when, RFC 3339.
+pub const AT: &str = "at";
+/// Audit records: the version of the share concerned.
+pub const SHARE_VERSION: &str = "shareVersion";
+/// Audit records: the operator's stated reason, if given.
+pub const REASON: &str = "reason";

@@ -1,0 +1,161 @@
+//! `/backup`'s write: one current share per (clientId, backupMethod), every replaced one kept.
+//!
+//! A replacement first copies the old share into history, keyed by its version, and only then
+//! makes the new one current, on condition that the version read is still current. So neither a
+//! crash nor a concurrent writer can lose a share. Nothing here deletes an item; with pruning
+//! opted into, a version only gets an expiry once five newer ones are kept.
+
+use super::calls::{Condition, CurrentItem, Put, RETRY};
+use super::item::{Item, current_item, history_item, owner_value, whole, with_version};
+use super::{DynamoDbStore, schema};
+use crate::aws::error_detail;
+use crate::domain::{Backup, Owner, StoreError, Stored};
+use crate::store::ShareWriter;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// With pruning opted into, the newest this many kept versions of a share never expire: a bad
+/// re-backup, or junk written with a leaked secret, cannot push every good copy out.
+pub const NEWEST_VERSIONS_NEVER_PRUNED: u64 = 5;
+
+impl ShareWriter for DynamoDbStore {
+    async fn put_share(&self, backup: &Backup) -> Result<Stored, StoreError> {
+        let sha256 = backup.share.sha256_hex();
+        let owner = Owner::of(backup);
+        // Sealing needs KMS and reading needs DynamoDB: one round trip for both.
+        let (first_read, sealed) = tokio::try_join!(self.read_current(owner), async {
+            Ok(self.key.seal(owner, &backup.share).await?)
+        })?;
+        let mut first_read = Some(first_read);
+        for attempt in 0..RETRY.attempts {
+            RETRY.pause(attempt).await;
+            let current = match first_read.take() {
+                Some(current) => current,
+                None => self.read_current(owner).await?,
+            };
+            let promoted = current_item(backup, &sealed);
+            let written = match current {
+                None => self.create(owner, promoted).await?.map(|_| Stored::Created),
+                Some(current) if current.share.sha256 == sha256 => Some(Stored::Unchanged),
+                Some(current) => self
+                    .replace(owner, promoted, current)
+                    .await?
+                    .map(|_| Stored::Replaced),
+            };
+            if let Some(stored) = written {
+                return Ok(stored);
+            }
+        }
+        Err(RETRY.exhausted())
+    }
+}
+
+impl DynamoDbStore {
+    /// Creates the current item of an empty key, above every version kept in history (a row
+    /// deleted by hand must not make its next share collide there); the new version, or `None`
+    /// if another writer created it first.
+    pub(super) async fn create(
+        &self,
+        owner: Owner<'_>,
+        item: Item,
+    ) -> Result<Option<u64>, StoreError> {
+        let version = self.newest_kept_version(owner).await?.unwrap_or(0) + 1;
+        let item = with_version(item, version);
+        let shares = &self.tables.shares;
+        let put = self.put_if(shares, schema::CLIENT_ID, item, Condition::Absent);
+        Ok((put.await? == Put::Written).then_some(version))
+    }
+
+    /// Moves `old` to history, then makes `promoted` (a current item without its version) current
+    /// if `old` still is. The new version, or `None` if another writer changed the key first.
+    ///
+    /// The order is the guarantee: the old share is durable in history before the conditional
+    /// put can replace it, so a crash between the two leaves a copy of a still-current share and
+    /// a lost race leaves the same item written twice, never a share lost. (Two single-item
+    /// writes rather than one transaction: a losing transaction is slow, a losing put is not.)
+    pub(super) async fn replace(
+        &self,
+        owner: Owner<'_>,
+        promoted: Item,
+        old: CurrentItem,
+    ) -> Result<Option<u64>, StoreError> {
+        let read_version = old.version;
+        let archived = self.archive(owner, old).await?;
+        // Above the archived copy, so the next replacement finds its version free in history.
+        let next = archived.max(read_version) + 1;
+        let promoted = with_version(promoted, next);
+        let still_current = Condition::Version(read_version);
+        let shares = &self.tables.shares;
+        let put = self.put_if(shares, schema::CLIENT_ID, promoted, still_current);
+        if put.await? != Put::Written {
+            return Ok(None);
+        }
+        self.prune_below(owner, archived).await;
+        Ok(Some(next))
+    }
+
+    /// Copies a current item into history under its version; the version it was kept under.
+    ///
+    /// A version already in history with the same share is the same copy written again (a lost
+    /// race, a retry). One with a different share means the version was reused (a current row
+    /// deleted by hand, or restored from a backup): the copy goes above every kept version
+    /// instead, marked with the version it had, and nothing kept is overwritten.
+    async fn archive(&self, owner: Owner<'_>, old: CurrentItem) -> Result<u64, StoreError> {
+        let mut item = history_item(owner, old.item);
+        let mut version = old.version;
+        for attempt in 0..RETRY.attempts {
+            RETRY.pause(attempt).await;
+            let copy = with_version(item.clone(), version);
+            let same_or_free = Condition::AbsentOrSameShare(old.share.sha256.clone());
+            let put = self.put_if(&self.tables.history, schema::OWNER, copy, same_or_free);
+            match put.await? {
+                Put::Written => return Ok(version),
+                // A transaction held the item: the same version again.
+                Put::Conflicted => {}
+                Put::ConditionFailed => {
+                    item.insert(schema::ARCHIVED_FROM.into(), whole(old.version));
+                    version = self.newest_kept_version(owner).await?.unwrap_or(0) + 1;
+                }
+            }
+        }
+        Err(RETRY.exhausted())
+    }
+
+    /// With pruning opted into, gives an expiry to the version that `newest` (just archived)
+    /// pushed out of the newest [`NEWEST_VERSIONS_NEVER_PRUNED`]. Best effort: the share is
+    /// already stored, and a version that misses its expiry is simply kept.
+    async fn prune_below(&self, owner: Owner<'_>, newest: u64) {
+        let Some(keep) = self.tables.history_retention.duration() else {
+            return;
+        };
+        let Some(version) = newest.checked_sub(NEWEST_VERSIONS_NEVER_PRUNED) else {
+            return;
+        };
+        let expires = (SystemTime::now() + keep)
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.history)
+            .key(schema::OWNER, owner_value(owner))
+            .key(schema::VERSION, whole(version))
+            .update_expression("SET #expiresAt = :expiresAt")
+            .condition_expression("attribute_exists(#owner) AND attribute_not_exists(#expiresAt)")
+            .expression_attribute_names("#owner", schema::OWNER)
+            .expression_attribute_names("#expiresAt", schema::EXPIRES_AT)
+            .expression_attribute_values(":expiresAt", AttributeValue::N(expires.to_string()))
+            .send()
+            .await;
+        if let Err(error) = result
+            && !matches!(
+                error.as_service_error(),
+                Some(UpdateItemError::ConditionalCheckFailedException(_))
+            )
+        {
+            tracing::warn!(cause = %error_detail(&error), version, "could not set a history expiry; the version is kept");
+        }
+    }
+}

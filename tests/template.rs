@@ -1,0 +1,556 @@
+//! `template.yaml` read as CloudFormation will: tables, keys, permissions, routes and alarms.
+//! Every static check of the template is here; what the template makes is exercised against
+//! DynamoDB Local and the real binaries in the other tests.
+
+use custodian_backup::budget;
+use custodian_backup::http::metrics::{DIMENSION, NAMESPACE, name};
+use custodian_backup::store::dynamodb::schema;
+use local_aws::template;
+use serde_norway::Value as Yaml;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// `!Ref X` as `X`.
+fn reference(value: &Yaml) -> Option<&str> {
+    match value {
+        Yaml::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str(),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_function_times_out_as_the_budgets_assume() {
+    let template = template::template();
+    let timeout = template["Globals"]["Function"]["Timeout"].as_u64();
+    assert_eq!(timeout, Some(budget::LAMBDA_TIMEOUT.as_secs()));
+}
+
+#[test]
+fn the_eject_route_is_off_by_default_iam_only_and_may_write_only_audit_records() {
+    let template = template::template();
+    assert_eq!(
+        template["Parameters"]["EnableEjectEndpoint"]["Default"].as_str(),
+        Some("false")
+    );
+    let eject = &template["Resources"]["EjectFunction"];
+    assert_eq!(eject["Condition"].as_str(), Some("EjectEndpointEnabled"));
+    let properties = &eject["Properties"];
+    let event = &properties["Events"]["Eject"]["Properties"];
+    assert_eq!(event["Method"].as_str(), Some("GET"));
+    assert_eq!(
+        event["Path"].as_str(),
+        Some("/clients/{clientId}/custodian-shares/{backupMethod}")
+    );
+    assert_eq!(event["Auth"]["Authorizer"].as_str(), Some("AWS_IAM"));
+    assert_eq!(event["Auth"]["InvokeRole"].as_str(), Some("NONE"));
+    // It never learns where the webhook secret is, and may read it nowhere.
+    assert_eq!(
+        properties["Environment"]["Variables"]["WEBHOOK_SECRET_ARN"].as_str(),
+        Some("")
+    );
+    let statements = properties["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let policy = format!("{statements:?}");
+    assert!(
+        !policy.contains("secretsmanager")
+            && !policy.contains("Scan")
+            && !policy.contains("Delete")
+    );
+    for statement in statements {
+        let actions = template::actions(statement);
+        let resource = format!("{:?}", statement["Resource"]);
+        assert!(!resource.contains("HistoryTable"), "{resource}");
+        if resource.contains("AuditTable") {
+            assert_eq!(actions, ["dynamodb:PutItem"], "adds audit records only");
+        } else {
+            assert!(resource.contains("SharesTable"), "{resource}");
+            assert_eq!(actions, ["dynamodb:GetItem", "dynamodb:Query"]);
+        }
+    }
+    // The open Allow of the webhooks does not reach the eject route: only IAM policies do.
+    let policy = &template["Resources"]["WebhookApi"]["Properties"]["Auth"]["ResourcePolicy"];
+    for statement in policy["CustomStatements"].as_sequence().unwrap() {
+        let (_, statement) = template::conditional(statement);
+        if statement["Effect"].as_str() == Some("Allow") {
+            let resources = format!("{:?}", statement["Resource"]);
+            assert!(
+                !resources.contains("/*\"") && !resources.contains("clients"),
+                "{resources}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_eject_route_admits_only_the_named_callers_and_its_volume_is_alarmed() {
+    let template = template::template();
+    assert_eq!(
+        template["Parameters"]["EjectCallerArns"]["Default"].as_str(),
+        Some(""),
+        "no one unless named"
+    );
+    let policy = &template["Resources"]["WebhookApi"]["Properties"]["Auth"]["ResourcePolicy"];
+    let deny = policy["CustomStatements"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(template::conditional)
+        .find(|(condition, _)| *condition == Some("EjectEndpointEnabled"))
+        .map(|(_, statement)| statement)
+        .expect("a statement for the eject routes");
+    assert_eq!(deny["Effect"].as_str(), Some("Deny"));
+    assert_eq!(deny["Principal"].as_str(), Some("*"));
+    let resources = format!("{:?}", deny["Resource"]);
+    assert!(
+        resources.contains("GET/clients/*/custodian-shares\""),
+        "{resources}"
+    );
+    assert!(
+        resources.contains("GET/clients/*/custodian-shares/*"),
+        "{resources}"
+    );
+    let named = format!(
+        "{:?}",
+        deny["Condition"]["StringNotEquals"]["aws:PrincipalArn"]
+    );
+    assert!(named.contains("EjectCallerArns"), "{named}");
+    let events = &template["Resources"]["EjectFunction"]["Properties"]["Events"];
+    assert_eq!(
+        events["EjectAll"]["Properties"]["Path"].as_str(),
+        Some("/clients/{clientId}/custodian-shares")
+    );
+    assert_eq!(
+        events["EjectAll"]["Properties"]["Auth"]["Authorizer"].as_str(),
+        Some("AWS_IAM")
+    );
+    let alarm = &template["Resources"]["EjectVolumeAlarm"];
+    assert_eq!(alarm["Condition"].as_str(), Some("EjectEndpointEnabled"));
+    assert_eq!(
+        alarm["Properties"]["MetricName"].as_str(),
+        Some("Invocations")
+    );
+    let readme = std::fs::read_to_string(local_aws::repo_root().join("SECURITY.md")).unwrap();
+    assert!(
+        readme.contains("lambda:InvokeFunction"),
+        "SECURITY.md says a direct invoke of the eject function reads shares"
+    );
+}
+
+#[test]
+fn every_alarm_watches_a_metric_the_functions_emit_of_this_stack_and_notifies_the_topic() {
+    let template = template::template();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    let alarms: BTreeMap<&str, &Yaml> = resources
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|(id, resource)| (id.as_str().expect("an id"), &resource["Properties"]))
+        .collect();
+    for required in [
+        "Webhook5xxAlarm",
+        "StorageErrorsAlarm",
+        "StoredShareUnreadableAlarm",
+        "AuthFailuresAlarm",
+        "ThrottlingAlarm",
+        "FetchVolumeAlarm",
+        "Webhook4xxAlarm",
+        "ReplacementsAlarm",
+        "EjectVolumeAlarm",
+        "NoSuccessfulBackupAlarm",
+    ] {
+        assert!(alarms.contains_key(required), "{required} is missing");
+    }
+    for (id, alarm) in &alarms {
+        for actions in ["AlarmActions", "OKActions"] {
+            let wired = format!("{:?}", alarm[actions]);
+            assert!(
+                wired.contains("HasAlarmTopic") && wired.contains("AlarmTopicArn"),
+                "{id}: {actions} must notify AlarmTopicArn when given"
+            );
+        }
+        // Silence is the one thing the no-backup alarm is for; every other alarm counts events.
+        let silence = if *id == "NoSuccessfulBackupAlarm" {
+            "breaching"
+        } else {
+            "notBreaching"
+        };
+        assert_eq!(alarm["TreatMissingData"], silence, "{id}");
+        let metrics: Vec<&Yaml> = match alarm["Metrics"].as_sequence() {
+            Some(queries) => queries
+                .iter()
+                .filter(|query| !query["MetricStat"].is_null())
+                .map(|query| &query["MetricStat"]["Metric"])
+                .collect(),
+            None => vec![alarm],
+        };
+        assert!(!metrics.is_empty(), "{id} watches nothing");
+        for metric in metrics {
+            let metric_name = metric["MetricName"].as_str().expect("a metric name");
+            if metric["Namespace"] == NAMESPACE {
+                assert!(
+                    name::ALL.contains(&metric_name),
+                    "{id} watches {metric_name}, which the functions never emit"
+                );
+                let dimensions = metric["Dimensions"].as_sequence().expect("dimensions");
+                assert_eq!(dimensions.len(), 1, "{id}");
+                assert_eq!(dimensions[0]["Name"], DIMENSION, "{id}");
+                assert_eq!(
+                    reference(&dimensions[0]["Value"]),
+                    Some("AWS::StackName"),
+                    "{id}"
+                );
+            }
+        }
+    }
+    // The stack name reaches the functions as the dimension value.
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(reference(&env["STACK_NAME"]), Some("AWS::StackName"));
+    // Webhook5xxAlarm finds the API by the name the template gives it.
+    let api_name = format!(
+        "{:?}",
+        template["Resources"]["WebhookApi"]["Properties"]["Name"]
+    );
+    let watched = format!("{:?}", alarms["Webhook5xxAlarm"]["Dimensions"][0]["Value"]);
+    assert_eq!(api_name, watched);
+}
+
+#[test]
+fn the_api_logs_every_request_without_a_body_throttles_and_alarms_on_refusals_and_silence() {
+    let template = template::template();
+    let api = &template["Resources"]["WebhookApi"]["Properties"];
+    // Access logs: JSON, one line per request, with who called and how it ended; never a body,
+    // a header or the secret.
+    let format = api["AccessLogSetting"]["Format"]
+        .as_str()
+        .expect("an access log format");
+    let line: serde_json::Value = serde_json::from_str(format).expect("a JSON line");
+    for field in ["sourceIp", "status", "latencyMs", "path", "requestId"] {
+        assert!(
+            line.get(field).is_some(),
+            "access logs need {field}: {format}"
+        );
+    }
+    for never in ["body", "requestBody", "header", "X-Webhook-Secret"] {
+        assert!(
+            !format.to_lowercase().contains(&never.to_lowercase()),
+            "{never} in {format}"
+        );
+    }
+    let destination = format!("{:?}", api["AccessLogSetting"]["DestinationArn"]);
+    assert!(destination.contains("ApiAccessLogs"), "{destination}");
+    let logs = &template["Resources"]["ApiAccessLogs"];
+    assert!(format!("{:?}", logs["Properties"]["RetentionInDays"]).contains("LogRetentionDays"));
+    // Stage throttling on every method.
+    let settings = &api["MethodSettings"][0];
+    assert_eq!(settings["ResourcePath"], "/*");
+    assert_eq!(settings["HttpMethod"], "*");
+    assert_eq!(
+        reference(&settings["ThrottlingRateLimit"]),
+        Some("ThrottlingRateLimit")
+    );
+    assert_eq!(
+        reference(&settings["ThrottlingBurstLimit"]),
+        Some("ThrottlingBurstLimit")
+    );
+    // A 403 from the allow-list never reaches Lambda: API Gateway's own 4XX metric is watched.
+    let four = &template["Resources"]["Webhook4xxAlarm"]["Properties"];
+    assert_eq!(
+        (four["Namespace"].as_str(), four["MetricName"].as_str()),
+        (Some("AWS/ApiGateway"), Some("4XXError"))
+    );
+    // No successful backup for N hours: off by default, on with the parameter.
+    let hours = &template["Parameters"]["NoSuccessfulBackupHours"];
+    assert_eq!(hours["Default"].as_u64(), Some(0));
+    let silent = &template["Resources"]["NoSuccessfulBackupAlarm"];
+    assert_eq!(silent["Condition"], "NoSuccessfulBackupAlarmOn");
+    assert_eq!(
+        reference(&silent["Properties"]["EvaluationPeriods"]),
+        Some("NoSuccessfulBackupHours")
+    );
+    assert_eq!(
+        silent["Properties"]["ComparisonOperator"],
+        "LessThanThreshold"
+    );
+}
+
+#[test]
+fn the_share_key_lets_each_function_do_one_thing_and_only_for_a_bound_context() {
+    let template = template::template();
+    let key = &template["Resources"]["ShareKey"];
+    assert_eq!(key["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(key["UpdateReplacePolicy"].as_str(), Some("Retain"));
+    assert_eq!(key["Properties"]["EnableKeyRotation"].as_bool(), Some(true));
+    assert_eq!(key["Properties"]["PendingWindowInDays"].as_u64(), Some(30));
+    let statements = key["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .expect("key policy statements");
+    let mut uses = Vec::new();
+    for statement in statements {
+        let (only_when, statement) = template::conditional(statement);
+        assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+        let principal = format!("{:?}", statement["Principal"]["AWS"]);
+        let actions = template::actions(statement);
+        if principal.contains(":root") {
+            // Administration only: nothing that uses the key or hands out a grant to use it.
+            for action in &actions {
+                assert!(
+                    !action.contains('*'),
+                    "no wildcard for the account root: {action}"
+                );
+                for usage in [
+                    "Decrypt",
+                    "Encrypt",
+                    "GenerateDataKey",
+                    "ReEncrypt",
+                    "CreateGrant",
+                ] {
+                    assert_ne!(
+                        action.as_str(),
+                        format!("kms:{usage}"),
+                        "root may not {usage}"
+                    );
+                }
+            }
+            continue;
+        }
+        let condition = &statement["Condition"];
+        let keys = &condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"];
+        assert_eq!(
+            format!("{keys:?}"),
+            format!(
+                "{:?}",
+                serde_norway::Value::from(vec!["clientId", "backupMethod"])
+            )
+        );
+        for context in [
+            "kms:EncryptionContext:clientId",
+            "kms:EncryptionContext:backupMethod",
+        ] {
+            assert_eq!(
+                condition["Null"][context].as_str(),
+                Some("false"),
+                "{context}"
+            );
+        }
+        uses.push((principal, only_when, actions));
+    }
+    // The two webhooks always; the eject function and named operators only when deployed so.
+    let expected = [
+        ("BackupFunctionRole", None, "kms:GenerateDataKey"),
+        ("FetchFunctionRole", None, "kms:Decrypt"),
+        (
+            "EjectFunctionRole",
+            Some("EjectEndpointEnabled"),
+            "kms:Decrypt",
+        ),
+        (
+            "ShareKeyOperatorArns",
+            Some("HasShareKeyOperators"),
+            "kms:Decrypt",
+        ),
+    ];
+    assert_eq!(uses.len(), expected.len(), "nobody else may use the key");
+    for ((principal, only_when, actions), (who, only_if, action)) in uses.iter().zip(expected) {
+        assert!(principal.contains(who), "{principal}");
+        assert_eq!(*only_when, only_if, "{principal}");
+        assert_eq!(actions, &[action], "{principal}");
+    }
+}
+
+#[test]
+fn the_api_admits_only_portals_addresses_by_default_and_the_secret_is_not_a_parameter() {
+    let template = template::template();
+    let cidrs = template["Parameters"]["AllowedSourceCidrs"]["Default"]
+        .as_str()
+        .expect("a default allow-list");
+    assert_eq!(
+        cidrs,
+        "35.203.150.117/32,104.155.171.139/32,35.185.20.23/32"
+    );
+    let policy = format!(
+        "{:?}",
+        template["Resources"]["WebhookApi"]["Properties"]["Auth"]["ResourcePolicy"]
+    );
+    assert!(
+        policy.contains("NotIpAddress") && policy.contains("AllowedSourceCidrs"),
+        "{policy}"
+    );
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let globals = format!("{variables:?}");
+    assert!(globals.contains("WEBHOOK_SECRET_ARN") && globals.contains("SHARE_KEY_ID"));
+    // The variables only `sam local` sets exist deployed only if SamLocal is "true" (default
+    // "false"), and even then hold nothing: no secret in the plain environment, no endpoint.
+    assert_eq!(
+        template["Parameters"]["SamLocal"]["Default"].as_str(),
+        Some("false")
+    );
+    for local_only in [
+        "WEBHOOK_SECRET",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_KMS",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    ] {
+        let (condition, value) = template::conditional(&variables[local_only]);
+        assert_eq!(condition, Some("IsSamLocal"), "{local_only}");
+        assert_eq!(value.as_str(), Some(""), "{local_only}");
+    }
+    for name in template["Parameters"].as_mapping().unwrap().keys() {
+        let name = name.as_str().unwrap();
+        assert!(
+            !name.contains("Secret") || name.ends_with("Arn"),
+            "{name}: the secret is never a template parameter"
+        );
+    }
+}
+
+#[test]
+fn tables_in_the_template_use_the_attribute_names_the_store_writes() {
+    let shares = template::table("SharesTable");
+    assert_eq!(
+        shares.key_schema,
+        [
+            (schema::CLIENT_ID.into(), "HASH".into()),
+            (schema::BACKUP_METHOD.into(), "RANGE".into())
+        ]
+    );
+    assert_eq!(
+        shares.attributes,
+        [
+            (schema::CLIENT_ID.into(), "S".into()),
+            (schema::BACKUP_METHOD.into(), "S".into())
+        ]
+    );
+    assert_eq!(shares.ttl_attribute, None, "current shares never expire");
+    let history = template::table("HistoryTable");
+    assert_eq!(
+        history.key_schema,
+        [
+            (schema::OWNER.into(), "HASH".into()),
+            (schema::VERSION.into(), "RANGE".into())
+        ]
+    );
+    assert_eq!(
+        history.attributes,
+        [
+            (schema::OWNER.into(), "S".into()),
+            (schema::VERSION.into(), "N".into())
+        ]
+    );
+    assert_eq!(history.ttl_attribute.as_deref(), Some(schema::EXPIRES_AT));
+    let audit = template::table("AuditTable");
+    assert_eq!(
+        audit.key_schema,
+        [
+            (schema::OWNER.into(), "HASH".into()),
+            (schema::RECORDED_AT.into(), "RANGE".into())
+        ]
+    );
+}
+
+#[test]
+fn the_template_grants_each_function_only_the_actions_it_uses() {
+    let template = template::template();
+    // (action, target), where a history grant limited to history rows is "history rows".
+    let grants = |function: &str| -> BTreeSet<(String, String)> {
+        let policies = &template["Resources"][function]["Properties"]["Policies"];
+        let mut grants = BTreeSet::new();
+        for policy in policies
+            .as_sequence()
+            .expect("inline policies only, no SAM policy templates")
+        {
+            for statement in policy["Statement"].as_sequence().expect("statements") {
+                assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+                let resource = format!("{:?}", statement["Resource"]);
+                let leading =
+                    &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+                for action in template::actions(statement) {
+                    let target = if resource.contains("HistoryTable.Arn") {
+                        // The JSON share key `[clientId, backupMethod]` of a history row.
+                        assert_eq!(
+                            leading[0].as_str(),
+                            Some("[*"),
+                            "{function}: history rows only"
+                        );
+                        "history rows"
+                    } else if resource.contains("SharesTable.Arn") {
+                        "shares"
+                    } else if resource.contains("AuditTable.Arn") {
+                        "audit"
+                    } else if resource.contains("WebhookSecret") {
+                        "secret"
+                    } else {
+                        panic!("{resource} is not one table's or the secret's ARN")
+                    };
+                    grants.insert((action, target.to_owned()));
+                }
+            }
+        }
+        grants
+    };
+    let pair = |action: &str, table: &str| (action.to_owned(), table.to_owned());
+    assert_eq!(
+        grants("BackupFunction"),
+        BTreeSet::from([
+            pair("dynamodb:GetItem", "shares"),
+            pair("dynamodb:PutItem", "shares"),
+            pair("dynamodb:PutItem", "history rows"),
+            pair("dynamodb:Query", "history rows"),
+            pair("dynamodb:UpdateItem", "history rows"),
+            pair("secretsmanager:GetSecretValue", "secret"),
+        ]),
+        "the internet-facing backup function cannot write audit records"
+    );
+    assert_eq!(
+        grants("FetchFunction"),
+        BTreeSet::from([
+            pair("dynamodb:Query", "shares"),
+            pair("secretsmanager:GetSecretValue", "secret"),
+        ])
+    );
+    assert_eq!(
+        grants("EjectFunction"),
+        BTreeSet::from([
+            pair("dynamodb:GetItem", "shares"),
+            pair("dynamodb:Query", "shares"),
+            pair("dynamodb:PutItem", "audit"),
+        ])
+    );
+}
+
+#[test]
+fn the_tables_survive_stack_deletion_and_keep_point_in_time_recovery() {
+    let template = template::template();
+    assert_eq!(
+        template::table("AuditTable").ttl_attribute,
+        None,
+        "audit records never expire"
+    );
+    assert_eq!(
+        template["Parameters"]["HistoryRetentionDays"]["Default"].as_u64(),
+        Some(0),
+        "history kept forever by default"
+    );
+    for table in ["SharesTable", "HistoryTable", "AuditTable"] {
+        let resource = &template["Resources"][table];
+        assert_eq!(
+            resource["DeletionPolicy"].as_str(),
+            Some("Retain"),
+            "{table}"
+        );
+        assert_eq!(
+            resource["UpdateReplacePolicy"].as_str(),
+            Some("Retain"),
+            "{table}"
+        );
+        let properties = &resource["Properties"];
+        assert_eq!(
+            properties["DeletionProtectionEnabled"].as_bool(),
+            Some(true),
+            "{table}"
+        );
+        assert_eq!(
+            properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+            Some(true)
+        );
+        assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+    }
+}

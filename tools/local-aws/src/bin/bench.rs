@@ -1,0 +1,671 @@
+//! `make bench`: how fast the release binaries start and answer, how much of each answer is this
+//! project's own work rather than storage's, their memory, and their size.
+//!
+//! The real `bootstrap` binaries run through the Lambda Runtime API harness against DynamoDB Local
+//! and the KMS emulator on loopback. Each request's latency is measured next to the same DynamoDB
+//! and KMS calls issued directly with the SDK (interleaved, so both see the emulators in the same
+//! state); their ratio is the overhead. A request refused for its secret gives the floor: the
+//! Runtime API's exchange and everything before storage. The functions are configured as
+//! `template.yaml` deploys them, the webhook secret read from Secrets Manager (the emulator)
+//! during init.
+//!
+//! Prints Markdown tables, writes `target/bench/<profile>/results.json` and draws
+//! `docs/performance-<profile>.svg`.
+//!
+//! `BENCH_COLD_STARTS` (default 20) and `BENCH_REQUESTS` (default 1000) set the sizes;
+//! `BENCH_PROFILE` (default `release`) the cargo profile whose binaries are measured.
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_kms::types::DataKeySpec;
+use local_aws::events::{DEV_SECRET, rest_event, set_header};
+use local_aws::runtime_api::{Function, binary_of};
+use local_aws::{Fixture, aws_emulator, repo_root, unique};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+const WARMUP: usize = 50;
+const METHODS: [&str; 8] = [
+    "GDRIVE-SECP256K1",
+    "GDRIVE-ED25519",
+    "ICLOUD-SECP256K1",
+    "ICLOUD-ED25519",
+    "PASSWORD-SECP256K1",
+    "PASSWORD-ED25519",
+    "PASSKEY-SECP256K1",
+    "PASSKEY-ED25519",
+];
+
+/// The operations measured warm, in the order of the table.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Operation {
+    BackupNew,
+    BackupReplace,
+    BackupRepeat,
+    FetchOne,
+    FetchEight,
+}
+
+impl Operation {
+    const ALL: [Self; 5] = [
+        Self::BackupNew,
+        Self::BackupReplace,
+        Self::BackupRepeat,
+        Self::FetchOne,
+        Self::FetchEight,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::BackupNew => "/backup, new share",
+            Self::BackupReplace => "/backup, replacing",
+            Self::BackupRepeat => "/backup, repeat",
+            Self::FetchOne => "/backup/fetch, 1 share",
+            Self::FetchEight => "/backup/fetch, 8 shares",
+        }
+    }
+}
+
+struct Latencies {
+    handler: Vec<Duration>,
+    raw: Vec<Duration>,
+}
+
+/// One function's fresh processes: start to first poll, start to first answer, and the same
+/// storage calls made by SDK clients that had never connected.
+#[derive(Default)]
+struct ColdStarts {
+    ready: Vec<Duration>,
+    first: Vec<Duration>,
+    raw: Vec<Duration>,
+}
+
+#[tokio::main]
+async fn main() {
+    // `bench --chart <results.json>` redraws a run's chart without running it again.
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, results] = args.as_slice()
+        && flag == "--chart"
+    {
+        let text = std::fs::read_to_string(results).expect("a results.json");
+        return chart(&serde_json::from_str(&text).expect("JSON"));
+    }
+    let cold_starts = setting("BENCH_COLD_STARTS", 20);
+    let requests = setting("BENCH_REQUESTS", 1000);
+    let f = Fixture::new().await;
+    // As deployed: the webhook secret is read from Secrets Manager during init.
+    let secret_arn = aws_emulator::create_webhook_secret(DEV_SECRET).await;
+    let mut env = f.function_env("");
+    env.retain(|(name, _)| *name != "WEBHOOK_SECRET");
+    env.push(("WEBHOOK_SECRET_ARN", &secret_arn));
+    let raw = Raw::new(&f).await;
+
+    // The warm processes start first: the backup function stores the shares cold fetches read.
+    let backup = Function::start(&binary_of(&profile(), "backup"), &env).await;
+    let fetch = Function::start(&binary_of(&profile(), "backup-fetch"), &env).await;
+    let one = unique("fetch-one");
+    let eight = unique("fetch-eight");
+    let repeat = unique("repeat");
+    let replace = unique("replace");
+    let cold_fetched: Vec<String> = (0..cold_starts).map(|_| unique("cold-fetch")).collect();
+    let mut seeded = vec![(&one, 1), (&eight, 8), (&repeat, 1), (&replace, 1)];
+    seeded.extend(cold_fetched.iter().map(|client| (client, 1)));
+    for (client, methods) in &seeded {
+        for method in &METHODS[..*methods] {
+            let event = rest_event("/backup", &body(client, method, &share(client, 0)));
+            assert_eq!(status(&backup.invoke(&event.to_string()).await), 200);
+        }
+    }
+    let mut raw_fetched = vec![one.as_str(), eight.as_str()];
+    raw_fetched.extend(cold_fetched.iter().map(String::as_str));
+    seed_raw(&raw, &f, &raw_fetched).await;
+
+    eprintln!("cold starts: {cold_starts} fresh processes of each function");
+    // Also with the secret in the environment (as `make run` does): init without its read.
+    let local_env = f.function_env(DEV_SECRET);
+    let mut cold = Vec::new();
+    for (secret, env, (name, route, operation)) in [
+        (
+            "Secrets Manager",
+            &env,
+            ("backup", "/backup", Operation::BackupNew),
+        ),
+        (
+            "Secrets Manager",
+            &env,
+            ("backup-fetch", "/backup/fetch", Operation::FetchOne),
+        ),
+        (
+            "environment",
+            &local_env,
+            ("backup", "/backup", Operation::BackupNew),
+        ),
+        (
+            "environment",
+            &local_env,
+            ("backup-fetch", "/backup/fetch", Operation::FetchOne),
+        ),
+    ] {
+        let mut starts = ColdStarts::default();
+        for fetched in &cold_fetched {
+            let function = Function::start(&binary_of(&profile(), name), env).await;
+            let client = match operation {
+                Operation::BackupNew => unique("cold"),
+                _ => fetched.clone(),
+            };
+            let text = share(&client, 0);
+            let event = match operation {
+                Operation::BackupNew => rest_event(route, &body(&client, METHODS[0], &text)),
+                _ => rest_event(route, &body(&client, "", "")),
+            };
+            let ready = function.ready_after().await;
+            let answer = function.invoke(&event.to_string()).await;
+            starts.first.push(function.started.elapsed());
+            starts.ready.push(ready);
+            assert_eq!(status(&answer), 200, "{answer:?}");
+            // The same calls from clients that have never connected: storage's own first time.
+            let fresh = raw.fresh(&f).await;
+            starts.raw.push(fresh.time(operation, &client, &text).await);
+        }
+        cold.push((format!("{name}, secret from {secret}"), starts));
+    }
+
+    eprintln!("warm: {requests} requests per operation, each next to the same raw SDK calls");
+    let mut warm = HashMap::new();
+    for operation in Operation::ALL {
+        let mut latencies = Latencies {
+            handler: Vec::new(),
+            raw: Vec::new(),
+        };
+        for i in 0..WARMUP + requests {
+            let (function, route, client, method, text, expected) = match operation {
+                Operation::BackupNew => {
+                    let client = unique("new");
+                    let text = share(&client, 0);
+                    (&backup, "/backup", client, METHODS[0], text, "created")
+                }
+                Operation::BackupReplace => {
+                    let text = share(&replace, i + 1);
+                    (
+                        &backup,
+                        "/backup",
+                        replace.clone(),
+                        METHODS[0],
+                        text,
+                        "replaced",
+                    )
+                }
+                Operation::BackupRepeat => {
+                    let text = share(&repeat, 0);
+                    (
+                        &backup,
+                        "/backup",
+                        repeat.clone(),
+                        METHODS[0],
+                        text,
+                        "unchanged",
+                    )
+                }
+                Operation::FetchOne => {
+                    (&fetch, "/backup/fetch", one.clone(), "", String::new(), "")
+                }
+                Operation::FetchEight => (
+                    &fetch,
+                    "/backup/fetch",
+                    eight.clone(),
+                    "",
+                    String::new(),
+                    "",
+                ),
+            };
+            let event = rest_event(route, &body(&client, method, &text)).to_string();
+            let started = Instant::now();
+            let answer = function.invoke(&event).await;
+            let handler = started.elapsed();
+            assert_eq!(status(&answer), 200, "{answer:?}");
+            if !expected.is_empty() {
+                let body: Value =
+                    serde_json::from_str(answer.unwrap()["body"].as_str().unwrap()).unwrap();
+                assert_eq!(body["result"], expected);
+            }
+            let raw = raw.time(operation, &client, &text).await;
+            if i >= WARMUP {
+                latencies.handler.push(handler);
+                latencies.raw.push(raw);
+            }
+        }
+        warm.insert(operation, latencies);
+    }
+    // A request refused for its secret never reaches storage: what is left is the Runtime API's
+    // exchange, lambda_http's parse of the event, the secret check and the answer.
+    let mut refused = Vec::new();
+    for (name, function, route) in [
+        ("backup", &backup, "/backup"),
+        ("backup-fetch", &fetch, "/backup/fetch"),
+    ] {
+        let client = unique("refused");
+        let mut event = rest_event(route, &body(&client, METHODS[0], &share(&client, 0)));
+        set_header(&mut event, "X-Webhook-Secret", &["not-the-secret"]);
+        let event = event.to_string();
+        let mut latencies = Vec::new();
+        for i in 0..WARMUP + requests {
+            let started = Instant::now();
+            let answer = function.invoke(&event).await;
+            if i >= WARMUP {
+                latencies.push(started.elapsed());
+            }
+            assert_eq!(status(&answer), 401, "{answer:?}");
+        }
+        refused.push((name, latencies));
+    }
+    let rss = [
+        ("backup", backup.peak_rss_kib()[0]),
+        ("backup-fetch", fetch.peak_rss_kib()[0]),
+    ];
+    report(&cold, &warm, &refused, &rss, requests);
+}
+
+/// The same DynamoDB and KMS calls each handler makes, issued directly: what storage alone costs.
+struct Raw {
+    dynamodb: aws_sdk_dynamodb::Client,
+    kms: aws_sdk_kms::Client,
+    key_id: String,
+    shares: String,
+    history: String,
+}
+
+impl Raw {
+    async fn new(f: &Fixture) -> Self {
+        Self {
+            dynamodb: f.client.clone(),
+            kms: aws_emulator::kms_client().await,
+            key_id: f.key_id.clone(),
+            shares: unique("raw-shares"),
+            history: unique("raw-history"),
+        }
+        .with_tables(f)
+        .await
+    }
+
+    /// The same tables and key, through new clients with no connection open yet.
+    async fn fresh(&self, f: &Fixture) -> Self {
+        Self {
+            dynamodb: local_aws::dynamodb_local::client_for(&f.dynamodb_endpoint).await,
+            kms: aws_emulator::kms_client().await,
+            key_id: self.key_id.clone(),
+            shares: self.shares.clone(),
+            history: self.history.clone(),
+        }
+    }
+
+    async fn with_tables(self, f: &Fixture) -> Self {
+        use local_aws::template::{create_table, table};
+        create_table(&f.client, &table("SharesTable"), &self.shares).await;
+        create_table(&f.client, &table("HistoryTable"), &self.history).await;
+        self
+    }
+
+    async fn time(&self, operation: Operation, client: &str, text: &str) -> Duration {
+        let started = Instant::now();
+        match operation {
+            Operation::BackupNew | Operation::BackupReplace | Operation::BackupRepeat => {
+                let (read, key) = tokio::join!(
+                    self.dynamodb
+                        .get_item()
+                        .table_name(&self.shares)
+                        .key("clientId", s(client))
+                        .key("backupMethod", s(METHODS[0]))
+                        .consistent_read(true)
+                        .send(),
+                    self.kms
+                        .generate_data_key()
+                        .key_id(&self.key_id)
+                        .key_spec(DataKeySpec::Aes256)
+                        .encryption_context("clientId", client)
+                        .encryption_context("backupMethod", METHODS[0])
+                        .send()
+                );
+                let current = read.expect("GetItem").item;
+                let key = key.expect("GenerateDataKey");
+                let item = self.item(client, text, key.ciphertext_blob.unwrap().into_inner());
+                match (operation, current) {
+                    (Operation::BackupRepeat, Some(_)) => {}
+                    (_, Some(old)) => {
+                        let mut kept = old;
+                        kept.insert("shareKey".into(), s(&format!("[\"{client}\"]")));
+                        let version = kept["version"].clone();
+                        self.put(&self.history, kept, "attribute_not_exists(shareKey)")
+                            .await;
+                        let next = version.as_n().unwrap().parse::<u64>().unwrap() + 1;
+                        let mut item = item;
+                        item.insert("version".into(), AttributeValue::N(next.to_string()));
+                        self.put(&self.shares, item, "attribute_exists(clientId)")
+                            .await;
+                    }
+                    (_, None) => {
+                        self.put(&self.shares, item, "attribute_not_exists(clientId)")
+                            .await;
+                    }
+                }
+            }
+            Operation::FetchOne | Operation::FetchEight => {
+                let items = self
+                    .dynamodb
+                    .query()
+                    .table_name(&self.shares)
+                    .key_condition_expression("clientId = :c")
+                    .expression_attribute_values(":c", s(client))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .expect("Query")
+                    .items
+                    .unwrap_or_default();
+                let opened = items.iter().map(|item| {
+                    self.kms
+                        .decrypt()
+                        .key_id(&self.key_id)
+                        .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(
+                            item["encryptedDataKey"].as_b().unwrap().as_ref(),
+                        ))
+                        .encryption_context("clientId", client)
+                        .encryption_context("backupMethod", item["backupMethod"].as_s().unwrap())
+                        .send()
+                });
+                for result in futures_util::future::join_all(opened).await {
+                    result.expect("Decrypt");
+                }
+            }
+        }
+        started.elapsed()
+    }
+
+    /// An item the size of the handler's: the share's bytes stand in for its ciphertext.
+    fn item(&self, client: &str, text: &str, data_key: Vec<u8>) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("clientId".into(), s(client)),
+            ("backupMethod".into(), s(METHODS[0])),
+            (
+                "sealedShare".into(),
+                AttributeValue::B(Blob::new(format!("{text}0123456789abcdef"))),
+            ),
+            ("nonce".into(), AttributeValue::B(Blob::new([7u8; 12]))),
+            (
+                "encryptedDataKey".into(),
+                AttributeValue::B(Blob::new(data_key)),
+            ),
+            ("kmsKeyId".into(), s(&self.key_id)),
+            ("sealFormat".into(), AttributeValue::N("1".into())),
+            ("shareSha256".into(), s(&"0".repeat(64))),
+            (
+                "shareBytes".into(),
+                AttributeValue::N(text.len().to_string()),
+            ),
+            ("version".into(), AttributeValue::N("1".into())),
+            ("storedAt".into(), s("2026-11-22T00:00:00.000000000Z")),
+        ])
+    }
+
+    async fn put(&self, table: &str, item: HashMap<String, AttributeValue>, condition: &str) {
+        self.dynamodb
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .send()
+            .await
+            .expect("PutItem");
+    }
+}
+
+/// Seed the raw tables like the handler's: the raw fetch reads what the fetch function reads.
+async fn seed_raw(raw: &Raw, f: &Fixture, clients: &[&str]) {
+    for client in clients {
+        let items = f
+            .client
+            .query()
+            .table_name(&f.tables.shares)
+            .key_condition_expression("clientId = :c")
+            .expression_attribute_values(":c", s(client))
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+        for item in items {
+            raw.put(&raw.shares, item, "attribute_not_exists(clientId)")
+                .await;
+        }
+    }
+}
+
+fn s(text: &str) -> AttributeValue {
+    AttributeValue::S(text.to_owned())
+}
+
+/// An 8 KB share like Portal's (a stringified JSON object), different for each `n`.
+fn share(client: &str, n: usize) -> String {
+    let filler = "ab01".repeat(2000);
+    json!({ "clientId": client, "backupSharePairId": format!("bsp_{n}"), "share": filler })
+        .to_string()
+}
+
+fn body(client: &str, method: &str, share: &str) -> String {
+    if share.is_empty() {
+        json!({ "clientId": client }).to_string()
+    } else {
+        json!({ "clientId": client, "backupMethod": method, "share": share }).to_string()
+    }
+}
+
+fn status(answer: &Result<Value, Value>) -> u64 {
+    answer
+        .as_ref()
+        .ok()
+        .and_then(|a| a["statusCode"].as_u64())
+        .unwrap_or(0)
+}
+
+fn profile() -> String {
+    std::env::var("BENCH_PROFILE").unwrap_or_else(|_| "release".to_owned())
+}
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(samples: &[Duration], p: f64) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn report(
+    cold: &[(String, ColdStarts)],
+    warm: &HashMap<Operation, Latencies>,
+    refused: &[(&str, Vec<Duration>)],
+    rss: &[(&str, u64)],
+    requests: usize,
+) {
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let mut results = json!({ "commit": commit, "profile": profile(), "requests": requests, "cold": {}, "warm": {}, "refused": {}, "rssKib": {}, "bytes": {} });
+    println!("measured at commit {commit}, profile {}\n", profile());
+    println!(
+        "| cold start ({} processes, medians; max in brackets) | ready | first response | first request | raw SDK, new clients |",
+        cold[0].1.ready.len()
+    );
+    println!("|---|---|---|---|---|");
+    for (name, starts) in cold {
+        let request: Vec<Duration> = starts
+            .first
+            .iter()
+            .zip(&starts.ready)
+            .map(|(f, r)| *f - *r)
+            .collect();
+        let [ready, first, request, raw] = [&starts.ready, &starts.first, &request, &starts.raw]
+            .map(|samples| (percentile(samples, 50.0), percentile(samples, 100.0)));
+        println!(
+            "| {name} | {:.1} ms ({:.1}) | {:.1} ms ({:.1}) | {:.1} ms ({:.1}) | {:.1} ms ({:.1}) |",
+            ms(ready.0),
+            ms(ready.1),
+            ms(first.0),
+            ms(first.1),
+            ms(request.0),
+            ms(request.1),
+            ms(raw.0),
+            ms(raw.1)
+        );
+        results["cold"][name] = json!({
+            "readyMedianMs": ms(ready.0), "readyMaxMs": ms(ready.1),
+            "firstResponseMedianMs": ms(first.0), "firstResponseMaxMs": ms(first.1),
+            "firstRequestMedianMs": ms(request.0), "firstRequestMaxMs": ms(request.1),
+            "rawNewClientsMedianMs": ms(raw.0), "rawNewClientsMaxMs": ms(raw.1),
+        });
+    }
+    println!("\n| refused request ({requests} each: no storage call) | p50 | p99 |");
+    println!("|---|---|---|");
+    for (name, latencies) in refused {
+        let (p50, p99) = (percentile(latencies, 50.0), percentile(latencies, 99.0));
+        println!("| {name} | {:.2} ms | {:.2} ms |", ms(p50), ms(p99));
+        results["refused"][*name] = json!({ "p50Ms": ms(p50), "p99Ms": ms(p99) });
+    }
+    let floor = |operation: Operation| {
+        let name = match operation {
+            Operation::FetchOne | Operation::FetchEight => "backup-fetch",
+            _ => "backup",
+        };
+        let (_, latencies) = refused.iter().find(|(n, _)| *n == name).unwrap();
+        percentile(latencies, 50.0)
+    };
+    println!(
+        "\n| warm ({requests} requests each) | handler p50 | handler p99 | raw SDK p50 | raw SDK p99 | overhead p50 | overhead p50, less a refused request |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for operation in Operation::ALL {
+        let l = &warm[&operation];
+        let (h50, h99, r50, r99) = (
+            percentile(&l.handler, 50.0),
+            percentile(&l.handler, 99.0),
+            percentile(&l.raw, 50.0),
+            percentile(&l.raw, 99.0),
+        );
+        let ratio = ms(h50) / ms(r50);
+        let own = (ms(h50) - ms(floor(operation))) / ms(r50);
+        println!(
+            "| {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {ratio:.2} | {own:.2} |",
+            operation.label(),
+            ms(h50),
+            ms(h99),
+            ms(r50),
+            ms(r99)
+        );
+        results["warm"][operation.label()] = json!({ "handlerP50Ms": ms(h50), "handlerP99Ms": ms(h99), "rawP50Ms": ms(r50), "rawP99Ms": ms(r99), "overheadP50": ratio, "overheadP50LessRefused": own });
+    }
+    println!("\n| function | peak RSS | bootstrap | deployment zip |");
+    println!("|---|---|---|---|");
+    for (name, kib) in rss {
+        let bootstrap = size(&repo_root().join("target").join(profile()).join(name));
+        let zip = size(
+            &repo_root()
+                .join("target/bench")
+                .join(profile())
+                .join(format!("{name}.zip")),
+        );
+        println!(
+            "| {name} | {:.1} MiB | {:.2} MB | {:.2} MB |",
+            *kib as f64 / 1024.0,
+            bootstrap as f64 / 1e6,
+            zip as f64 / 1e6
+        );
+        results["rssKib"][*name] = json!(kib);
+        results["bytes"][*name] = json!({ "bootstrap": bootstrap, "zip": zip });
+    }
+    let out = repo_root().join("target/bench").join(profile());
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("results.json"), format!("{results:#}")).unwrap();
+    chart(&results);
+}
+
+fn size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// p50 and p99 of each operation, handler next to raw SDK, from the `results.json` of a run.
+fn chart(results: &Value) {
+    let commit = results["commit"].as_str().unwrap_or("?");
+    let profile = results["profile"].as_str().unwrap_or("release");
+    let figure = |op: &Operation, key: &str| results["warm"][op.label()][key].as_f64().unwrap();
+    let path = repo_root().join(format!("docs/performance-{profile}.svg"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let root = SVGBackend::new(&path, (960, 480)).into_drawing_area();
+    root.fill(&WHITE).unwrap();
+    let top = Operation::ALL
+        .iter()
+        .map(|op| figure(op, "handlerP99Ms").max(figure(op, "rawP99Ms")))
+        .fold(0.0, f64::max)
+        * 1.15;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("Warm latency, handler vs raw SDK (commit {commit}, profile {profile})"),
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..Operation::ALL.len() as f64, 0.0..top)
+        .unwrap();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_desc("ms")
+        .draw()
+        .unwrap();
+    let series = [
+        ("handler p50", RGBColor(31, 119, 180), 0.1, "handlerP50Ms"),
+        ("raw SDK p50", RGBColor(255, 127, 14), 0.3, "rawP50Ms"),
+        ("handler p99", RGBColor(158, 202, 225), 0.5, "handlerP99Ms"),
+        ("raw SDK p99", RGBColor(253, 208, 162), 0.7, "rawP99Ms"),
+    ];
+    for (label, color, offset, key) in series {
+        chart
+            .draw_series(Operation::ALL.iter().enumerate().map(|(i, op)| {
+                let x = i as f64 + offset;
+                Rectangle::new([(x, 0.0), (x + 0.18, figure(op, key))], color.filled())
+            }))
+            .unwrap()
+            .label(label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+    }
+    // One label under each group of bars (plotters' own would pick "nice" numbers instead).
+    for (i, op) in Operation::ALL.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(i as f64 + 0.45, 0.0));
+        let style =
+            TextStyle::from(("sans-serif", 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+        root.draw(&Text::new(op.label(), (x, y + 8), style))
+            .unwrap();
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .unwrap();
+    root.present().unwrap();
+}

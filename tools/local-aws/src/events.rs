@@ -1,0 +1,51 @@
+//! The `events/` fixtures and what each must answer.
+
+/// The development secret in the fixtures, printed by `make run`.
+pub const DEV_SECRET: &str = "local-dev-secret-change-me";
+
+/// (file, route, expected status) of every `events/` file, in the order to run them (fetches after
+/// the backups they read), from the table in `events/README.md`.
+pub fn expected_statuses() -> Vec<(String, String, u16)> {
+    let table = std::fs::read_to_string(crate::repo_root().join("events/README.md"))
+        .expect("events/README.md");
+    table
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let file = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            let status = cells.get(3)?.parse().ok()?;
+            Some((file.to_owned(), cells[2].to_owned(), status))
+        })
+        .collect()
+}
+
+pub fn event(file: &str) -> String {
+    std::fs::read_to_string(crate::repo_root().join("events").join(file)).expect("event file")
+}
+
+use serde_json::Value;
+
+/// A REST API (payload 1.0) event as API Gateway sends Portal's call: `fetch.json`'s headers,
+/// secret included, with `path` and `body`.
+pub fn rest_event(path: &str, body: &str) -> Value {
+    let mut event: Value = serde_json::from_str(&event("fetch.json")).expect("fetch.json");
+    event["path"] = path.into();
+    event["resource"] = path.into();
+    event["requestContext"]["resourcePath"] = path.into();
+    event["body"] = body.into();
+    event
+}
+
+/// Sets header `name` to `values` in a REST event, replacing any spelling of it: every value in
+/// `multiValueHeaders`, the last in `headers`, as API Gateway does. No values removes it.
+pub fn set_header(event: &mut Value, name: &str, values: &[&str]) {
+    for map in ["headers", "multiValueHeaders"] {
+        if let Some(headers) = event[map].as_object_mut() {
+            headers.retain(|key, _| !key.eq_ignore_ascii_case(name));
+        }
+    }
+    if let Some(last) = values.last() {
+        event["headers"][name] = (*last).into();
+        event["multiValueHeaders"][name] = values.to_vec().into();
+    }
+}
