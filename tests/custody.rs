@@ -1,4 +1,4 @@
-//! The operator's jobs, through the real `custodian` CLI binary against DynamoDB Local and the
+//! The operator's jobs, through the real `custody` CLI binary against DynamoDB Local and the
 //! KMS/STS emulator: list, history, restore, export and audit round trips, their errors and exit
 //! codes, and that no output but an export's ever holds a share. The eject function's own
 //! checks run with the `events/` files in `binaries.rs`; here it is driven with its audit trail.
@@ -69,23 +69,23 @@ impl Run {
     }
 }
 
-/// Runs `custodian` with the operator's environment: the functions' variables (the stack's
+/// Runs `custody` with the operator's environment: the functions' variables (the stack's
 /// retention among them), and STS at the emulator so the audit record names a caller.
-fn custodian(f: &Fixture, args: &[&str]) -> Run {
+fn custody(f: &Fixture, args: &[&str]) -> Run {
     let mut env = f.function_env("not-used-by-the-cli");
     env.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
     env.push(("HISTORY_RETENTION_DAYS", "0"));
-    custodian_with(&env, args)
+    custody_with(&env, args)
 }
 
-/// Runs `custodian` with exactly `env`.
-fn custodian_with(env: &[(&str, &str)], args: &[&str]) -> Run {
-    let output = Command::new(binary("custodian"))
+/// Runs `custody` with exactly `env`.
+fn custody_with(env: &[(&str, &str)], args: &[&str]) -> Run {
+    let output = Command::new(binary("custody"))
         .args(args)
         .env_clear()
         .envs(env.iter().copied())
         .output()
-        .expect("custodian runs");
+        .expect("custody runs");
     Run {
         code: output.status.code().expect("an exit code"),
         stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
@@ -116,7 +116,7 @@ async fn list_and_history_show_versions_hashes_and_sizes_and_never_a_share() {
     let c = client_with_history(&f).await;
     let all: Vec<&String> = c.shares.iter().chain([&c.other]).collect();
 
-    let list = custodian(&f, &["--json", "list", &c.id]);
+    let list = custody(&f, &["--json", "list", &c.id]);
     assert_eq!(list.code, 0, "{}", list.stderr);
     assert_reveals_none(&list, &all);
     let listed = list.json();
@@ -134,7 +134,7 @@ async fn list_and_history_show_versions_hashes_and_sizes_and_never_a_share() {
             .is_some_and(|at| at.ends_with('Z'))
     );
 
-    let history = custodian(&f, &["--json", "history", &c.id, METHOD]);
+    let history = custody(&f, &["--json", "history", &c.id, METHOD]);
     assert_eq!(history.code, 0, "{}", history.stderr);
     assert_reveals_none(&history, &all);
     let versions = history.json()["shares"].as_array().unwrap().clone();
@@ -155,7 +155,7 @@ async fn list_and_history_show_versions_hashes_and_sizes_and_never_a_share() {
     );
 
     // The tables people read: the same facts, still no share.
-    let table = custodian(&f, &["history", &c.id, METHOD]);
+    let table = custody(&f, &["history", &c.id, METHOD]);
     assert_eq!(table.code, 0, "{}", table.stderr);
     assert_reveals_none(&table, &all);
     assert_eq!(table.stdout.lines().count(), 4, "{}", table.stdout);
@@ -167,7 +167,7 @@ async fn export_needs_its_confirmation_flag_and_writes_the_audit_record_first() 
     let f = Fixture::new().await;
     let c = client_with_history(&f).await;
 
-    let refused = custodian(&f, &["export", &c.id, METHOD]);
+    let refused = custody(&f, &["export", &c.id, METHOD]);
     assert_eq!(refused.code, 4, "{}", refused.stderr);
     assert!(
         refused.stderr.contains("--print-share"),
@@ -175,14 +175,14 @@ async fn export_needs_its_confirmation_flag_and_writes_the_audit_record_first() 
         refused.stderr
     );
     assert_reveals_none(&refused, &c.shares.iter().collect::<Vec<_>>());
-    let audit = custodian(&f, &["--json", "audit", &c.id, METHOD]);
+    let audit = custody(&f, &["--json", "audit", &c.id, METHOD]);
     assert_eq!(
         audit.json()["records"],
         json!([]),
         "nothing exported, nothing recorded"
     );
 
-    let exported = custodian(
+    let exported = custody(
         &f,
         &[
             "export",
@@ -201,7 +201,7 @@ async fn export_needs_its_confirmation_flag_and_writes_the_audit_record_first() 
     );
     assert!(exported.stderr.contains("version 3"), "{}", exported.stderr);
 
-    let old = custodian(
+    let old = custody(
         &f,
         &[
             "--json",
@@ -219,7 +219,7 @@ async fn export_needs_its_confirmation_flag_and_writes_the_audit_record_first() 
     assert_eq!(old["version"], 1);
     assert_eq!(old["current"], false);
 
-    let audit = custodian(&f, &["--json", "audit", &c.id, METHOD]);
+    let audit = custody(&f, &["--json", "audit", &c.id, METHOD]);
     assert_eq!(audit.code, 0, "{}", audit.stderr);
     assert_reveals_none(&audit, &c.shares.iter().collect::<Vec<_>>());
     let records = audit.json()["records"].as_array().unwrap().clone();
@@ -237,7 +237,7 @@ async fn export_needs_its_confirmation_flag_and_writes_the_audit_record_first() 
         "the caller from STS: {actor}"
     );
     // The other method's trail is its own.
-    let other = custodian(&f, &["--json", "audit", &c.id, "PASSKEY-ED25519"]);
+    let other = custody(&f, &["--json", "audit", &c.id, "PASSKEY-ED25519"]);
     assert_eq!(other.json()["records"], json!([]));
 }
 
@@ -248,7 +248,7 @@ async fn restore_brings_back_a_kept_share_keeps_the_one_it_replaces_and_is_safe_
     let client_id = ClientId::parse(&c.id).unwrap();
     let method = BackupMethod::parse(METHOD).unwrap();
 
-    let restored = custodian(
+    let restored = custody(
         &f,
         &[
             "--json",
@@ -296,7 +296,7 @@ async fn restore_brings_back_a_kept_share_keeps_the_one_it_replaces_and_is_safe_
         .expect("version 3 kept");
     assert_eq!(f.share_in(kept).await, c.shares[2]);
 
-    let again = custodian(
+    let again = custody(
         &f,
         &[
             "--json",
@@ -311,10 +311,10 @@ async fn restore_brings_back_a_kept_share_keeps_the_one_it_replaces_and_is_safe_
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(again.json()["result"], "alreadyCurrent");
     assert_eq!(again.json()["version"], 4);
-    let of_current = custodian(&f, &["--json", "restore", &c.id, METHOD, "4", "--force"]);
+    let of_current = custody(&f, &["--json", "restore", &c.id, METHOD, "4", "--force"]);
     assert_eq!(of_current.json()["result"], "alreadyCurrent");
 
-    let versions = custodian(&f, &["--json", "history", &c.id, METHOD]).json();
+    let versions = custody(&f, &["--json", "history", &c.id, METHOD]).json();
     let versions = versions["shares"].as_array().unwrap();
     assert_eq!(
         versions.len(),
@@ -340,7 +340,7 @@ async fn restore_brings_back_a_kept_share_keeps_the_one_it_replaces_and_is_safe_
     );
 
     // One audit record: the restore that changed something.
-    let audit = custodian(&f, &["--json", "audit", &c.id, METHOD]).json();
+    let audit = custody(&f, &["--json", "audit", &c.id, METHOD]).json();
     let records = audit["records"].as_array().unwrap();
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0]["action"], "restore");
@@ -380,7 +380,7 @@ async fn unknown_clients_methods_and_versions_are_clear_errors_with_their_exit_c
     for (args, code, error) in cases {
         let mut with_json = vec!["--json"];
         with_json.extend_from_slice(args);
-        let run = custodian(&f, &with_json);
+        let run = custody(&f, &with_json);
         assert_eq!(run.code, code, "{args:?}: {}{}", run.stdout, run.stderr);
         let body = run.json();
         assert_eq!(body["error"]["code"], error, "{args:?}: {body}");
@@ -388,25 +388,25 @@ async fn unknown_clients_methods_and_versions_are_clear_errors_with_their_exit_c
             body["error"]["message"].as_str().unwrap().len() > 20,
             "{body}"
         );
-        let plain = custodian(&f, args);
+        let plain = custody(&f, args);
         assert_eq!(plain.code, code);
-        assert!(plain.stderr.starts_with("custodian: "), "{}", plain.stderr);
+        assert!(plain.stderr.starts_with("custody: "), "{}", plain.stderr);
         assert!(plain.stdout.is_empty(), "{}", plain.stdout);
     }
     // Nothing was changed or recorded by any of them.
-    let history = custodian(&f, &["--json", "history", &c.id, METHOD]).json();
+    let history = custody(&f, &["--json", "history", &c.id, METHOD]).json();
     assert_eq!(history["shares"].as_array().unwrap().len(), 3);
     assert_eq!(
-        custodian(&f, &["--json", "audit", &c.id, METHOD]).json()["records"],
+        custody(&f, &["--json", "audit", &c.id, METHOD]).json()["records"],
         json!([])
     );
 
     // Usage errors are clap's (exit 2); a missing table name is a configuration error (exit 1).
     assert_eq!(
-        custodian(&f, &["restore", &c.id, METHOD, "latest", "--force"]).code,
+        custody(&f, &["restore", &c.id, METHOD, "latest", "--force"]).code,
         2
     );
-    let unconfigured = custodian_with(&[("HISTORY_RETENTION_DAYS", "0")], &["list", &c.id]);
+    let unconfigured = custody_with(&[("HISTORY_RETENTION_DAYS", "0")], &["list", &c.id]);
     assert_eq!(unconfigured.code, 1);
     assert!(unconfigured.stderr.contains("SHARE_KEY_ID"));
 }
@@ -473,7 +473,7 @@ async fn the_eject_binary_returns_the_current_share_to_an_iam_caller_and_records
         assert!(body.get("share").is_none());
     }
 
-    let audit = custodian(&f, &["--json", "audit", &c.id, METHOD]).json();
+    let audit = custody(&f, &["--json", "audit", &c.id, METHOD]).json();
     let records = audit["records"].as_array().unwrap();
     assert_eq!(records.len(), 1, "only the answered request: {records:?}");
     assert_eq!(records[0]["actor"], arn);
@@ -550,11 +550,11 @@ async fn a_restore_never_displaces_a_share_that_changed_since_the_operator_looke
     };
 
     // Neither the current version seen nor --force: clap refuses (usage, exit 2).
-    assert_eq!(custodian(&f, &["restore", &c.id, METHOD, "1"]).code, 2);
+    assert_eq!(custody(&f, &["restore", &c.id, METHOD, "1"]).code, 2);
     // Portal stores a newer, good share (version 4) while the operator decides.
     let newer = r#"{"share":"0xnewer-good-share"}"#;
     assert_eq!(put(&f, &c.id, METHOD, newer).await, Stored::Replaced);
-    let stale = custodian(
+    let stale = custody(
         &f,
         &[
             "--json",
@@ -569,7 +569,7 @@ async fn a_restore_never_displaces_a_share_that_changed_since_the_operator_looke
     assert_eq!(stale.code, 7, "{}{}", stale.stdout, stale.stderr);
     assert_eq!(stale.json()["error"]["code"], "current_changed");
     assert_eq!(fetched().await.as_deref(), Some(newer), "nothing displaced");
-    let none = custodian(
+    let none = custody(
         &f,
         &[
             "--json",
@@ -584,7 +584,7 @@ async fn a_restore_never_displaces_a_share_that_changed_since_the_operator_looke
     assert_eq!(none.code, 7);
 
     // By the pair id Portal sent with it: version 2's share comes back, above version 4.
-    let by_pair = custodian(
+    let by_pair = custody(
         &f,
         &[
             "--json",
@@ -601,7 +601,7 @@ async fn a_restore_never_displaces_a_share_that_changed_since_the_operator_looke
     assert_eq!(by_pair.json()["from"], 2);
     assert_eq!(by_pair.json()["version"], 5);
     assert_eq!(fetched().await.as_deref(), Some(c.shares[1].as_str()));
-    let unknown_pair = custodian(
+    let unknown_pair = custody(
         &f,
         &[
             "--json",
@@ -624,7 +624,7 @@ async fn a_restore_never_displaces_a_share_that_changed_since_the_operator_looke
     // The retention must come from the stack: the CLI never assumes one.
     let mut env = f.function_env("unused");
     env.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
-    let unset = custodian_with(&env, &["list", &c.id]);
+    let unset = custody_with(&env, &["list", &c.id]);
     assert_eq!(unset.code, 1);
     assert!(unset.stderr.contains("HISTORY_RETENTION_DAYS"));
 }
@@ -634,7 +634,7 @@ async fn audit_records_go_to_the_audit_table_only_and_are_never_overwritten() {
     let f = Fixture::new().await;
     let c = client_with_history(&f).await;
     for _ in 0..3 {
-        let run = custodian(&f, &["--json", "export", &c.id, METHOD, "--print-share"]);
+        let run = custody(&f, &["--json", "export", &c.id, METHOD, "--print-share"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
     let audit = f.scan(&f.tables.audit).await;
@@ -716,6 +716,6 @@ async fn the_eject_binary_returns_every_current_share_and_falls_back_to_the_lega
         (404, Some("unknown_backup_method"))
     );
     // Each share returned has its own audit record.
-    let records = custodian(&f, &["--json", "audit", &c.id, "PASSKEY-ED25519"]).json();
+    let records = custody(&f, &["--json", "audit", &c.id, "PASSKEY-ED25519"]).json();
     assert_eq!(records["records"].as_array().unwrap().len(), 1);
 }

@@ -29,7 +29,8 @@ pub mod name {
     pub const AUTH_FAILURES: &str = "AuthFailures";
     /// Every other 4xx.
     pub const BAD_REQUESTS: &str = "BadRequests";
-    /// DynamoDB or KMS failed or was too slow: 503, nothing changed.
+    /// DynamoDB or KMS failed or was too slow: 503 (a write cut off by the time limit may still
+    /// have landed).
     pub const STORAGE_ERRORS: &str = "StorageErrors";
     /// A stored share failed its integrity check and was left out of a fetch (500 when it was
     /// the client's only one): an incident.

@@ -42,7 +42,7 @@ struct Process {
     output: Arc<Mutex<Vec<u8>>>,
 }
 
-/// The debug build of the Lambda binary (or the `custodian` CLI) `name`, built by `make test`
+/// The debug build of the Lambda binary (or the `custody` CLI) `name`, built by `make test`
 /// before the tests run.
 /// Refuses a binary older than the code it is built from, so a test never runs stale code.
 pub fn binary(name: &str) -> std::path::PathBuf {

@@ -1,9 +1,7 @@
 //! What reaches a log or an error body: one line per request, never a share or a secret.
 
 use super::*;
-use crate::domain::Backup;
 use crate::http::error::MAX_BODY_BYTES;
-use serde_json::json;
 
 #[tokio::test]
 async fn no_share_or_secret_reaches_a_log_or_an_error_body_on_any_path() {
@@ -111,44 +109,4 @@ async fn each_request_is_logged_as_one_line_with_outcome_and_identifiers() {
 fn trace_and_debug_are_compiled_out() {
     // lambda_runtime logs each raw event, share included, at TRACE.
     assert!(tracing::level_filters::STATIC_MAX_LEVEL <= tracing::level_filters::LevelFilter::INFO);
-}
-
-#[tokio::test]
-async fn an_invalid_backup_share_pair_id_is_dropped_and_the_share_stored() {
-    let store = MemoryStore::default();
-    for pair in [
-        r#"true"#.to_owned(),
-        r#"7"#.to_owned(),
-        format!(r#""{}""#, "p".repeat(300)),
-        r#""bsp\r1""#.to_owned(),
-    ] {
-        let body = format!(r#"{{"clientId": "cli_1", "share": "s", "backupSharePairId": {pair}}}"#);
-        let (status, reply) = call_backup(&store, request(post(), body)).await;
-        assert_eq!(status, 200, "{pair}: {reply}");
-    }
-    let parsed = Backup::from_json(br#"{"clientId": "c", "share": "s", "backupSharePairId": 7}"#)
-        .expect("stored without it");
-    assert_eq!(parsed.backup_share_pair_id, None);
-    assert_eq!(
-        parsed.dropped_pair_id.map(|invalid| invalid.code()),
-        Some("wrong_type")
-    );
-}
-
-#[tokio::test]
-async fn fetch_answers_500_only_when_every_share_is_unreadable() {
-    let none_open = MemoryStore::with_unreadable(1);
-    let (status, reply) = call_fetch(&none_open, request(post(), r#"{"clientId":"cli_1"}"#)).await;
-    assert_eq!(
-        (status, reply["error"]["code"].as_str()),
-        (500, Some("stored_share_unreadable"))
-    );
-    let some_open = MemoryStore::with_unreadable(1);
-    call_backup(
-        &some_open,
-        request(post(), backup_body("cli_1", Some("GDRIVE"), "s")),
-    )
-    .await;
-    let (status, reply) = call_fetch(&some_open, request(post(), r#"{"clientId":"cli_1"}"#)).await;
-    assert_eq!((status, reply), (200, json!({ "backupShares": ["s"] })));
 }

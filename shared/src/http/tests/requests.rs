@@ -1,6 +1,7 @@
 //! What `/backup` and `/backup/fetch` answer as Portal calls them.
 
 use super::*;
+use crate::domain::Backup;
 use crate::http::error::MAX_BODY_BYTES;
 use serde_json::json;
 
@@ -192,4 +193,44 @@ async fn a_body_over_the_limit_is_413_and_one_at_the_limit_is_stored() {
         (status, reply["error"]["code"].as_str()),
         (413, Some("payload_too_large"))
     );
+}
+
+#[tokio::test]
+async fn an_invalid_backup_share_pair_id_is_dropped_and_the_share_stored() {
+    let store = MemoryStore::default();
+    for pair in [
+        r#"true"#.to_owned(),
+        r#"7"#.to_owned(),
+        format!(r#""{}""#, "p".repeat(300)),
+        r#""bsp\r1""#.to_owned(),
+    ] {
+        let body = format!(r#"{{"clientId": "cli_1", "share": "s", "backupSharePairId": {pair}}}"#);
+        let (status, reply) = call_backup(&store, request(post(), body)).await;
+        assert_eq!(status, 200, "{pair}: {reply}");
+    }
+    let parsed = Backup::from_json(br#"{"clientId": "c", "share": "s", "backupSharePairId": 7}"#)
+        .expect("stored without it");
+    assert_eq!(parsed.backup_share_pair_id, None);
+    assert_eq!(
+        parsed.dropped_pair_id.map(|invalid| invalid.code()),
+        Some("wrong_type")
+    );
+}
+
+#[tokio::test]
+async fn fetch_answers_500_only_when_every_share_is_unreadable() {
+    let none_open = MemoryStore::with_unreadable(1);
+    let (status, reply) = call_fetch(&none_open, request(post(), r#"{"clientId":"cli_1"}"#)).await;
+    assert_eq!(
+        (status, reply["error"]["code"].as_str()),
+        (500, Some("stored_share_unreadable"))
+    );
+    let some_open = MemoryStore::with_unreadable(1);
+    call_backup(
+        &some_open,
+        request(post(), backup_body("cli_1", Some("GDRIVE"), "s")),
+    )
+    .await;
+    let (status, reply) = call_fetch(&some_open, request(post(), r#"{"clientId":"cli_1"}"#)).await;
+    assert_eq!((status, reply), (200, json!({ "backupShares": ["s"] })));
 }
