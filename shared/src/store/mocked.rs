@@ -149,6 +149,17 @@ fn put_into(
         .match_requests(move |put| put.table_name() == Some(table))
 }
 
+/// A backup through a store whose DynamoDB answers by `dynamodb` and whose KMS gives data keys.
+async fn back_up_with(dynamodb: &[&Rule]) -> (u16, serde_json::Value) {
+    let key = data_key();
+    backup(&store(dynamodb, &[&key]).await).await
+}
+
+fn assert_created((status, reply): (u16, serde_json::Value)) {
+    let result = reply["result"].as_str();
+    assert_eq!((status, result), (200, Some("created")), "{reply}");
+}
+
 async fn backup(store: &DynamoDbStore) -> (u16, serde_json::Value) {
     let authenticator: Authenticator =
         WebhookSecrets::new(Some(SecretString::from(SECRET.to_owned())), None).into();
@@ -182,14 +193,7 @@ async fn throttled_reads_and_writes_are_retried_within_the_budget_and_then_store
         .http_status(400, Some(dynamodb_error("ThrottlingException")))
         .output(|| PutItemOutput::builder().build())
         .build();
-    let key = data_key();
-    let store = store(&[&read, &write], &[&key]).await;
-    let (status, reply) = backup(&store).await;
-    assert_eq!(
-        (status, reply["result"].as_str()),
-        (200, Some("created")),
-        "{reply}"
-    );
+    assert_created(back_up_with(&[&read, &write]).await);
     assert_eq!((read.num_calls(), write.num_calls()), (3, 2));
 }
 
@@ -221,9 +225,7 @@ async fn a_replacement_whose_history_copy_fails_leaves_the_current_share_alone()
         dynamodb_error("ProvisionedThroughputExceededException"),
     );
     let promote = put_into(SHARES).then_output(|| PutItemOutput::builder().build());
-    let key = data_key();
-    let store = store(&[&read, &archive, &promote], &[&key]).await;
-    let (status, reply) = backup(&store).await;
+    let (status, reply) = back_up_with(&[&read, &archive, &promote]).await;
     assert_eq!(
         (status, reply["error"]["code"].as_str()),
         (503, Some("storage_unavailable"))
@@ -245,14 +247,7 @@ async fn a_transaction_conflict_is_a_lost_race_retried_until_it_wins() {
         .times(3)
         .output(|| PutItemOutput::builder().build())
         .build();
-    let key = data_key();
-    let store = store(&[&read, &write], &[&key]).await;
-    let (status, reply) = backup(&store).await;
-    assert_eq!(
-        (status, reply["result"].as_str()),
-        (200, Some("created")),
-        "{reply}"
-    );
+    assert_created(back_up_with(&[&read, &write]).await);
     assert_eq!(write.num_calls(), 4);
 }
 

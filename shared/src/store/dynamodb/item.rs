@@ -19,18 +19,6 @@ pub struct StoredShare {
     pub sha256: String,
 }
 
-/// The envelope's attributes and the share's size and hash: what a restore copies.
-const SEALED_ATTRIBUTES: [&str; 8] = [
-    schema::SEALED_SHARE,
-    schema::NONCE,
-    schema::ENCRYPTED_DATA_KEY,
-    schema::KMS_KEY_ID,
-    schema::SEAL_FORMAT,
-    schema::SHARE_SHA256,
-    schema::SHARE_BYTES,
-    schema::BACKUP_SHARE_PAIR_ID,
-];
-
 impl StoredShare {
     /// Reads the share out of a stored item, current or history.
     pub fn from_item(item: &Item) -> Result<Self, StoreError> {
@@ -103,7 +91,9 @@ pub fn current_item(backup: &Backup, sealed: &SealedShare) -> Item {
 /// this row), stamped with when and from which version.
 pub fn restored_item(owner: Owner<'_>, kept: &Item, from: u64) -> Item {
     let mut item = row_key(owner);
-    for name in SEALED_ATTRIBUTES {
+    // The share as it was kept: its envelope, size and pair id.
+    let kept_share = [schema::SHARE_BYTES, schema::BACKUP_SHARE_PAIR_ID];
+    for name in schema::ENVELOPE.into_iter().chain(kept_share) {
         if let Some(value) = kept.get(name) {
             item.insert(name.to_owned(), value.clone());
         }

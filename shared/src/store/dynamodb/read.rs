@@ -7,22 +7,13 @@ use super::{DynamoDbStore, schema};
 use crate::domain::{BackupMethod, ClientId, ClientShares, CurrentShare, Owner, StoreError};
 use crate::store::ShareReader;
 
-/// What a fetch reads of each item: the backupMethod and the envelope, nothing else.
-const FETCHED: [&str; 7] = [
-    schema::BACKUP_METHOD,
-    schema::SEALED_SHARE,
-    schema::NONCE,
-    schema::ENCRYPTED_DATA_KEY,
-    schema::KMS_KEY_ID,
-    schema::SEAL_FORMAT,
-    schema::SHARE_SHA256,
-];
-
 impl ShareReader for DynamoDbStore {
     async fn current_shares(&self, client_id: &ClientId) -> Result<ClientShares, StoreError> {
         let partition = (schema::CLIENT_ID, text(client_id.as_str()));
+        // The backupMethod and the envelope, nothing else.
+        let fetched = [&[schema::BACKUP_METHOD][..], &schema::ENVELOPE].concat();
         let items = self
-            .query_all(&self.tables.shares, partition, Order::OldestFirst, &FETCHED)
+            .query_all(&self.tables.shares, partition, Order::OldestFirst, &fetched)
             .await?;
         let mut unreadable = 0;
         let mut stored = Vec::new();

@@ -51,3 +51,13 @@ pub const AT: &str = "at";
 pub const SHARE_VERSION: &str = "shareVersion";
 /// Audit records: the operator's stated reason, if given.
 pub const REASON: &str = "reason";
+
+/// The sealed envelope and the hash of what it holds: what opening a share needs.
+pub const ENVELOPE: [&str; 6] = [
+    SEALED_SHARE,
+    NONCE,
+    ENCRYPTED_DATA_KEY,
+    KMS_KEY_ID,
+    SEAL_FORMAT,
+    SHARE_SHA256,
+];
