@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: builds the release binaries (the profile `sam build` ships), zips each bootstrap as
-# a Lambda deployment package, and runs tests/src/bin/bench.rs against DynamoDB Local and the KMS
+# a Lambda deployment package, and runs tools/local-aws/src/bin/bench.rs against DynamoDB Local and the KMS
 # emulator. Prints the table; writes docs/performance-<profile>.svg and
 # target/bench/<profile>/results.json.
 set -euo pipefail

@@ -36,7 +36,7 @@ cat <<MSG
     curl -i http://127.0.0.1:$port/backup/fetch -H 'Content-Type: application/json' \\
       -H 'X-Webhook-Secret: $WEBHOOK_SECRET' -d '{"clientId":"cli_local_test"}'
 
-  The operator CLI against these tables (list, history, restore, export, audit):
+  The custody CLI against these tables (list, history, restore, export, audit):
     SHARES_TABLE=$SHARES_TABLE HISTORY_TABLE=$HISTORY_TABLE AUDIT_TABLE=$AUDIT_TABLE \\
     SHARE_KEY_ID=$SHARE_KEY_ID HISTORY_RETENTION_DAYS=0 \\
     AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT AWS_ENDPOINT_URL_KMS=$AWS_EMULATOR_ENDPOINT \\

@@ -77,7 +77,7 @@ pub fn binary_of(profile: &str, name: &str) -> std::path::PathBuf {
             vec![
                 root.join("shared"),
                 root.join("functions"),
-                root.join("operator"),
+                root.join("custody"),
             ]
         });
     let newest_source = sources
