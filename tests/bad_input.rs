@@ -562,13 +562,15 @@ async fn every_request_of(category: Category) {
     );
 }
 
-
 #[test]
 fn the_hostile_suite_covers_every_category_with_many_cases() {
     let cases = cases("cli");
     assert!(cases.len() >= 90, "only {} cases", cases.len());
     for category in CATEGORIES {
-        assert!(cases.iter().any(|case| case.category == category), "{category:?}");
+        assert!(
+            cases.iter().any(|case| case.category == category),
+            "{category:?}"
+        );
     }
 }
 
