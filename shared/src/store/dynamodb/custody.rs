@@ -133,7 +133,7 @@ impl DynamoDbStore {
         let stored = StoredShare::from_item(item)?;
         self.audit(owner, Action::Export, actor, &record).await?;
         let share = self
-            .key
+            .share_key
             .open(owner, &stored.sealed)
             .await
             .map_err(StoreError::from)?;

@@ -23,15 +23,16 @@ use aws_sdk_dynamodb::Client;
 pub struct DynamoDbStore {
     client: Client,
     tables: Tables,
-    key: ShareKey,
+    /// The KMS key that wraps each share's data key.
+    share_key: ShareKey,
 }
 
 impl DynamoDbStore {
-    pub fn new(client: Client, tables: Tables, key: ShareKey) -> Self {
+    pub fn new(client: Client, tables: Tables, share_key: ShareKey) -> Self {
         Self {
             client,
             tables,
-            key,
+            share_key,
         }
     }
 }

@@ -37,7 +37,7 @@ impl ShareReader for DynamoDbStore {
             .into_iter()
             .map(|(backup_method, stored)| async move {
                 let opened = self
-                    .key
+                    .share_key
                     .open(Owner::new(client_id, &backup_method), &stored.sealed)
                     .await;
                 (backup_method, opened)

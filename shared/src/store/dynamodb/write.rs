@@ -25,7 +25,7 @@ impl ShareWriter for DynamoDbStore {
         let owner = Owner::of(backup);
         // Sealing needs KMS and reading needs DynamoDB: one round trip for both.
         let (first_read, sealed) = tokio::try_join!(self.read_current(owner), async {
-            Ok(self.key.seal(owner, &backup.share).await?)
+            Ok(self.share_key.seal(owner, &backup.share).await?)
         })?;
         let mut first_read = Some(first_read);
         for attempt in 0..RETRY.attempts {

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Opens one stored custodian backup share without this project's code (envelope format 1).
+
+Input: the item as `aws dynamodb get-item --output json` prints it (a file, or - for stdin).
+Output: the share on stdout, byte for byte as Portal sent it. Needs boto3 and cryptography
+(`pip install boto3 cryptography`) and credentials allowed to kms:Decrypt with the share's
+encryption context. With --data-key, the data key `aws kms decrypt` already released (base64)
+is used instead of calling KMS. See docs/envelope.md.
+"""
+import argparse
+import base64
+import hashlib
+import json
+import sys
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("item", help="get-item's JSON output, or - for stdin")
+    parser.add_argument("--data-key", help="the plaintext data key, base64, from aws kms decrypt")
+    args = parser.parse_args()
+    document = json.load(sys.stdin if args.item == "-" else open(args.item))
+    item = document.get("Item", document)
+
+    def text(name):
+        return item[name]["S"]
+
+    def blob(name):
+        return base64.b64decode(item[name]["B"])
+
+    if item["sealFormat"]["N"] != "1":
+        sys.exit("unknown sealFormat " + item["sealFormat"]["N"])
+    client_id, backup_method = text("clientId"), text("backupMethod")
+    if args.data_key:
+        data_key = base64.b64decode(args.data_key)
+    else:
+        import boto3
+
+        data_key = boto3.client("kms").decrypt(
+            CiphertextBlob=blob("encryptedDataKey"),
+            KeyId=text("kmsKeyId"),
+            EncryptionContext={"clientId": client_id, "backupMethod": backup_method},
+        )["Plaintext"]
+    # The owner bound in as associated data: compact JSON, non-ASCII as UTF-8.
+    owner = json.dumps(
+        ["custodian-backup/v1", client_id, backup_method], separators=(",", ":"), ensure_ascii=False
+    ).encode()
+    # Raises (exit 1, nothing printed) unless key, nonce, owner and ciphertext are exactly those sealed.
+    share = AESGCM(data_key).decrypt(blob("nonce"), blob("sealedShare"), owner)
+    if hashlib.sha256(share).hexdigest() != text("shareSha256"):
+        sys.exit("the share does not match the item's shareSha256")
+    sys.stdout.buffer.write(share)
+
+
+if __name__ == "__main__":
+    main()
