@@ -554,3 +554,127 @@ fn the_tables_survive_stack_deletion_and_keep_point_in_time_recovery() {
         assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
     }
 }
+
+/// `!GetAtt X.Arn` as `X`.
+fn arn_of(value: &Yaml) -> Option<&str> {
+    match value {
+        Yaml::Tagged(tagged) if tagged.tag == "GetAtt" => {
+            tagged.value.as_str()?.strip_suffix(".Arn")
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn every_table_is_backed_up_daily_into_a_retained_vault_for_a_year_by_default() {
+    let template = template::template();
+    let resources = &template["Resources"];
+    let parameters = &template["Parameters"];
+    assert_eq!(
+        parameters["BackupRetentionDays"]["Default"].as_u64(),
+        Some(365)
+    );
+    assert_eq!(
+        parameters["BackupCopyVaultArn"]["Default"].as_str(),
+        Some("")
+    );
+    assert_eq!(
+        parameters["BackupVaultLock"]["Default"].as_str(),
+        Some("off")
+    );
+
+    let vault = &resources["BackupVault"];
+    assert_eq!(vault["Type"].as_str(), Some("AWS::Backup::BackupVault"));
+    assert_eq!(vault["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(vault["UpdateReplacePolicy"].as_str(), Some("Retain"));
+    let (lock_only_when, lock) = template::conditional(&vault["Properties"]["LockConfiguration"]);
+    assert_eq!(lock_only_when, Some("BackupVaultLocked"));
+    assert_eq!(
+        reference(&lock["MinRetentionDays"]),
+        Some("BackupRetentionDays")
+    );
+
+    let rule = &resources["BackupPlan"]["Properties"]["BackupPlan"]["BackupPlanRule"][0];
+    assert_eq!(reference(&rule["TargetBackupVault"]), Some("BackupVault"));
+    assert_eq!(
+        rule["ScheduleExpression"].as_str(),
+        Some("cron(0 5 * * ? *)")
+    );
+    assert_eq!(
+        reference(&rule["Lifecycle"]["DeleteAfterDays"]),
+        Some("BackupRetentionDays")
+    );
+    let (copy_only_when, copies) = template::conditional(&rule["CopyActions"]);
+    assert_eq!(copy_only_when, Some("HasBackupCopy"));
+    assert_eq!(
+        reference(&copies[0]["DestinationBackupVaultArn"]),
+        Some("BackupCopyVaultArn")
+    );
+
+    let selection = &resources["BackupSelection"]["Properties"]["BackupSelection"];
+    assert_eq!(arn_of(&selection["IamRoleArn"]), Some("BackupRole"));
+    let selected: BTreeSet<&str> = selection["Resources"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(arn_of)
+        .collect();
+    let tables: BTreeSet<&str> = resources
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::DynamoDB::Table"))
+        .filter_map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(
+        selected, tables,
+        "every table, and only tables, is backed up"
+    );
+    assert_eq!(tables.len(), 3);
+}
+
+#[test]
+fn a_custom_domain_keeps_portals_url_when_the_stack_is_rebuilt() {
+    let template = template::template();
+    let resources = &template["Resources"];
+    assert_eq!(
+        template["Parameters"]["DomainName"]["Default"].as_str(),
+        Some("")
+    );
+    for id in ["WebhookDomain", "WebhookDomainMapping"] {
+        assert_eq!(
+            resources[id]["Condition"].as_str(),
+            Some("HasDomainName"),
+            "{id}"
+        );
+    }
+    let domain = &resources["WebhookDomain"]["Properties"];
+    assert_eq!(reference(&domain["DomainName"]), Some("DomainName"));
+    assert_eq!(
+        reference(&domain["RegionalCertificateArn"]),
+        Some("CertificateArn")
+    );
+    assert_eq!(domain["SecurityPolicy"].as_str(), Some("TLS_1_2"));
+    let mapping = &resources["WebhookDomainMapping"]["Properties"];
+    assert_eq!(reference(&mapping["RestApiId"]), Some("WebhookApi"));
+    assert!(
+        mapping["BasePath"].is_null(),
+        "the domain's root is the base URL"
+    );
+    // The URL to register is the domain's when there is one.
+    let url = &template["Outputs"]["WebhookBaseUrl"]["Value"];
+    let (only_when, with_domain) = template::conditional(url);
+    assert_eq!(only_when, Some("HasDomainName"));
+    assert!(
+        format!("{with_domain:?}").contains("https://${DomainName}"),
+        "{with_domain:?}"
+    );
+    // The execute-api URL is turned off only when a domain replaces it.
+    let disable = &resources["WebhookApi"]["Properties"]["DisableExecuteApiEndpoint"];
+    assert_eq!(
+        template::conditional(disable).0,
+        Some("ExecuteApiEndpointOff")
+    );
+    let condition = format!("{:?}", template["Conditions"]["ExecuteApiEndpointOff"]);
+    assert!(condition.contains("HasDomainName"), "{condition}");
+}
