@@ -8,11 +8,11 @@ use custodian_backup::domain::Stored;
 use custodian_backup::domain::custody::{ExpectCurrent, Kept};
 use custodian_backup::domain::{Backup, BackupMethod, ClientId};
 use custodian_backup::store::{Custody, ShareReader, ShareWriter};
+use local_aws::cli::{Run, custody, custody_with};
 use local_aws::events::rest_event;
 use local_aws::runtime_api::{Function, binary};
 use local_aws::{Fixture, aws_emulator, unique};
 use serde_json::{Value, json};
-use std::process::Command;
 
 const METHOD: &str = "GDRIVE-SECP256K1";
 
@@ -53,44 +53,6 @@ async fn put(f: &Fixture, client_id: &str, method: &str, share: &str) -> Stored 
     let body = json!({ "clientId": client_id, "backupMethod": method, "share": share });
     let backup = Backup::from_json(body.to_string().as_bytes()).expect("a valid backup");
     f.store.put_share(&backup).await.expect("stored")
-}
-
-/// One run of the CLI: exit code, stdout, stderr.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.stdout))
-    }
-}
-
-/// Runs `custody` with the operator's environment: the functions' variables (the stack's
-/// retention among them), and STS at the emulator so the audit record names a caller.
-fn custody(f: &Fixture, args: &[&str]) -> Run {
-    let mut env = f.function_env("not-used-by-the-cli");
-    env.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
-    env.push(("HISTORY_RETENTION_DAYS", "0"));
-    custody_with(&env, args)
-}
-
-/// Runs `custody` with exactly `env`.
-fn custody_with(env: &[(&str, &str)], args: &[&str]) -> Run {
-    let output = Command::new(binary("custody"))
-        .args(args)
-        .env_clear()
-        .envs(env.iter().copied())
-        .output()
-        .expect("custody runs");
-    Run {
-        code: output.status.code().expect("an exit code"),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-    }
 }
 
 /// Fails if `run` shows any of `shares` anywhere.

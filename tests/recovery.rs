@@ -1,7 +1,9 @@
-//! A share is recoverable without this project's code: `tools/recover/decrypt_share.py`, which
-//! follows `docs/envelope.md` alone, opens what the store sealed, current and replaced, byte for
-//! byte, through the KMS emulator or with a data key released beforehand, and fails closed on an
-//! altered item.
+//! Recovery drills against DynamoDB Local and the KMS emulator:
+//! - a share is recoverable without this project's code: `tools/recover/decrypt_share.py`, which
+//!   follows `docs/envelope.md` alone, opens what the store sealed, current and replaced, byte for
+//!   byte, through KMS or with a data key released beforehand, and fails closed on an altered item;
+//! - `custody dump` from one stack's tables and `custody load` into fresh ones carry every share
+//!   across still sealed, and the real fetch binary on the new tables returns each byte for byte.
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -10,6 +12,9 @@ use base64::prelude::BASE64_STANDARD;
 use custodian_backup::domain::Backup;
 use custodian_backup::store::ShareWriter;
 use custodian_backup::store::dynamodb::{Item, schema};
+use local_aws::cli::{Run, custody};
+use local_aws::events::{DEV_SECRET, rest_event};
+use local_aws::runtime_api::{Function, binary};
 use local_aws::{Fixture, aws_emulator, dynamodb_local, repo_root, unique};
 use serde_json::{Map, Value, json};
 use std::io::Write;
@@ -150,4 +155,185 @@ async fn the_recipe_fails_closed_on_an_altered_or_moved_item() {
             "{what}: the recipe printed something"
         );
     }
+}
+
+/// Two clients, both curves each, one share replaced (so history holds it) and one exported (so
+/// the audit table holds a record); returns each client's current shares by backupMethod.
+async fn a_stack_in_use(f: &Fixture) -> Vec<(String, Vec<(&'static str, String)>)> {
+    let mut clients = Vec::new();
+    for n in 0..2 {
+        let client = unique(&format!("drill-{n}"));
+        let mut current = Vec::new();
+        for method in ["GDRIVE-SECP256K1", "GDRIVE-ED25519"] {
+            for version in 0..=n {
+                let share =
+                    format!("{{\"share\":\"0x5f3c-{client}-{method}-v{version}\",\"é\":\"☃\"}}");
+                let body = json!({ "clientId": client, "backupMethod": method, "share": share });
+                let backup = Backup::from_json(body.to_string().as_bytes()).unwrap();
+                f.store.put_share(&backup).await.unwrap();
+                if version == n {
+                    current.push((method, share));
+                }
+            }
+        }
+        clients.push((client, current));
+    }
+    let (client, _) = &clients[0];
+    let exported = custody(
+        f,
+        &[
+            "export",
+            client,
+            "GDRIVE-SECP256K1",
+            "--print-share",
+            "--reason",
+            "drill",
+        ],
+    );
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    clients
+}
+
+fn dump_path() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(unique("custody-dump"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("shares.jsonl")
+}
+
+/// `custody` on `f`'s tables, with `args` and `--json`.
+fn custody_json(f: &Fixture, args: &[&str]) -> Run {
+    let args: Vec<&str> = ["--json"].iter().chain(args).copied().collect();
+    custody(f, &args)
+}
+
+#[tokio::test]
+async fn a_dump_loaded_into_fresh_tables_serves_every_share_byte_for_byte() {
+    let old = Fixture::new().await;
+    let clients = a_stack_in_use(&old).await;
+    let file = dump_path();
+    let path = file.to_str().unwrap();
+    let dumped = custody_json(&old, &["dump", "--out", path]);
+    assert_eq!(dumped.code, 0, "{}", dumped.stderr);
+    let manifest = dumped.json();
+    assert_eq!(
+        manifest["items"],
+        json!({ "shares": 4, "history": 2, "audit": 1 }),
+        "{manifest}"
+    );
+    assert_eq!(manifest["kmsKeyIds"], json!([old.key_id]), "{manifest}");
+    // Still sealed: no share in the file, and only its owner may read it.
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !text.contains("0x5f3c"),
+        "a share in plain text in the dump"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let new = Fixture::new().await;
+    let loaded = custody_json(&new, &["load", path]);
+    assert_eq!(loaded.code, 0, "{}", loaded.stderr);
+    let expected =
+        json!({ "lines": 7, "written": 7, "alreadyThere": 0, "different": 0, "verified": 7 });
+    assert_eq!(loaded.json(), expected);
+    let again = custody_json(&new, &["load", path]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["written"], 0, "a second load writes nothing");
+    assert_eq!(again.json()["alreadyThere"], 7);
+
+    // The new stack's fetch function, with the old key (retained, or its replica): every share.
+    let mut env = new.function_env(DEV_SECRET);
+    for (name, value) in env.iter_mut() {
+        if *name == "SHARE_KEY_ID" {
+            *value = old.key_id.as_str();
+        }
+    }
+    let fetch = Function::start(&binary("backup-fetch"), &env).await;
+    for (client, current) in &clients {
+        let body = json!({ "clientId": client }).to_string();
+        let response = fetch
+            .invoke(&rest_event("/backup/fetch", &body).to_string())
+            .await
+            .unwrap();
+        let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+        let mut expected: Vec<&str> = current.iter().map(|(_, share)| share.as_str()).collect();
+        expected.sort();
+        let mut fetched: Vec<&str> = answer["backupShares"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{answer}"))
+            .iter()
+            .map(|share| share.as_str().unwrap())
+            .collect();
+        fetched.sort();
+        assert_eq!(fetched, expected, "{client}");
+    }
+    // History and the audit trail came along.
+    let (client, _) = &clients[1];
+    let history = custody_json(&new, &["history", client, "GDRIVE-SECP256K1"]);
+    assert_eq!(history.json()["shares"].as_array().map(Vec::len), Some(2));
+    let (client, _) = &clients[0];
+    let audit = custody_json(&new, &["audit", client, "GDRIVE-SECP256K1"]);
+    assert_eq!(audit.json()["records"][0]["reason"], "drill");
+}
+
+#[tokio::test]
+async fn a_dump_that_changed_is_refused_before_anything_is_written() {
+    let old = Fixture::new().await;
+    a_stack_in_use(&old).await;
+    let file = dump_path();
+    let path = file.to_str().unwrap();
+    assert_eq!(custody_json(&old, &["dump", "--out", path]).code, 0);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let one_line_less: String = text
+        .lines()
+        .skip(1)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    for (what, changed) in [
+        ("one byte changed", text.replacen("\"S\"", "\"N\"", 1)),
+        ("a line removed", one_line_less),
+    ] {
+        std::fs::write(&file, changed).unwrap();
+        let new = Fixture::new().await;
+        let refused = custody_json(&new, &["load", path]);
+        assert_eq!(refused.code, 8, "{what}: {}", refused.stdout);
+        assert_eq!(refused.json()["error"]["code"], "dump_corrupt", "{what}");
+        for table in [&new.tables.shares, &new.tables.history, &new.tables.audit] {
+            assert!(
+                new.scan(table).await.is_empty(),
+                "{what}: {table} was written"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_load_never_overwrites_a_different_share_already_there() {
+    let old = Fixture::new().await;
+    let clients = a_stack_in_use(&old).await;
+    let file = dump_path();
+    let path = file.to_str().unwrap();
+    assert_eq!(custody_json(&old, &["dump", "--out", path]).code, 0);
+    let new = Fixture::new().await;
+    let (client, _) = &clients[0];
+    let body =
+        json!({ "clientId": client, "backupMethod": "GDRIVE-SECP256K1", "share": "already here" });
+    new.store
+        .put_share(&Backup::from_json(body.to_string().as_bytes()).unwrap())
+        .await
+        .unwrap();
+    let before = new.scan(&new.tables.shares).await;
+
+    let conflicted = custody_json(&new, &["load", path]);
+    assert_eq!(conflicted.code, 9, "{}", conflicted.stdout);
+    assert_eq!(conflicted.json()["error"]["code"], "load_conflict");
+    let after = new.scan(&new.tables.shares).await;
+    assert!(
+        before.iter().all(|item| after.contains(item)),
+        "the share already there was replaced"
+    );
+    assert_eq!(after.len(), 4, "every other current share was loaded");
 }

@@ -4,6 +4,7 @@
 //! No command prints a share except `export`, and only with `--print-share`; `export` and
 //! `restore` write an audit record (the caller's IAM ARN from STS) before they act.
 
+mod portable;
 mod render;
 
 use clap::{Parser, Subcommand};
@@ -25,7 +26,8 @@ stack's HistoryRetentionDays; required, never assumed) like the functions do, wi
 AWS_ENDPOINT_URL_DYNAMODB / _KMS / _STS point it at local emulators.\n\n\
 Exit codes: 0 done; 1 configuration; 2 usage; 3 unknown client, backupMethod, version or pair id; \
 4 confirmation flag missing; 5 AWS unavailable (retry); 6 a stored share failed its integrity check; \
-7 the current share changed since you looked (restore --expect-current)."
+7 the current share changed since you looked (restore --expect-current); 8 a dump does not match its \
+manifest; 9 load found different items under some keys (left as they were)."
 )]
 struct Cli {
     /// One JSON document on stdout, errors included (`{"error": {"code", "message"}}`).
@@ -91,6 +93,15 @@ enum Command {
         client_id: String,
         backup_method: String,
     },
+    /// Every item of the three tables, still sealed, to a new file of JSON lines, with its
+    /// checksum manifest beside it (<FILE>.manifest.json). Opens no share.
+    Dump {
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+    /// A dump into this stack's tables: checked against its manifest first, each item written only
+    /// where its key is free, then every item read back. Safe to run again.
+    Load { file: std::path::PathBuf },
 }
 
 /// Exit codes scripts can rely on (listed in `--help` and the README).
@@ -103,6 +114,8 @@ pub enum Exit {
     Unavailable = 5,
     Integrity = 6,
     CurrentChanged = 7,
+    DumpCorrupt = 8,
+    LoadConflict = 9,
 }
 
 /// A failed command: its exit code, a stable code and a message without data.
@@ -221,6 +234,14 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
             let records = store.audit_trail(owner).await.map_err(failure)?;
             output.audit(&client_id, &backup_method, &records);
         }
+        Command::Dump { out } => {
+            let manifest = portable::dump(&store, &out).await?;
+            output.report(&format!("dumped to {}", out.display()), &manifest);
+        }
+        Command::Load { file } => {
+            let report = portable::load(&store, &file).await?;
+            output.report(&format!("loaded {}", file.display()), &report);
+        }
     }
     Ok(())
 }
@@ -287,7 +308,7 @@ fn usage(error: impl std::fmt::Display) -> Failure {
     }
 }
 
-fn failure(error: CustodyError) -> Failure {
+pub(crate) fn failure(error: CustodyError) -> Failure {
     let exit = match &error {
         error if error.is_not_found() => Exit::NotFound,
         CustodyError::CurrentChanged { .. } => Exit::CurrentChanged,

@@ -129,6 +129,14 @@ impl Output {
         }
     }
 
+    /// `dump` and `load`: what was done, as one JSON document, or a line and the document.
+    pub fn report(&self, done: &str, report: &serde_json::Value) {
+        if !self.json {
+            println!("{done}:");
+        }
+        print_json(report);
+    }
+
     pub fn failure(&self, failure: &Failure) {
         if self.json {
             print_json(&ErrorBody::new(failure.code, failure.message.clone()).to_json());

@@ -8,6 +8,7 @@
 //! tests fail and say why.
 
 pub mod aws_emulator;
+pub mod cli;
 pub mod dynamodb_local;
 pub mod events;
 pub mod local_api;

@@ -5,10 +5,12 @@
 //! - [`schema`]: attribute names; [`item`]: items in and records out;
 //! - `calls`: the conditional put, the paginated query and the retry policy the rest share;
 //! - `write`: `/backup`; `read`: `/backup/fetch`; `custody`: the operator's jobs and eject.
+//! - [`portable`]: the sealed copy of every table that `custody dump` writes and `custody load` reads.
 
 mod calls;
 mod custody;
 pub mod item;
+pub mod portable;
 mod read;
 pub mod schema;
 mod write;
