@@ -337,3 +337,46 @@ async fn a_load_never_overwrites_a_different_share_already_there() {
     );
     assert_eq!(after.len(), 4, "every other current share was loaded");
 }
+
+#[tokio::test]
+async fn after_a_move_to_a_new_key_shares_of_an_accepted_earlier_key_still_open() {
+    let f = Fixture::new().await;
+    let clients = a_stack_in_use(&f).await;
+    let (client, current) = &clients[0];
+    let new_key = aws_emulator::create_share_key().await;
+    let fetch_with = |accepted: &'static str| {
+        let mut env = f.function_env(DEV_SECRET);
+        for (name, value) in env.iter_mut() {
+            if *name == "SHARE_KEY_ID" {
+                *value = new_key.as_str();
+            }
+        }
+        env.push(("ACCEPTED_SHARE_KEY_ARNS", accepted));
+        env
+    };
+    let body = json!({ "clientId": client }).to_string();
+    let event = rest_event("/backup/fetch", &body).to_string();
+    let old_key: &'static str = f.key_id.clone().leak();
+    let accepting = Function::start(&binary("backup-fetch"), &fetch_with(old_key)).await;
+    let response = accepting.invoke(&event).await.unwrap();
+    let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(response["statusCode"], 200, "{answer}");
+    let mut fetched: Vec<&str> = answer["backupShares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|share| share.as_str().unwrap())
+        .collect();
+    fetched.sort();
+    let mut expected: Vec<&str> = current.iter().map(|(_, share)| share.as_str()).collect();
+    expected.sort();
+    assert_eq!(fetched, expected);
+    // Without the earlier key in the list, a share it sealed is one wrapped by a foreign key. AWS
+    // KMS answers IncorrectKeyException (500 stored_share_unreadable); the emulator answers
+    // AccessDeniedException (503). Either way: refused, and nothing returned.
+    let strict = Function::start(&binary("backup-fetch"), &fetch_with("")).await;
+    let response = strict.invoke(&event).await.unwrap();
+    let status = response["statusCode"].as_u64();
+    assert!(matches!(status, Some(500 | 503)), "{response}");
+    assert!(!response.to_string().contains("0x5f3c"), "{response}");
+}

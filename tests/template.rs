@@ -678,3 +678,49 @@ fn a_custom_domain_keeps_portals_url_when_the_stack_is_rebuilt() {
     let condition = format!("{:?}", template["Conditions"]["ExecuteApiEndpointOff"]);
     assert!(condition.contains("HasDomainName"), "{condition}");
 }
+
+#[test]
+fn the_share_key_is_multi_region_and_a_recovery_stack_replicates_it_with_the_same_policy() {
+    let template = template::template();
+    let resources = &template["Resources"];
+    let parameters = &template["Parameters"];
+    assert_eq!(
+        parameters["ShareKeyMultiRegion"]["Default"].as_str(),
+        Some("true")
+    );
+    assert_eq!(
+        parameters["PrimaryShareKeyArn"]["Default"].as_str(),
+        Some("")
+    );
+    let primary = &resources["ShareKey"];
+    let replica = &resources["ShareReplicaKey"];
+    assert_eq!(primary["Condition"].as_str(), Some("IsKeyPrimary"));
+    assert_eq!(replica["Condition"].as_str(), Some("IsKeyReplica"));
+    assert_eq!(replica["Type"].as_str(), Some("AWS::KMS::ReplicaKey"));
+    let multi_region = &primary["Properties"]["MultiRegion"];
+    assert_eq!(
+        template::conditional(multi_region).0,
+        Some("ShareKeyIsMultiRegion")
+    );
+    assert_eq!(
+        reference(&replica["Properties"]["PrimaryKeyArn"]),
+        Some("PrimaryShareKeyArn")
+    );
+    for key in [primary, replica] {
+        assert_eq!(key["DeletionPolicy"].as_str(), Some("Retain"));
+        assert_eq!(key["UpdateReplacePolicy"].as_str(), Some("Retain"));
+        assert_eq!(key["Properties"]["PendingWindowInDays"].as_u64(), Some(30));
+    }
+    assert_eq!(
+        primary["Properties"]["KeyPolicy"], replica["Properties"]["KeyPolicy"],
+        "the replica must grant exactly what the primary grants"
+    );
+    // The functions use whichever this stack has, and still open shares of accepted earlier keys.
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let (only_when, _) = template::conditional(&env["SHARE_KEY_ID"]);
+    assert_eq!(only_when, Some("IsKeyReplica"));
+    assert_eq!(
+        reference(&env["ACCEPTED_SHARE_KEY_ARNS"]),
+        Some("AcceptedShareKeyArns")
+    );
+}

@@ -46,7 +46,12 @@ impl Webhook {
             }
         };
         Self {
-            store: store(config.share_key_id, config.tables, aws),
+            store: store(
+                config.share_key_id,
+                config.accepted_share_key_ids,
+                config.tables,
+                aws,
+            ),
             authenticator,
         }
     }
@@ -61,11 +66,18 @@ pub async fn store_from_env() -> Result<DynamoDbStore, ConfigError> {
 /// The store over `aws`'s clients, configured from the environment (the CLI also calls STS).
 pub fn store_with(aws: &SdkConfig) -> Result<DynamoDbStore, ConfigError> {
     let config = Config::from_env()?;
-    Ok(store(config.share_key_id, config.tables, aws))
+    let accepted = config.accepted_share_key_ids;
+    Ok(store(config.share_key_id, accepted, config.tables, aws))
 }
 
 /// The store over `aws`'s DynamoDB and KMS.
-pub fn store(share_key_id: String, tables: Tables, aws: &SdkConfig) -> DynamoDbStore {
-    let key = ShareKey::new(aws_sdk_kms::Client::new(aws), share_key_id);
+pub fn store(
+    share_key_id: String,
+    accepted_share_key_ids: Vec<String>,
+    tables: Tables,
+    aws: &SdkConfig,
+) -> DynamoDbStore {
+    let key = ShareKey::new(aws_sdk_kms::Client::new(aws), share_key_id)
+        .accepting(accepted_share_key_ids);
     DynamoDbStore::new(aws_sdk_dynamodb::Client::new(aws), tables, key)
 }

@@ -7,6 +7,7 @@
 //! | `WEBHOOK_SECRET` | instead, the secret itself (local runs only); unset or empty refuses every request |
 //! | `WEBHOOK_SECRET_PREVIOUS` | with `WEBHOOK_SECRET`, the secret being rotated out, still accepted |
 //! | `SHARE_KEY_ID` | the KMS key (ID, ARN or alias) that wraps each share's data key |
+//! | `ACCEPTED_SHARE_KEY_ARNS` | comma-separated ARNs of earlier keys whose shares still open (default none) |
 //! | `SHARES_TABLE` | DynamoDB table of current shares |
 //! | `HISTORY_TABLE` | DynamoDB table of replaced shares |
 //! | `AUDIT_TABLE` | DynamoDB table of audit records (exports, restores); only the CLI and eject write it |
@@ -24,6 +25,8 @@ use std::time::Duration;
 pub struct Config {
     pub secret: SecretConfig,
     pub share_key_id: String,
+    /// Earlier KMS keys (ARNs) whose shares still open, after a move to a new `share_key_id`.
+    pub accepted_share_key_ids: Vec<String>,
     pub tables: Tables,
 }
 
@@ -100,6 +103,7 @@ impl Config {
         Ok(Self {
             secret,
             share_key_id: required("SHARE_KEY_ID")?,
+            accepted_share_key_ids: accepted_keys(set("ACCEPTED_SHARE_KEY_ARNS"))?,
             tables: Tables {
                 shares: required("SHARES_TABLE")?,
                 history: required("HISTORY_TABLE")?,
@@ -108,6 +112,27 @@ impl Config {
             },
         })
     }
+}
+
+/// Key ARNs only: a share records the ARN of the key that sealed it, never an alias.
+fn accepted_keys(list: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let arns: Vec<String> = list
+        .iter()
+        .flat_map(|list| list.split(','))
+        .map(str::trim)
+        .filter(|arn| !arn.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if arns
+        .iter()
+        .any(|arn| !(arn.starts_with("arn:") && arn.contains(":key/")))
+    {
+        return Err(ConfigError::Invalid {
+            name: "ACCEPTED_SHARE_KEY_ARNS",
+            reason: "not a comma-separated list of KMS key ARNs",
+        });
+    }
+    Ok(arns)
 }
 
 /// The `Stack` dimension of every metric: the CloudFormation stack, so that the template's alarms
@@ -169,6 +194,26 @@ mod tests {
             pruned.tables.history_retention.duration(),
             Some(Duration::from_secs(30 * 86_400))
         );
+    }
+
+    #[test]
+    fn earlier_keys_are_accepted_only_as_key_arns() {
+        let arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab";
+        assert!(config(&TABLES).unwrap().accepted_share_key_ids.is_empty());
+        let list = format!("{arn}, {arn}-2,");
+        let accepted = config(&with(("ACCEPTED_SHARE_KEY_ARNS", list.leak()))).unwrap();
+        assert_eq!(
+            accepted.accepted_share_key_ids,
+            [arn.to_owned(), format!("{arn}-2")]
+        );
+        let alias = config(&with(("ACCEPTED_SHARE_KEY_ARNS", "alias/old")));
+        assert!(matches!(
+            alias,
+            Err(ConfigError::Invalid {
+                name: "ACCEPTED_SHARE_KEY_ARNS",
+                ..
+            })
+        ));
     }
 
     #[test]

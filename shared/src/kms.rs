@@ -19,12 +19,24 @@ use zeroize::Zeroizing;
 pub struct ShareKey {
     kms: Client,
     key_id: String,
+    /// Earlier keys (ARNs) whose shares still open: a move to a new key is not tampering.
+    accepted: Vec<String>,
 }
 
 impl ShareKey {
     /// `key_id` is a key ID, key ARN or alias (`alias/...`) of a symmetric KMS key.
     pub fn new(kms: Client, key_id: String) -> Self {
-        Self { kms, key_id }
+        Self {
+            kms,
+            key_id,
+            accepted: Vec::new(),
+        }
+    }
+
+    /// This key, also opening shares sealed under the `accepted` key ARNs. A replica of a
+    /// multi-Region key needs no entry: this key opens what its primary sealed.
+    pub fn accepting(self, accepted: Vec<String>) -> Self {
+        Self { accepted, ..self }
     }
 
     /// Encrypts `share` for `owner` under a data key used for this share only, so a random
@@ -65,8 +77,8 @@ impl ShareKey {
         })
     }
 
-    /// Decrypts a share sealed for `owner`, only with this key: a data key wrapped by any other
-    /// KMS key is refused, even one the function could otherwise use.
+    /// Decrypts a share sealed for `owner`, only with this key or an accepted one: a data key
+    /// wrapped by any other KMS key is refused, even one the function could otherwise use.
     pub async fn open(
         &self,
         owner: Owner<'_>,
@@ -75,7 +87,7 @@ impl ShareKey {
         let output = self
             .kms
             .decrypt()
-            .key_id(&self.key_id)
+            .key_id(self.key_for(sealed))
             .ciphertext_blob(Blob::new(sealed.encrypted_data_key.clone()))
             .encryption_context(CONTEXT_CLIENT_ID, owner.client_id.as_str())
             .encryption_context(CONTEXT_BACKUP_METHOD, owner.backup_method.as_str())
@@ -101,6 +113,15 @@ impl ShareKey {
             &sealed.ciphertext,
         )
         .ok_or(EnvelopeError::Tampered)
+    }
+
+    /// The key to decrypt `sealed` with: the one that sealed it if accepted, else this one
+    /// (which KMS refuses for a data key that another key wrapped).
+    fn key_for<'a>(&'a self, sealed: &'a SealedShare) -> &'a str {
+        match self.accepted.contains(&sealed.key_id) {
+            true => &sealed.key_id,
+            false => &self.key_id,
+        }
     }
 }
 
