@@ -200,6 +200,17 @@ fn dump_path() -> std::path::PathBuf {
     dir.join("shares.jsonl")
 }
 
+/// `f`'s function environment with `SHARE_KEY_ID` pointed at `key_id` instead of `f`'s key.
+fn with_share_key<'a>(f: &'a Fixture, key_id: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut env = f.function_env(DEV_SECRET);
+    for (name, value) in env.iter_mut() {
+        if *name == "SHARE_KEY_ID" {
+            *value = key_id;
+        }
+    }
+    env
+}
+
 /// `custody` on `f`'s tables, with `args` and `--json`.
 fn custody_json(f: &Fixture, args: &[&str]) -> Run {
     let args: Vec<&str> = ["--json"].iter().chain(args).copied().collect();
@@ -239,18 +250,20 @@ async fn a_dump_loaded_into_fresh_tables_serves_every_share_byte_for_byte() {
     let expected =
         json!({ "lines": 7, "written": 7, "alreadyThere": 0, "different": 0, "verified": 7 });
     assert_eq!(loaded.json(), expected);
+    for run in [&dumped, &loaded] {
+        let output = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            !output.contains("0x5f3c"),
+            "dump or load printed a share:\n{output}"
+        );
+    }
     let again = custody_json(&new, &["load", path]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(again.json()["written"], 0, "a second load writes nothing");
     assert_eq!(again.json()["alreadyThere"], 7);
 
     // The new stack's fetch function, with the old key (retained, or its replica): every share.
-    let mut env = new.function_env(DEV_SECRET);
-    for (name, value) in env.iter_mut() {
-        if *name == "SHARE_KEY_ID" {
-            *value = old.key_id.as_str();
-        }
-    }
+    let env = with_share_key(&new, &old.key_id);
     let fetch = Function::start(&binary("backup-fetch"), &env).await;
     for (client, current) in &clients {
         let body = json!({ "clientId": client }).to_string();
@@ -330,6 +343,11 @@ async fn a_load_never_overwrites_a_different_share_already_there() {
     let conflicted = custody_json(&new, &["load", path]);
     assert_eq!(conflicted.code, 9, "{}", conflicted.stdout);
     assert_eq!(conflicted.json()["error"]["code"], "load_conflict");
+    let output = format!("{}{}", conflicted.stdout, conflicted.stderr);
+    assert!(
+        !output.contains("0x5f3c") && !output.contains("already here"),
+        "{output}"
+    );
     let after = new.scan(&new.tables.shares).await;
     assert!(
         before.iter().all(|item| after.contains(item)),
@@ -345,12 +363,7 @@ async fn after_a_move_to_a_new_key_shares_of_an_accepted_earlier_key_still_open(
     let (client, current) = &clients[0];
     let new_key = aws_emulator::create_share_key().await;
     let fetch_with = |accepted: &'static str| {
-        let mut env = f.function_env(DEV_SECRET);
-        for (name, value) in env.iter_mut() {
-            if *name == "SHARE_KEY_ID" {
-                *value = new_key.as_str();
-            }
-        }
+        let mut env = with_share_key(&f, &new_key);
         env.push(("ACCEPTED_SHARE_KEY_ARNS", accepted));
         env
     };

@@ -61,7 +61,7 @@ pub async fn load(store: &DynamoDbStore, file: &Path) -> Result<Value, Failure> 
     // Every item read back: what is there now must be exactly what was dumped.
     let mut verified = 0;
     for (role, item) in &items {
-        if store.load_item(*role, item).await.map_err(store_failure)? == Loaded::AlreadyThere {
+        if store.holds(*role, item).await.map_err(store_failure)? {
             verified += 1;
         }
     }

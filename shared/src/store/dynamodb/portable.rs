@@ -92,14 +92,7 @@ impl DynamoDbStore {
 
     /// Puts `item` into its table where its key is free; never over another item.
     pub async fn load_item(&self, role: TableRole, item: &Item) -> Result<Loaded, StoreError> {
-        let [partition, sort] = role.key_attributes();
-        let key: Item = [partition, sort]
-            .into_iter()
-            .map(|name| {
-                let value = item.get(name).ok_or(StoreError::Corrupt(name))?;
-                Ok((name.to_owned(), value.clone()))
-            })
-            .collect::<Result<_, StoreError>>()?;
+        let partition = role.key_attributes()[0];
         for attempt in 0..RETRY.attempts {
             RETRY.pause(attempt).await;
             let put = self.put_if(self.table(role), partition, item.clone(), Condition::Absent);
@@ -108,21 +101,34 @@ impl DynamoDbStore {
                 Put::Conflicted => continue,
                 Put::ConditionFailed => {}
             }
-            let there = self
-                .client
-                .get_item()
-                .table_name(self.table(role))
-                .set_key(Some(key.clone()))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|error| unavailable("GetItem", &error))?;
-            return Ok(match there.item {
-                Some(existing) if &existing == item => Loaded::AlreadyThere,
-                _ => Loaded::Different,
+            return Ok(match self.holds(role, item).await? {
+                true => Loaded::AlreadyThere,
+                false => Loaded::Different,
             });
         }
         Err(RETRY.exhausted())
+    }
+
+    /// Whether the item under `item`'s key is exactly `item` (one strongly consistent read).
+    pub async fn holds(&self, role: TableRole, item: &Item) -> Result<bool, StoreError> {
+        let key: Item = role
+            .key_attributes()
+            .into_iter()
+            .map(|name| {
+                let value = item.get(name).ok_or(StoreError::Corrupt(name))?;
+                Ok((name.to_owned(), value.clone()))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let there = self
+            .client
+            .get_item()
+            .table_name(self.table(role))
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| unavailable("GetItem", &error))?;
+        Ok(there.item.as_ref() == Some(item))
     }
 }
 
