@@ -3,6 +3,9 @@
 //! Manager code against it through `AWS_ENDPOINT_URL_KMS` and `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
 
 use std::sync::OnceLock;
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 
 /// The endpoint of a running emulator, starting one for this test binary if needed.
 pub fn endpoint() -> &'static str {
@@ -23,8 +26,32 @@ pub fn endpoint() -> &'static str {
     })
 }
 
+/// A KMS client with the functions' own time budgets: what the code under test is given.
 pub async fn kms_client() -> aws_sdk_kms::Client {
-    let sdk = crate::local_sdk_config().await;
+    kms_client_with(None).await
+}
+
+/// A Secrets Manager client with the functions' own time budgets.
+pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    secrets_client_with(None).await
+}
+
+/// A KMS client for arranging a test or a local stack, not for the code under test. moto loads a
+/// service's code on its first request, which on a busy machine outlasts the functions' 4 s
+/// budget; setup waits for it rather than failing a test that has not started yet.
+pub async fn patient_kms_client() -> aws_sdk_kms::Client {
+    kms_client_with(Some(SETUP_PATIENCE)).await
+}
+
+/// A Secrets Manager client for arranging a test: see [`patient_kms_client`].
+pub async fn patient_secrets_client() -> aws_sdk_secretsmanager::Client {
+    secrets_client_with(Some(SETUP_PATIENCE)).await
+}
+
+const SETUP_PATIENCE: Duration = Duration::from_secs(60);
+
+async fn kms_client_with(patience: Option<Duration>) -> aws_sdk_kms::Client {
+    let sdk = sdk_config(patience).await;
     aws_sdk_kms::Client::from_conf(
         aws_sdk_kms::config::Builder::from(&sdk)
             .endpoint_url(endpoint())
@@ -32,8 +59,8 @@ pub async fn kms_client() -> aws_sdk_kms::Client {
     )
 }
 
-pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
-    let sdk = crate::local_sdk_config().await;
+async fn secrets_client_with(patience: Option<Duration>) -> aws_sdk_secretsmanager::Client {
+    let sdk = sdk_config(patience).await;
     aws_sdk_secretsmanager::Client::from_conf(
         aws_sdk_secretsmanager::config::Builder::from(&sdk)
             .endpoint_url(endpoint())
@@ -41,9 +68,26 @@ pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
     )
 }
 
+/// The functions' SDK configuration, or the same with `patience` for every call.
+async fn sdk_config(patience: Option<Duration>) -> aws_config::SdkConfig {
+    let sdk = crate::local_sdk_config().await;
+    match patience {
+        None => sdk,
+        Some(wait) => sdk
+            .to_builder()
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(wait)
+                    .operation_attempt_timeout(wait)
+                    .build(),
+            )
+            .build(),
+    }
+}
+
 /// A new symmetric KMS key; returns its ARN.
 pub async fn create_share_key() -> String {
-    let key = kms_client()
+    let key = patient_kms_client()
         .await
         .create_key()
         .description("custodian backup shares (tests)")
@@ -57,7 +101,7 @@ pub async fn create_share_key() -> String {
 
 /// A new Secrets Manager secret holding `value` as `AWSCURRENT`; returns its ARN.
 pub async fn create_webhook_secret(value: &str) -> String {
-    secrets_client()
+    patient_secrets_client()
         .await
         .create_secret()
         .name(crate::unique("webhook-secret"))
@@ -72,7 +116,7 @@ pub async fn create_webhook_secret(value: &str) -> String {
 /// Rotates the secret as `aws secretsmanager put-secret-value` does: `value` becomes
 /// `AWSCURRENT` and the value it replaces `AWSPREVIOUS`.
 pub async fn rotate_webhook_secret(arn: &str, value: &str) {
-    secrets_client()
+    patient_secrets_client()
         .await
         .put_secret_value()
         .secret_id(arn)
@@ -84,7 +128,7 @@ pub async fn rotate_webhook_secret(arn: &str, value: &str) {
 
 /// Deletes the secret at once: every later read of it fails, as after access is revoked.
 pub async fn delete_webhook_secret(arn: &str) {
-    secrets_client()
+    patient_secrets_client()
         .await
         .delete_secret()
         .secret_id(arn)

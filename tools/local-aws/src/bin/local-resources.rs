@@ -34,7 +34,7 @@ async fn main() {
         alias.starts_with("alias/"),
         "SHARE_KEY_ID must be an alias here"
     );
-    let kms = aws_emulator::kms_client().await;
+    let kms = aws_emulator::patient_kms_client().await;
     let aliases = kms
         .list_aliases()
         .send()
