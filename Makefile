@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. Each installs its tools into
 # .tools/ on first use.
-.PHONY: help run test sam-local load bench lint build deploy smoke sim fuzz ci
+.PHONY: help run test sam-local load bench lint build deploy account-setup smoke sim fuzz ci
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -20,20 +20,23 @@ load: ## The load test at full size (LOAD_CLIENTS=5000), printing throughput, p5
 bench: ## Release binaries: cold start, warm p50/p99 vs the raw SDK, RSS and zip size (docs/performance.md)
 	scripts/bench.sh
 
-lint: ## Formatting, clippy, and the SAM template
+lint: ## Formatting, clippy, the SAM template (sam validate --lint) and checkov on it and on what it deploys
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	scripts/tools.sh sam
+	scripts/tools.sh sam checkov
 	.tools/venv/bin/sam validate --lint
+	scripts/checkov.sh
 
 build: ## sam build, then check glibc fits provided.al2023 (ARCH=x86_64 or arm64, the default)
 	scripts/build.sh
 
-deploy: ## sam build, then sam deploy --config-env $(ENV) (dev or prod; samconfig.toml)
+deploy: ## Checks, sam build, then sam deploy --config-env $(ENV) (dev or prod) with samconfig.toml's parameters
 	@test -n "$(ENV)" || { echo "make deploy ENV=dev (or ENV=prod)"; exit 2; }
-	scripts/build.sh
-	scripts/tools.sh sam
-	SAM_CLI_TELEMETRY=0 .tools/venv/bin/sam deploy --config-env $(ENV) --parameter-overrides Architecture=$${ARCH:-arm64}
+	scripts/deploy.sh $(ENV)
+
+account-setup: ## Once per AWS account and region: API Gateway's CloudWatch Logs role, which access logs need
+	aws cloudformation deploy --template-file tools/account-setup/template.yaml \
+	  --stack-name portal-apigateway-account-logging --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset
 
 smoke: ## Invoke a deployed stack's functions directly with events/ files (ENV=dev or prod); writes nothing
 	ENV=$(ENV) scripts/smoke.sh

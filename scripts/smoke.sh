@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 env=${ENV:?set ENV=dev or ENV=prod (a config-env of samconfig.toml)}
 scripts/tools.sh sam
 export PATH="$PWD/.tools/venv/bin:$PATH" SAM_CLI_TELEMETRY=0
-stack=$(python3 -c 'import sys,tomllib; print(tomllib.load(open("samconfig.toml","rb"))[sys.argv[1]]["global"]["parameters"]["stack_name"])' "$env")
+stack=$(python3 scripts/samconfig.py stack-name "$env")
 
 invoke() { # function, event file -> statusCode
   sam remote invoke "$1" --stack-name "$stack" --event-file "$2" --output json 2>/dev/null \

@@ -3,7 +3,7 @@
 # emulator, and the real Lambda binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/tools.sh dynamodb-local aws-emulator
+scripts/tools.sh dynamodb-local aws-emulator sam
 source scripts/dynamodb-local.sh
 source scripts/aws-emulator.sh
 # The real Lambda binaries, which tests/binaries.rs runs through the Lambda Runtime API.

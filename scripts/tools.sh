@@ -4,6 +4,7 @@
 #   scripts/tools.sh cargo-lambda     cargo-lambda (from PyPI; brings zig), for `make run` and builds
 #   scripts/tools.sh sam              AWS SAM CLI and cfn-lint (from PyPI), for validate and build
 #   scripts/tools.sh aws-emulator     moto_server (from PyPI): KMS and Secrets Manager on loopback
+#   scripts/tools.sh checkov          checkov (from PyPI), the security scanner `make lint` runs on the template
 #   scripts/tools.sh cargo-fuzz       cargo-fuzz (from crates), for `make fuzz`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ CARGO_LAMBDA=1.9.2
 AWS_SAM_CLI=1.170.0
 CFN_LINT=1.58.0
 MOTO=5.2.5
+CHECKOV=3.3.30
 CARGO_FUZZ=0.13.1
 
 require() {
@@ -22,7 +24,7 @@ require() {
 
 venv() {
   if [ ! -x "$tools/venv/bin/pip" ]; then
-    require python3 "Python 3.9 or newer"
+    require python3 "Python 3.11 or newer"
     python3 -m venv "$tools/venv"
   fi
 }
@@ -54,10 +56,19 @@ for tool in "$@"; do
     aws-emulator)
       # Its own venv: moto pins boto versions that need not agree with the SAM CLI's.
       if [ ! -x "$tools/aws-emulator/bin/moto_server" ]; then
-        require python3 "Python 3.9 or newer"
+        require python3 "Python 3.11 or newer"
         python3 -m venv "$tools/aws-emulator"
         echo "installing moto_server (KMS and Secrets Manager emulator) into .tools/aws-emulator" >&2
         "$tools/aws-emulator/bin/pip" install --quiet "moto[server]==$MOTO" >&2
+      fi
+      ;;
+    checkov)
+      # Its own venv: checkov pins libraries the SAM CLI pins differently.
+      if [ ! -x "$tools/checkov/bin/checkov" ]; then
+        require python3 "Python 3.11 or newer"
+        python3 -m venv "$tools/checkov"
+        echo "installing checkov into .tools/checkov (about 2 minutes)" >&2
+        "$tools/checkov/bin/pip" install --quiet "checkov==$CHECKOV" >&2
       fi
       ;;
     cargo-fuzz)

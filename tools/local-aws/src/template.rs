@@ -137,3 +137,33 @@ pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) {
             .unwrap_or_else(|e| panic!("enabling TTL on {name}: {e:?}"));
     }
 }
+
+/// `template.yaml` as CloudFormation will create it, for one set of parameters: the SAM
+/// transform (aws-sam-translator, in `.tools/venv` from `scripts/tools.sh sam`), then every
+/// condition decided (`tools/deployed/transform.py`). Parameters: the template's defaults, the
+/// config-env's `parameter_overrides` in samconfig.toml, then `overrides` (`Name=Value`).
+/// Returns `{"parameters", "pseudo", "template"}`.
+pub fn deployed(config_env: Option<&str>, overrides: &[&str]) -> serde_json::Value {
+    let root = crate::repo_root();
+    let python = root.join(".tools/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/tools.sh sam (make test does)",
+        python.display()
+    );
+    let mut command = std::process::Command::new(python);
+    command.arg(root.join("tools/deployed/transform.py"));
+    if let Some(env) = config_env {
+        command.args(["--config-env", env]);
+    }
+    let output = command
+        .args(overrides)
+        .output()
+        .expect("running transform.py");
+    assert!(
+        output.status.success(),
+        "transform.py {config_env:?} {overrides:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("transform.py prints JSON")
+}

@@ -1,0 +1,705 @@
+//! What CloudFormation will create from `template.yaml`: the SAM transform's output
+//! (aws-sam-translator, the library behind CloudFormation's `AWS::Serverless-2016-10-31`
+//! transform) under each config-env's parameters, with every condition decided. The source
+//! template is checked in `tests/template.rs`; a deploy makes this.
+
+use local_aws::template::deployed;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The resources one deploy creates.
+fn created(config_env: &str, overrides: &[&str]) -> BTreeMap<String, Value> {
+    let out = deployed(Some(config_env), overrides);
+    serde_json::from_value(out["template"]["Resources"].clone()).unwrap()
+}
+
+fn of_type<'a>(resources: &'a BTreeMap<String, Value>, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    resources
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == kind)
+        .map(|(name, resource)| (name.as_str(), resource))
+        .collect()
+}
+
+/// An intrinsic as short text: `GetAtt X.Arn` and `Ref X` as `X`, a `Sub` as its string.
+fn short(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(short).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => match map.iter().next() {
+            Some((key, inner)) if map.len() == 1 && key == "Ref" => short(inner),
+            Some((key, inner)) if map.len() == 1 && key == "Fn::GetAtt" => {
+                let parts = inner.as_array().unwrap();
+                if parts[1] == "Arn" {
+                    short(&parts[0])
+                } else {
+                    format!("{}.{}", short(&parts[0]), short(&parts[1]))
+                }
+            }
+            Some((key, inner)) if map.len() == 1 && key == "Fn::Sub" => match inner {
+                Value::Array(parts) => short(&parts[0]),
+                other => short(other),
+            },
+            _ => format!(
+                "{{{}}}",
+                map.iter()
+                    .map(|(k, v)| format!("{k}: {}", short(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn list(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.clone(),
+        Value::Null => vec![],
+        single => vec![single.clone()],
+    }
+}
+
+/// Every statement of a policy document as `Effect action on resource [if condition]`, one line
+/// per action.
+fn statements(document: &Value) -> Vec<String> {
+    let mut lines = vec![];
+    for statement in list(&document["Statement"]) {
+        let condition = match &statement["Condition"] {
+            Value::Null => String::new(),
+            condition => format!(" if {}", short(condition)),
+        };
+        for action in list(&statement["Action"]) {
+            lines.push(format!(
+                "{} {} on {}{condition}",
+                short(&statement["Effect"]),
+                short(&action),
+                short(&statement["Resource"])
+            ));
+        }
+    }
+    lines
+}
+
+/// Every permission of an IAM role: its managed policies, then its inline statements.
+fn role_permissions(role: &Value) -> Vec<String> {
+    let properties = &role["Properties"];
+    let mut lines: Vec<String> = list(&properties["ManagedPolicyArns"])
+        .iter()
+        .map(|arn| format!("managed {}", short(arn)))
+        .collect();
+    for policy in list(&properties["Policies"]) {
+        lines.extend(statements(&policy["PolicyDocument"]));
+    }
+    lines
+}
+
+#[test]
+fn each_api_has_exactly_one_stage_and_it_throttles_logs_and_traces() {
+    for (env, overrides) in [
+        ("dev", &[][..]),
+        (
+            "prod",
+            &["AlarmEmail=oncall@example.com", "EnableEjectEndpoint=true"][..],
+        ),
+    ] {
+        let resources = created(env, overrides);
+        let apis = of_type(&resources, "AWS::ApiGateway::RestApi");
+        let stages = of_type(&resources, "AWS::ApiGateway::Stage");
+        assert_eq!(apis.len(), 1, "{env}");
+        assert_eq!(
+            stages.len(),
+            1,
+            "{env}: one stage per API, none named Stage beside it"
+        );
+        for (name, deployment) in of_type(&resources, "AWS::ApiGateway::Deployment") {
+            assert!(
+                deployment["Properties"].get("StageName").is_none(),
+                "{env}: {name} makes a stage of its own"
+            );
+        }
+        let stage = &stages[0].1["Properties"];
+        assert_eq!(stage["StageName"], if env == "dev" { "dev" } else { "v1" });
+        assert_eq!(stage["TracingEnabled"], true);
+        assert_eq!(
+            short(&stage["AccessLogSetting"]["DestinationArn"]),
+            "ApiAccessLogs"
+        );
+        let format = stage["AccessLogSetting"]["Format"].as_str().unwrap();
+        assert!(
+            !format.contains("requestBody") && !format.contains("header"),
+            "{format}"
+        );
+        let throttling = &stage["MethodSettings"][0];
+        assert_eq!(throttling["ResourcePath"], "/*");
+        assert_eq!(throttling["HttpMethod"], "*");
+        assert_eq!(throttling["ThrottlingRateLimit"], 100);
+        assert_eq!(throttling["ThrottlingBurstLimit"], 200);
+    }
+}
+
+#[test]
+fn the_webhooks_are_open_only_to_portals_addresses_and_eject_only_to_signed_named_callers() {
+    let resources = created(
+        "prod",
+        &[
+            "EnableEjectEndpoint=true",
+            "EjectCallerArns=arn:aws:iam::123456789012:role/backend",
+        ],
+    );
+    let body = &resources["WebhookApi"]["Properties"]["Body"];
+    let mut routes = vec![];
+    for (path, methods) in body["paths"].as_object().unwrap() {
+        for (method, operation) in methods.as_object().unwrap() {
+            let auth = match operation.get("security") {
+                None => "the resource policy".to_owned(),
+                Some(security) => short(security),
+            };
+            let target = short(&operation["x-amazon-apigateway-integration"]["uri"]);
+            let function = target
+                .split("/functions/${")
+                .nth(1)
+                .unwrap()
+                .split('}')
+                .next()
+                .unwrap()
+                .to_owned();
+            routes.push(format!("{method} {path}: {auth} -> {function}"));
+        }
+    }
+    assert_eq!(
+        routes,
+        [
+            "post /backup: the resource policy -> BackupFunctionAliaslive",
+            "post /backup/fetch: the resource policy -> FetchFunctionAliaslive",
+            "get /clients/{clientId}/custodian-shares: [{AWS_IAM: []}] -> EjectFunctionAliaslive",
+            "get /clients/{clientId}/custodian-shares/{backupMethod}: [{AWS_IAM: []}] -> EjectFunctionAliaslive",
+        ]
+    );
+    assert_eq!(
+        body["components"]["securitySchemes"]["AWS_IAM"]["x-amazon-apigateway-authtype"],
+        "awsSigv4"
+    );
+    assert_eq!(
+        statements(&body["x-amazon-apigateway-policy"]),
+        [
+            "Allow execute-api:Invoke on [execute-api:/*/POST/backup, execute-api:/*/POST/backup/fetch]",
+            "Deny execute-api:Invoke on [execute-api:/*/POST/backup, execute-api:/*/POST/backup/fetch] if {NotIpAddress: {aws:SourceIp: {Fn::Split: [,, 35.203.150.117/32,104.155.171.139/32,35.185.20.23/32]}}}",
+            "Deny execute-api:Invoke on [execute-api:/*/GET/clients/*/custodian-shares, execute-api:/*/GET/clients/*/custodian-shares/*] if {StringNotEquals: {aws:PrincipalArn: {Fn::Split: [,, arn:aws:iam::123456789012:role/backend]}}}",
+        ]
+    );
+    // Off by default: the two webhooks and nothing else.
+    let paths = resources_paths(&created("prod", &[]));
+    assert_eq!(paths, ["/backup", "/backup/fetch"]);
+}
+
+fn resources_paths(resources: &BTreeMap<String, Value>) -> Vec<String> {
+    resources["WebhookApi"]["Properties"]["Body"]["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn every_role_may_do_exactly_what_its_function_or_service_calls() {
+    let resources = created("prod", &["EnableEjectEndpoint=true"]);
+    let roles: BTreeMap<&str, Vec<String>> = of_type(&resources, "AWS::IAM::Role")
+        .into_iter()
+        .map(|(name, role)| (name, role_permissions(role)))
+        .collect();
+    let basic = "managed arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+    let tables_at_rest_write = [
+        "Allow kms:Decrypt on * if {StringEquals: {kms:ViaService: dynamodb.${AWS::Region}.amazonaws.com}}",
+        "Allow kms:DescribeKey on * if {StringEquals: {kms:ViaService: dynamodb.${AWS::Region}.amazonaws.com}}",
+        "Allow kms:Encrypt on * if {StringEquals: {kms:ViaService: dynamodb.${AWS::Region}.amazonaws.com}}",
+        "Allow kms:GenerateDataKey* on * if {StringEquals: {kms:ViaService: dynamodb.${AWS::Region}.amazonaws.com}}",
+        "Allow kms:ReEncrypt* on * if {StringEquals: {kms:ViaService: dynamodb.${AWS::Region}.amazonaws.com}}",
+    ];
+    let secret = [
+        "Allow secretsmanager:GetSecretValue on WebhookSecret",
+        "Allow kms:Decrypt on * if {StringEquals: {kms:ViaService: secretsmanager.${AWS::Region}.amazonaws.com}, StringLike: {kms:EncryptionContext:SecretARN: ${WebhookSecret}*}}",
+    ];
+    let expected: BTreeMap<&str, Vec<String>> = [
+        (
+            "BackupFunctionRole",
+            [basic, "Allow dynamodb:GetItem on SharesTable", "Allow dynamodb:PutItem on SharesTable"]
+                .into_iter()
+                .chain([
+                    "Allow dynamodb:PutItem on HistoryTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [[*]}}",
+                    "Allow dynamodb:Query on HistoryTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [[*]}}",
+                    "Allow dynamodb:UpdateItem on HistoryTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [[*]}}",
+                ])
+                .chain(tables_at_rest_write)
+                .chain(secret)
+                .map(String::from)
+                .collect(),
+        ),
+        (
+            "FetchFunctionRole",
+            [basic, "Allow dynamodb:Query on SharesTable"]
+                .into_iter()
+                .chain(tables_at_rest_write[..2].iter().copied())
+                .chain(secret)
+                .map(String::from)
+                .collect(),
+        ),
+        (
+            "EjectFunctionRole",
+            [basic, "Allow dynamodb:GetItem on SharesTable", "Allow dynamodb:Query on SharesTable", "Allow dynamodb:PutItem on AuditTable"]
+                .into_iter()
+                .chain(tables_at_rest_write)
+                .map(String::from)
+                .collect(),
+        ),
+        (
+            "BackupRole",
+            [
+                "managed arn:${AWS::Partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+                "managed arn:${AWS::Partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+                "Allow kms:Decrypt on AtRestKey",
+                "Allow kms:DescribeKey on AtRestKey",
+                "Allow kms:Encrypt on AtRestKey",
+                "Allow kms:GenerateDataKey* on AtRestKey",
+                "Allow kms:ReEncrypt* on AtRestKey",
+                "Allow kms:CreateGrant on AtRestKey",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        (
+            "CodeDeployServiceRole",
+            vec!["managed arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda".to_owned()],
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(roles, expected);
+    // No function may use ShareKey through IAM: its key policy alone grants that (tests/template.rs).
+    for lines in roles.values() {
+        assert!(
+            lines.iter().all(|line| !line.contains("ShareKey")),
+            "{lines:?}"
+        );
+    }
+}
+
+#[test]
+fn the_operators_permissions_are_two_managed_policies_and_only_break_glass_opens_a_share() {
+    let resources = created("prod", &[]);
+    let custody = statements(&resources["CustodyOperatorPolicy"]["Properties"]["PolicyDocument"]);
+    let export = statements(&resources["BreakGlassExportPolicy"]["Properties"]["PolicyDocument"]);
+    assert!(
+        custody.iter().all(|line| !line.contains("ShareKey")),
+        "{custody:?}"
+    );
+    for needed in [
+        "Allow dynamodb:Scan on [SharesTable, HistoryTable]",
+        "Allow dynamodb:PutItem on [SharesTable, HistoryTable]",
+        "Allow dynamodb:UpdateItem on HistoryTable",
+        "Allow dynamodb:Query on AuditTable",
+        "Allow dynamodb:Scan on AuditTable",
+    ] {
+        assert!(
+            custody.iter().any(|line| line == needed),
+            "custody lacks {needed}: {custody:?}"
+        );
+    }
+    assert!(
+        custody.iter().all(|line| !line.contains("Delete")),
+        "{custody:?}"
+    );
+    assert!(
+        export.contains(&"Allow kms:Decrypt on ShareKey if {ForAllValues:StringEquals: {kms:EncryptionContextKeys: [clientId, backupMethod]}}".to_owned()),
+        "{export:?}"
+    );
+    assert!(
+        export
+            .iter()
+            .all(|line| !line.contains("Put") || line.contains("AuditTable")),
+        "{export:?}"
+    );
+    let outputs = deployed(Some("prod"), &[])["template"]["Outputs"].clone();
+    assert_eq!(
+        short(&outputs["CustodyOperatorPolicyArn"]["Value"]),
+        "CustodyOperatorPolicy"
+    );
+    assert_eq!(
+        short(&outputs["BreakGlassExportPolicyArn"]["Value"]),
+        "BreakGlassExportPolicy"
+    );
+}
+
+#[test]
+fn portals_functions_have_reserved_concurrency_in_production_and_dev_may_go_without() {
+    let prod = created("prod", &["EnableEjectEndpoint=true"]);
+    let reserved = |resources: &BTreeMap<String, Value>, name: &str| {
+        resources[name]["Properties"]["ReservedConcurrentExecutions"].clone()
+    };
+    assert_eq!(reserved(&prod, "BackupFunction"), 20);
+    assert_eq!(reserved(&prod, "FetchFunction"), 20);
+    assert_eq!(reserved(&prod, "EjectFunction"), 5);
+    let dev = created("dev", &[]);
+    assert_eq!(
+        reserved(&dev, "BackupFunction"),
+        Value::Null,
+        "0 reserves nothing (0 would stop the function)"
+    );
+    assert_eq!(reserved(&dev, "FetchFunction"), Value::Null);
+    let tuned = created("prod", &["BackupReservedConcurrency=50"]);
+    assert_eq!(reserved(&tuned, "BackupFunction"), 50);
+}
+
+#[test]
+fn a_new_build_reaches_portal_through_the_live_alias_gradually_in_prod_and_rolls_back_on_alarm() {
+    for (env, config) in [("prod", "Canary10Percent5Minutes"), ("dev", "AllAtOnce")] {
+        let resources = created(env, &[]);
+        for function in ["BackupFunction", "FetchFunction"] {
+            let alias = &resources[&format!("{function}Aliaslive")];
+            assert_eq!(alias["Type"], "AWS::Lambda::Alias");
+            assert_eq!(alias["Properties"]["Name"], "live");
+            let group = &resources[&format!("{function}DeploymentGroup")]["Properties"];
+            assert_eq!(
+                group["DeploymentConfigName"]["Fn::Sub"][1]["ConfigName"], config,
+                "{env}"
+            );
+            assert_eq!(
+                short(&group["AlarmConfiguration"]["Alarms"]),
+                "[{Name: Webhook5xxAlarm}, {Name: WebhookLatencyAlarm}]"
+            );
+            assert_eq!(group["AlarmConfiguration"]["Enabled"], true);
+            assert!(
+                list(&group["AutoRollbackConfiguration"]["Events"])
+                    .contains(&Value::from("DEPLOYMENT_STOP_ON_ALARM"))
+            );
+        }
+        for (name, permission) in of_type(&resources, "AWS::Lambda::Permission") {
+            assert!(
+                short(&permission["Properties"]["FunctionName"]).ends_with("Aliaslive"),
+                "{env}: {name} invokes $LATEST"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_retained_resource_has_a_name_a_recreated_stack_would_collide_with() {
+    // The property that names a resource of each type that can be retained.
+    let name_property = |kind: &Value| match kind.as_str().unwrap() {
+        "AWS::DynamoDB::Table" => "TableName",
+        "AWS::Logs::LogGroup" => "LogGroupName",
+        "AWS::Backup::BackupVault" => "BackupVaultName",
+        "AWS::SecretsManager::Secret" => "Name",
+        "AWS::Lambda::Function" => "FunctionName",
+        "AWS::IAM::Role" => "RoleName",
+        "AWS::S3::Bucket" => "BucketName",
+        _ => "",
+    };
+    for (env, overrides) in [
+        ("prod", &["EnableEjectEndpoint=true"][..]),
+        ("dev", &[][..]),
+    ] {
+        let resources = created(env, overrides);
+        let mut retained = 0;
+        for (name, resource) in &resources {
+            if resource["DeletionPolicy"] != "Retain" {
+                continue;
+            }
+            retained += 1;
+            let property = name_property(&resource["Type"]);
+            if let Some(value) = resource["Properties"].get(property) {
+                // Named after this stack's creation (its id), or after a resource whose name
+                // CloudFormation generates anew (a function's log group).
+                let text = value.to_string();
+                let generated = text.split("${").skip(1).any(|part| {
+                    let target = part.split('}').next().unwrap();
+                    resources.get(target).is_some_and(|other| {
+                        other["Properties"]
+                            .get(name_property(&other["Type"]))
+                            .is_none()
+                    })
+                });
+                assert!(
+                    text.contains("AWS::StackId") || generated,
+                    "{env}: retained {name} has a fixed {property}: {text}"
+                );
+            }
+        }
+        assert!(
+            retained >= 8,
+            "{env}: tables, keys, secret, vault and logs are retained"
+        );
+    }
+}
+
+#[test]
+fn a_rebuilt_stack_adopts_existing_tables_and_key_instead_of_creating_new_ones() {
+    let resources = created(
+        "prod",
+        &[
+            "ExistingSharesTableName=old-shares",
+            "ExistingHistoryTableName=old-history",
+            "ExistingAuditTableName=old-audit",
+            "ExistingShareKeyArn=arn:aws:kms:us-east-1:123456789012:key/mrk-0123",
+            "EnableEjectEndpoint=true",
+        ],
+    );
+    assert!(of_type(&resources, "AWS::DynamoDB::Table").is_empty());
+    assert!(!resources.contains_key("ShareKey") && !resources.contains_key("ShareReplicaKey"));
+    let variables = &resources["BackupFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(variables["SHARES_TABLE"], "old-shares");
+    assert_eq!(variables["HISTORY_TABLE"], "old-history");
+    assert_eq!(variables["AUDIT_TABLE"], "old-audit");
+    assert_eq!(
+        variables["SHARE_KEY_ID"],
+        "arn:aws:kms:us-east-1:123456789012:key/mrk-0123"
+    );
+    let table = |name: &str| {
+        format!(
+            "arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/${{Existing{name}TableName}}"
+        )
+    };
+    let backup = role_permissions(&resources["BackupFunctionRole"]);
+    assert!(
+        backup.contains(&format!("Allow dynamodb:PutItem on {}", table("Shares"))),
+        "{backup:?}"
+    );
+    let selection =
+        short(&resources["BackupSelection"]["Properties"]["BackupSelection"]["Resources"]);
+    assert_eq!(
+        selection,
+        format!(
+            "[{}, {}, {}]",
+            table("Shares"),
+            table("History"),
+            table("Audit")
+        )
+    );
+    assert_eq!(
+        short(&resources["ShareKeyAlias"]["Properties"]["TargetKeyId"]),
+        "arn:aws:kms:us-east-1:123456789012:key/mrk-0123"
+    );
+    let outputs =
+        deployed(Some("prod"), &["ExistingSharesTableName=old-shares"])["template"]["Outputs"]
+            .clone();
+    assert_eq!(outputs["SharesTableName"]["Value"], "old-shares");
+    assert_eq!(
+        short(&outputs["FunctionRoleArns"]["Value"]["Fn::Join"][1]),
+        "[BackupFunctionRole, FetchFunctionRole]"
+    );
+}
+
+#[test]
+fn every_alarm_and_every_failed_backup_job_notifies_a_topic_with_a_subscriber() {
+    let resources = created(
+        "prod",
+        &[
+            "AlarmEmail=oncall@example.com",
+            "EnableEjectEndpoint=true",
+            "NoSuccessfulBackupHours=6",
+        ],
+    );
+    let alarms = of_type(&resources, "AWS::CloudWatch::Alarm");
+    assert_eq!(
+        alarms.len(),
+        11,
+        "every alarm, eject and NoSuccessfulBackup on"
+    );
+    for (name, alarm) in alarms {
+        assert_eq!(
+            short(&alarm["Properties"]["AlarmActions"]),
+            "[AlarmTopic]",
+            "{name}"
+        );
+        assert_eq!(
+            short(&alarm["Properties"]["OKActions"]),
+            "[AlarmTopic]",
+            "{name}"
+        );
+    }
+    let subscription = &resources["AlarmSubscription"]["Properties"];
+    assert_eq!(subscription["Protocol"], "email");
+    assert_eq!(subscription["Endpoint"], "oncall@example.com");
+    assert_eq!(short(&subscription["TopicArn"]), "AlarmTopic");
+    let rule = &resources["BackupFailedRule"]["Properties"];
+    assert_eq!(short(&rule["EventPattern"]["source"]), "[aws.backup]");
+    assert_eq!(
+        short(&rule["EventPattern"]["detail"]["state"]),
+        "[FAILED, ABORTED, EXPIRED]"
+    );
+    assert!(short(&rule["EventPattern"]["detail-type"]).contains("Copy Job State Change"));
+    assert_eq!(short(&rule["Targets"][0]["Arn"]), "AlarmTopic");
+    let topic_policy = statements(&resources["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]);
+    assert_eq!(
+        topic_policy,
+        ["Allow sns:Publish on AlarmTopic if {ArnEquals: {aws:SourceArn: BackupFailedRule}}"]
+    );
+
+    // An existing topic instead: every alarm notifies it, and no topic is made.
+    let existing = "arn:aws:sns:us-east-1:123456789012:oncall";
+    let resources = created("prod", &[&format!("AlarmTopicArn={existing}")]);
+    assert!(!resources.contains_key("AlarmTopic"));
+    for (name, alarm) in of_type(&resources, "AWS::CloudWatch::Alarm") {
+        assert_eq!(
+            short(&alarm["Properties"]["AlarmActions"]),
+            format!("[{existing}]"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn prod_refuses_to_deploy_until_someone_receives_its_alarms() {
+    let prod = deployed(Some("prod"), &[]);
+    assert_eq!(prod["parameters"]["RequireAlarmSubscriber"], "true");
+    let rule = &prod["template"]["Rules"]["AlarmsReachSomeone"];
+    assert_eq!(
+        short(&rule["RuleCondition"]),
+        "{Fn::Equals: [RequireAlarmSubscriber, true]}"
+    );
+    assert_eq!(
+        short(&rule["Assertions"][0]["Assert"]),
+        "{Fn::Or: [{Fn::Not: [{Fn::Equals: [AlarmEmail, ]}]}, {Fn::Not: [{Fn::Equals: [AlarmTopicArn, ]}]}]}"
+    );
+    assert_eq!(
+        deployed(Some("dev"), &[])["parameters"]["RequireAlarmSubscriber"],
+        "false"
+    );
+}
+
+#[test]
+fn the_web_acl_admits_only_portals_addresses_before_throttling_and_never_samples_a_secret() {
+    let resources = created("prod", &["EnableWebAcl=true", "EnableEjectEndpoint=true"]);
+    let addresses = &resources["WebAclAllowList"]["Properties"]["Addresses"];
+    assert_eq!(
+        short(addresses),
+        "{Fn::Split: [,, 35.203.150.117/32,104.155.171.139/32,35.185.20.23/32]}"
+    );
+    let acl = &resources["WebAcl"]["Properties"];
+    assert_eq!(short(&acl["DefaultAction"]), "{Block: {}}");
+    assert_eq!(acl["VisibilityConfig"]["SampledRequestsEnabled"], false);
+    let rules = acl["Rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 2);
+    for rule in rules {
+        assert_eq!(rule["VisibilityConfig"]["SampledRequestsEnabled"], false);
+        assert_eq!(short(&rule["Action"]), "{Allow: {}}");
+    }
+    assert_eq!(
+        short(&rules[0]["Statement"]),
+        "{IPSetReferenceStatement: {Arn: WebAclAllowList}}"
+    );
+    assert_eq!(
+        rules[1]["Statement"]["ByteMatchStatement"]["SearchString"],
+        "/clients/"
+    );
+    let association = &resources["WebAclAssociation"]["Properties"];
+    assert_eq!(
+        short(&association["ResourceArn"]),
+        "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${WebhookApi}/stages/${WebhookApiStage}"
+    );
+    // Eject off: only Portal's addresses.
+    let rules = created("prod", &["EnableWebAcl=true"])["WebAcl"]["Properties"]["Rules"].clone();
+    assert_eq!(rules.as_array().unwrap().len(), 1);
+    // Off by default, and with the allow-list off (an IP set cannot hold 0.0.0.0/0).
+    assert!(!created("prod", &[]).contains_key("WebAcl"));
+    assert!(
+        !created(
+            "prod",
+            &["EnableWebAcl=true", "AllowedSourceCidrs=0.0.0.0/0"]
+        )
+        .contains_key("WebAcl")
+    );
+}
+
+#[test]
+fn the_tables_secret_and_vault_are_encrypted_under_a_customer_key_used_only_through_those_services()
+{
+    let resources = created("prod", &[]);
+    for table in ["SharesTable", "HistoryTable", "AuditTable"] {
+        let sse = &resources[table]["Properties"]["SSESpecification"];
+        assert_eq!(
+            short(sse),
+            "{KMSMasterKeyId: AtRestKey, SSEEnabled: true, SSEType: KMS}",
+            "{table}"
+        );
+    }
+    assert_eq!(
+        short(&resources["WebhookSecret"]["Properties"]["KmsKeyId"]),
+        "AtRestKey"
+    );
+    assert_eq!(
+        short(&resources["BackupVault"]["Properties"]["EncryptionKeyArn"]),
+        "AtRestKey"
+    );
+    let key = &resources["AtRestKey"];
+    assert_eq!(key["DeletionPolicy"], "Retain");
+    assert_eq!(key["Properties"]["EnableKeyRotation"], true);
+    let policy = statements(&key["Properties"]["KeyPolicy"]);
+    for line in policy
+        .iter()
+        .filter(|line| line.contains("Decrypt") || line.contains("GenerateDataKey"))
+    {
+        assert!(
+            line.contains("kms:ViaService: [dynamodb.${AWS::Region}.amazonaws.com, secretsmanager.${AWS::Region}.amazonaws.com, backup.${AWS::Region}.amazonaws.com]"),
+            "{line}"
+        );
+    }
+    assert!(
+        policy.iter().all(|line| !line.contains("ReplicateKey")),
+        "a single-region key"
+    );
+}
+
+#[test]
+fn no_webhook_stack_owns_the_accounts_api_gateway_logging_role() {
+    for env in ["dev", "prod"] {
+        let resources = created(env, &[]);
+        assert!(
+            of_type(&resources, "AWS::ApiGateway::Account").is_empty(),
+            "{env}"
+        );
+    }
+    let setup =
+        std::fs::read_to_string(local_aws::repo_root().join("tools/account-setup/template.yaml"))
+            .unwrap();
+    let setup: serde_norway::Value = serde_norway::from_str(&setup).unwrap();
+    for name in ["ApiGatewayLoggingRole", "ApiGatewayAccount"] {
+        assert_eq!(
+            setup["Resources"][name]["DeletionPolicy"].as_str(),
+            Some("Retain"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_template_version_is_the_workspaces_and_the_changelogs_newest() {
+    let root = local_aws::repo_root();
+    let out = deployed(Some("prod"), &[]);
+    let version = out["template"]["Mappings"]["Release"]["Template"]["Version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        short(&out["template"]["Outputs"]["TemplateVersion"]["Value"]),
+        "{Fn::FindInMap: [Release, Template, Version]}"
+    );
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(
+        cargo.contains(&format!("version = \"{version}\"")),
+        "Cargo.toml's workspace version is not {version}"
+    );
+    let changelog = std::fs::read_to_string(root.join("CHANGELOG.md")).unwrap();
+    let newest = changelog
+        .lines()
+        .find(|line| line.starts_with("## "))
+        .unwrap();
+    assert!(
+        newest.starts_with(&format!("## {version} ")),
+        "CHANGELOG.md's newest entry is {newest:?}, not {version}"
+    );
+}
