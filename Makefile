@@ -25,6 +25,7 @@ lint: ## Formatting, clippy, the SAM template (sam validate --lint) and checkov 
 	cargo clippy --workspace --all-targets -- -D warnings
 	scripts/tools.sh sam checkov
 	.tools/venv/bin/sam validate --lint
+	.tools/venv/bin/cfn-lint tools/account-setup/template.yaml
 	scripts/checkov.sh
 
 build: ## sam build, then check glibc fits provided.al2023 (ARCH=x86_64 or arm64, the default)

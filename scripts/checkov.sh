@@ -16,4 +16,4 @@ done
 # CKV_AWS_120 (API cache) on the generated stage: SAM does not carry the Api's Metadata, which
 # skips it with the reason, over to the stage it makes.
 BC_SKIP_MAPPING=TRUE .tools/checkov/bin/checkov --quiet --compact --framework cloudformation \
-  --skip-check CKV_AWS_120 -f template.yaml -f "$out/dev.json" -f "$out/prod.json"
+  --skip-check CKV_AWS_120 -f template.yaml -f tools/account-setup/template.yaml -f "$out/dev.json" -f "$out/prod.json"

@@ -533,10 +533,18 @@ fn every_alarm_and_every_failed_backup_job_notifies_a_topic_with_a_subscriber() 
     );
     assert!(short(&rule["EventPattern"]["detail-type"]).contains("Copy Job State Change"));
     assert_eq!(short(&rule["Targets"][0]["Arn"]), "AlarmTopic");
+    let keys = &resources["KeyEndangeredRule"]["Properties"];
+    assert_eq!(
+        short(&keys["EventPattern"]["detail"]["eventName"]),
+        "[DisableKey, ScheduleKeyDeletion, PutKeyPolicy, DeleteImportedKeyMaterial]"
+    );
+    assert_eq!(short(&keys["Targets"][0]["Arn"]), "AlarmTopic");
     let topic_policy = statements(&resources["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]);
     assert_eq!(
         topic_policy,
-        ["Allow sns:Publish on AlarmTopic if {ArnEquals: {aws:SourceArn: BackupFailedRule}}"]
+        [
+            "Allow sns:Publish on AlarmTopic if {ArnEquals: {aws:SourceArn: [BackupFailedRule, KeyEndangeredRule]}}"
+        ]
     );
 
     // An existing topic instead: every alarm notifies it, and no topic is made.
