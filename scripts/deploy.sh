@@ -13,7 +13,13 @@ if [ "${1:-}" = --no-build ]; then build=0; shift; fi
 env=${1:?usage: scripts/deploy.sh [--no-build] dev|prod}
 arch=${ARCH:-arm64}
 
-mapfile -t parameters < <(python3 scripts/samconfig.py parameter-overrides "$env")
+# Bash 4 or newer (mapfile, associative arrays); read into a variable first, so that a failure
+# of samconfig.py (no config-env, a Python without tomllib) stops the deploy instead of dropping
+# every parameter.
+if [ "${BASH_VERSINFO[0]}" -lt 4 ]; then echo "deploy: needs bash 4 or newer" >&2; exit 2; fi
+read_overrides=$(python3 scripts/samconfig.py parameter-overrides "$env")
+parameters=()
+if [ -n "$read_overrides" ]; then mapfile -t parameters <<<"$read_overrides"; fi
 declare -A value=()
 for parameter in "${parameters[@]}"; do value[${parameter%%=*}]=${parameter#*=}; done
 if [ "${value[RequireAlarmSubscriber]:-false}" = true ] && [ -z "${value[AlarmEmail]:-}" ] && [ -z "${value[AlarmTopicArn]:-}" ]; then

@@ -62,6 +62,7 @@ fn make_deploy_passes_every_samconfig_parameter_and_the_architecture() {
             "DeploymentStrategy=AllAtOnce",
             "BackupReservedConcurrency=0",
             "FetchReservedConcurrency=0",
+            "EjectReservedConcurrency=0",
             "Architecture=x86_64",
         ]
     );
@@ -84,5 +85,15 @@ fn make_deploy_refuses_an_account_without_api_gateways_logging_role() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("make account-setup"), "{stderr}");
+    assert_eq!(sam_arguments(&dir), None, "sam never ran");
+}
+
+#[test]
+fn make_deploy_stops_when_samconfig_cannot_be_read_instead_of_dropping_its_parameters() {
+    let dir = stand_ins("arn:aws:iam::123456789012:role/apigateway-logs");
+    let output = deploy(&dir, "staging");
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no config-env 'staging'"), "{stderr}");
     assert_eq!(sam_arguments(&dir), None, "sam never ran");
 }

