@@ -386,10 +386,114 @@ async fn after_a_move_to_a_new_key_shares_of_an_accepted_earlier_key_still_open(
     assert_eq!(fetched, expected);
     // Without the earlier key in the list, a share it sealed is one wrapped by a foreign key. AWS
     // KMS answers IncorrectKeyException (500 stored_share_unreadable); the emulator answers
-    // AccessDeniedException (503). Either way: refused, and nothing returned.
+    // AccessDeniedException (503: no share of the client opened). Either way: refused, and
+    // nothing returned.
     let strict = Function::start(&binary("backup-fetch"), &fetch_with("")).await;
     let response = strict.invoke(&event).await.unwrap();
     let status = response["statusCode"].as_u64();
     assert!(matches!(status, Some(500 | 503)), "{response}");
     assert!(!response.to_string().contains("0x5f3c"), "{response}");
+}
+
+/// One of a client's shares is sealed under a key the fetch function can no longer use. The
+/// emulator answers it as AWS KMS answers a key whose policy no longer grants the caller
+/// (`AccessDeniedException`); a disabled, pending-deletion or deleted key fails the same way, as
+/// a KMS error that is not an integrity failure.
+#[tokio::test]
+async fn a_share_under_an_unusable_key_never_blocks_the_clients_other_shares() {
+    let f = Fixture::new().await;
+    let client = unique("unusable-key");
+    let under_old_key = "{\"share\":\"0x5f3c-under-the-old-key\"}";
+    let under_new_key = "{\"share\":\"0x5f3c-under-the-new-key\"}";
+    let body =
+        json!({ "clientId": client, "backupMethod": "GDRIVE-SECP256K1", "share": under_old_key });
+    f.store
+        .put_share(&Backup::from_json(body.to_string().as_bytes()).unwrap())
+        .await
+        .unwrap();
+    let new_key = aws_emulator::create_share_key().await;
+    let body =
+        json!({ "clientId": client, "backupMethod": "GDRIVE-ED25519", "share": under_new_key });
+    let backup = Function::start(&binary("backup"), &with_share_key(&f, &new_key)).await;
+    let stored = backup
+        .invoke(&rest_event("/backup", &body.to_string()).to_string())
+        .await
+        .unwrap();
+    assert_eq!(stored["statusCode"], 200, "{stored}");
+
+    // The old key is not usable: the other share comes back, and the one left out is counted.
+    let fetch_event =
+        rest_event("/backup/fetch", &json!({ "clientId": client }).to_string()).to_string();
+    let fetch = Function::start(&binary("backup-fetch"), &with_share_key(&f, &new_key)).await;
+    let response = fetch.invoke(&fetch_event).await.unwrap();
+    let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(response["statusCode"], 200, "{answer}");
+    assert_eq!(answer["backupShares"], json!([under_new_key]));
+    let logs = fetch
+        .output_when(|logs| {
+            logs.contains("\"unopened\":1") && logs.contains("StoredSharesUnopened")
+        })
+        .await;
+    assert!(
+        logs.contains("a stored share's key could not be used"),
+        "{logs}"
+    );
+    assert!(logs.contains("StoredSharesUnopened"), "the metric: {logs}");
+    assert!(!logs.contains("0x5f3c"), "{logs}");
+
+    // No key usable: nothing opens, and the answer is a 503 worth retrying, never an empty 200
+    // that would read as "no backup".
+    let neither = aws_emulator::create_share_key().await;
+    let fetch = Function::start(&binary("backup-fetch"), &with_share_key(&f, &neither)).await;
+    let response = fetch.invoke(&fetch_event).await.unwrap();
+    let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(response["statusCode"], 503, "{answer}");
+    assert_eq!(answer["error"]["code"], "storage_unavailable");
+    assert!(!response.to_string().contains("0x5f3c"), "{response}");
+}
+
+/// The `result` of a `/backup` answer.
+fn result(response: &Value) -> String {
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    body["result"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_identical_re_backup_after_a_key_move_seals_the_share_again_under_the_new_key() {
+    let f = Fixture::new().await;
+    let client = unique("key-move");
+    let share = "{\"share\":\"0x5f3c-sealed-twice\"}";
+    let body = json!({ "clientId": client, "backupMethod": "GDRIVE-SECP256K1", "share": share });
+    f.store
+        .put_share(&Backup::from_json(body.to_string().as_bytes()).unwrap())
+        .await
+        .unwrap();
+    let new_key = aws_emulator::create_share_key().await;
+    let mut env = with_share_key(&f, &new_key);
+    let old_key: &'static str = f.key_id.clone().leak();
+    env.push(("ACCEPTED_SHARE_KEY_ARNS", old_key));
+    let backup = Function::start(&binary("backup"), &env).await;
+    let event = rest_event("/backup", &body.to_string()).to_string();
+    let first = backup.invoke(&event).await.unwrap();
+    assert_eq!(first["statusCode"], 200, "{first}");
+    assert_eq!(result(&first), "replaced", "sealed again");
+    let again = backup.invoke(&event).await.unwrap();
+    assert_eq!(result(&again), "unchanged");
+
+    // The copy under the old key is in history; the current one opens with the new key alone.
+    let history = custody_json(&f, &["history", &client, "GDRIVE-SECP256K1"]);
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    let versions = history.json()["shares"].as_array().unwrap().clone();
+    assert_eq!(versions.len(), 2, "{}", history.stdout);
+    assert_eq!(
+        versions[0]["shareSha256"], versions[1]["shareSha256"],
+        "the same share, twice sealed"
+    );
+    let fetch = Function::start(&binary("backup-fetch"), &with_share_key(&f, &new_key)).await;
+    let fetch_event =
+        rest_event("/backup/fetch", &json!({ "clientId": client }).to_string()).to_string();
+    let response = fetch.invoke(&fetch_event).await.unwrap();
+    let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(response["statusCode"], 200, "{answer}");
+    assert_eq!(answer["backupShares"], json!([share]));
 }

@@ -175,6 +175,7 @@ fn every_alarm_watches_a_metric_the_functions_emit_of_this_stack_and_notifies_th
         "EjectVolumeAlarm",
         "NoSuccessfulBackupAlarm",
         "WebhookLatencyAlarm",
+        "StoredShareUnopenedAlarm",
     ] {
         assert!(alarms.contains_key(required), "{required} is missing");
     }

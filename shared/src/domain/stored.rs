@@ -41,6 +41,10 @@ pub struct ClientShares {
     /// Shares that failed their integrity check (altered, moved, unsealed): left out, logged
     /// and counted, so one bad row never blocks a client's recovery with the others.
     pub unreadable: usize,
+    /// Shares whose KMS key could not be used (disabled, pending deletion, deleted, a policy that
+    /// no longer grants, KMS failing): left out, logged and counted, so one unusable key never
+    /// blocks a recovery with the client's other shares.
+    pub unopened: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -145,6 +145,7 @@ pub async fn eject(
         outcome,
         shares: 0,
         unreadable: 0,
+        unopened: 0,
         cause,
     });
     Ok(response)

@@ -33,7 +33,11 @@ pub async fn fetch(
     }
     .await;
     Ok(log.finish(result.map(|found| {
-        let ClientShares { shares, unreadable } = found;
+        let ClientShares {
+            shares,
+            unreadable,
+            unopened,
+        } = found;
         let legacy = shares.iter().find(|current| current.backup_method.is_unknown());
         let mut body = serde_json::json!({
             "backupShares": shares.iter().map(|current| current.share.expose_secret()).collect::<Vec<_>>(),
@@ -44,6 +48,7 @@ pub async fn fetch(
         let fetched = Outcome::Fetched {
             shares: shares.len(),
             unreadable,
+            unopened,
         };
         (fetched, json(StatusCode::OK, &body))
     })))

@@ -42,6 +42,8 @@ pub struct Ending {
     pub outcome: &'static str,
     pub shares: usize,
     pub unreadable: usize,
+    /// Shares left out because their KMS key could not be used.
+    pub unopened: usize,
     /// The storage error behind a failure (an operation and a code, never data).
     pub cause: Option<String>,
 }
@@ -74,9 +76,13 @@ impl RequestLog {
         let (response, ending) = match result {
             Ok((outcome, response)) => {
                 metrics::record(self.route, authenticated, &outcome, latency_ms);
-                let (shares, unreadable) = match outcome {
-                    Outcome::Fetched { shares, unreadable } => (shares, unreadable),
-                    _ => (0, 0),
+                let (shares, unreadable, unopened) = match outcome {
+                    Outcome::Fetched {
+                        shares,
+                        unreadable,
+                        unopened,
+                    } => (shares, unreadable, unopened),
+                    _ => (0, 0, 0),
                 };
                 let status = response.status().as_u16();
                 let ending = Ending {
@@ -84,6 +90,7 @@ impl RequestLog {
                     outcome: outcome.code(),
                     shares,
                     unreadable,
+                    unopened,
                     cause: None,
                 };
                 (response, ending)
@@ -103,6 +110,7 @@ impl RequestLog {
                         Some(StoreError::AllUnreadable(count)) => *count,
                         _ => 0,
                     },
+                    unopened: 0,
                     cause: rejection.store_error().map(ToString::to_string),
                 };
                 (rejection.into_response(), ending)
@@ -120,6 +128,7 @@ impl RequestLog {
             outcome,
             shares,
             unreadable,
+            unopened,
             ..
         } = *ending;
         let or_dash = |text: &Option<String>| text.clone().unwrap_or_else(|| "-".to_owned());
@@ -151,6 +160,7 @@ impl RequestLog {
                     caller,
                     shares,
                     unreadable,
+                    unopened,
                     versions,
                     content_type,
                     dropped_pair_id,
@@ -163,7 +173,7 @@ impl RequestLog {
         match status {
             500.. => line!(error),
             400..=499 => line!(warn),
-            _ if unreadable > 0 || self.dropped_pair_id.is_some() => line!(warn),
+            _ if unreadable > 0 || unopened > 0 || self.dropped_pair_id.is_some() => line!(warn),
             _ => line!(info),
         }
     }

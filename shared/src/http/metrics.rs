@@ -35,6 +35,9 @@ pub mod name {
     /// A stored share failed its integrity check and was left out of a fetch (500 when it was
     /// the client's only one): an incident.
     pub const STORED_SHARES_UNREADABLE: &str = "StoredSharesUnreadable";
+    /// A stored share whose KMS key could not be used was left out of a fetch that returned the
+    /// client's other shares: a key disabled, scheduled for deletion, or no longer granted.
+    pub const STORED_SHARES_UNOPENED: &str = "StoredSharesUnopened";
     /// A request whose `Content-Type` was not JSON: parsed anyway, and counted so a change in
     /// what Portal sends is seen.
     pub const ODD_CONTENT_TYPES: &str = "OddContentTypes";
@@ -47,7 +50,7 @@ pub mod name {
     pub const COLD_STARTS: &str = "ColdStarts";
 
     /// Every metric the functions emit.
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 16] = [
         BACKUPS,
         SHARES_CREATED,
         SHARES_REPLACED,
@@ -58,6 +61,7 @@ pub mod name {
         BAD_REQUESTS,
         STORAGE_ERRORS,
         STORED_SHARES_UNREADABLE,
+        STORED_SHARES_UNOPENED,
         ODD_CONTENT_TYPES,
         SERVER_ERRORS,
         BACKUP_LATENCY,
@@ -88,7 +92,11 @@ impl Route {
 /// How a request ended.
 pub enum Outcome<'a> {
     Stored(Stored),
-    Fetched { shares: usize, unreadable: usize },
+    Fetched {
+        shares: usize,
+        unreadable: usize,
+        unopened: usize,
+    },
     Rejected(&'a Rejection),
 }
 
@@ -144,10 +152,17 @@ pub fn record(route: Route, authenticated: bool, outcome: &Outcome<'_>, latency_
         Outcome::Stored(Stored::Created) => count(name::SHARES_CREATED, 1),
         Outcome::Stored(Stored::Replaced) => count(name::SHARES_REPLACED, 1),
         Outcome::Stored(Stored::Unchanged) => count(name::SHARES_UNCHANGED, 1),
-        Outcome::Fetched { shares, unreadable } => {
+        Outcome::Fetched {
+            shares,
+            unreadable,
+            unopened,
+        } => {
             count(name::SHARES_RETURNED, *shares as u64);
             if *unreadable > 0 {
                 count(name::STORED_SHARES_UNREADABLE, *unreadable as u64);
+            }
+            if *unopened > 0 {
+                count(name::STORED_SHARES_UNOPENED, *unopened as u64);
             }
         }
         Outcome::Rejected(rejection) => {

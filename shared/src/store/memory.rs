@@ -116,6 +116,7 @@ impl ShareReader for MemoryStore {
         Ok(ClientShares {
             shares,
             unreadable: self.unreadable,
+            unopened: 0,
         })
     }
 }

@@ -1,5 +1,6 @@
-//! `/backup/fetch`'s read: every current share of a client that opens. One bad row never blocks a
-//! client's recovery with the others: it is left out, logged and counted.
+//! `/backup/fetch`'s read: every current share of a client that opens. One bad row or one
+//! unusable key never blocks a client's recovery with the others: it is left out, logged and
+//! counted. Only when none opens does a KMS failure become the answer (503: worth retrying).
 
 use super::calls::Order;
 use super::item::{StoredShare, string, text};
@@ -43,6 +44,7 @@ impl ShareReader for DynamoDbStore {
                 (backup_method, opened)
             });
         let mut shares = Vec::new();
+        let (mut unopened, mut first_failure) = (0, None);
         for (backup_method, opened) in futures_util::future::join_all(opened).await {
             match opened.map_err(StoreError::from) {
                 Ok(share) => shares.push(CurrentShare {
@@ -53,9 +55,20 @@ impl ShareReader for DynamoDbStore {
                     unreadable += 1;
                     tracing::error!(cause = %error, client_id = %client_id, backup_method = %backup_method, "a stored share failed its integrity check and was left out");
                 }
-                Err(error) => return Err(error),
+                Err(error) => {
+                    unopened += 1;
+                    tracing::error!(cause = %error, client_id = %client_id, backup_method = %backup_method, "a stored share's key could not be used and it was left out");
+                    first_failure.get_or_insert(error);
+                }
             }
         }
-        Ok(ClientShares { shares, unreadable })
+        match first_failure {
+            Some(error) if shares.is_empty() => Err(error),
+            _ => Ok(ClientShares {
+                shares,
+                unreadable,
+                unopened,
+            }),
+        }
     }
 }

@@ -37,7 +37,15 @@ impl ShareWriter for DynamoDbStore {
             let promoted = current_item(backup, &sealed);
             let written = match current {
                 None => self.create(owner, promoted).await?.map(|_| Stored::Created),
-                Some(current) if current.share.sha256 == sha256 => Some(Stored::Unchanged),
+                // The same share under the key this stack seals with now. Under an earlier key (a
+                // key move, a load from another stack) it is sealed again, the old copy kept in
+                // history, so that an earlier key can be dropped from AcceptedShareKeyArns.
+                Some(current)
+                    if current.share.sha256 == sha256
+                        && current.share.sealed.key_id == sealed.key_id =>
+                {
+                    Some(Stored::Unchanged)
+                }
                 Some(current) => self
                     .replace(owner, promoted, current)
                     .await?
