@@ -247,8 +247,7 @@ async fn a_dump_loaded_into_fresh_tables_serves_every_share_byte_for_byte() {
     let new = Fixture::new().await;
     let loaded = custody_json(&new, &["load", path]);
     assert_eq!(loaded.code, 0, "{}", loaded.stderr);
-    let expected =
-        json!({ "lines": 7, "written": 7, "alreadyThere": 0, "different": 0, "verified": 7 });
+    let expected = json!({ "lines": 7, "written": 7, "alreadyThere": 0, "different": 0, "verified": 7, "conflicts": [] });
     assert_eq!(loaded.json(), expected);
     for run in [&dumped, &loaded] {
         let output = format!("{}{}", run.stdout, run.stderr);
@@ -343,6 +342,17 @@ async fn a_load_never_overwrites_a_different_share_already_there() {
     let conflicted = custody_json(&new, &["load", path]);
     assert_eq!(conflicted.code, 9, "{}", conflicted.stdout);
     assert_eq!(conflicted.json()["error"]["code"], "load_conflict");
+    // Each conflicting key is named, not just counted.
+    let message = conflicted.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let named =
+        json!({ "table": "shares", "clientId": client, "backupMethod": "GDRIVE-SECP256K1" });
+    assert!(
+        message.contains(&format!("\"conflicts\":[{named}]")),
+        "{message}"
+    );
     let output = format!("{}{}", conflicted.stdout, conflicted.stderr);
     assert!(
         !output.contains("0x5f3c") && !output.contains("already here"),

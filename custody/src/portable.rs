@@ -54,9 +54,13 @@ pub async fn dump(store: &DynamoDbStore, out: &Path) -> Result<Value, Failure> {
 pub async fn load(store: &DynamoDbStore, file: &Path) -> Result<Value, Failure> {
     let items = read_checked(file)?;
     let mut tally = BTreeMap::from([("written", 0), ("alreadyThere", 0), ("different", 0)]);
+    let mut conflicts = Vec::new();
     for (role, item) in &items {
         let loaded = store.load_item(*role, item).await.map_err(store_failure)?;
         *tally.entry(name(loaded)).or_default() += 1;
+        if loaded == Loaded::Different {
+            conflicts.push(key_of(*role, item));
+        }
     }
     // Every item read back: what is there now must be exactly what was dumped.
     let mut verified = 0;
@@ -71,6 +75,7 @@ pub async fn load(store: &DynamoDbStore, file: &Path) -> Result<Value, Failure> 
         "alreadyThere": tally["alreadyThere"],
         "different": tally["different"],
         "verified": verified,
+        "conflicts": conflicts,
     });
     if tally["different"] > 0 || verified != items.len() {
         return Err(Failure {
@@ -163,6 +168,29 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+/// The key of a dumped item, to name a conflict: identifiers and versions, never a share.
+fn key_of(role: TableRole, item: &Item) -> Value {
+    let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok()).cloned();
+    let number = |name: &str| item.get(name).and_then(|value| value.as_n().ok()).cloned();
+    match role {
+        TableRole::Shares => json!({
+            "table": "shares",
+            "clientId": text(schema::CLIENT_ID),
+            "backupMethod": text(schema::BACKUP_METHOD),
+        }),
+        TableRole::History => json!({
+            "table": "history",
+            "shareKey": text(schema::OWNER),
+            "version": number(schema::VERSION),
+        }),
+        TableRole::Audit => json!({
+            "table": "audit",
+            "shareKey": text(schema::OWNER),
+            "recordedAt": number(schema::RECORDED_AT),
+        }),
+    }
 }
 
 fn name(loaded: Loaded) -> &'static str {
