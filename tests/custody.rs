@@ -681,3 +681,72 @@ async fn the_eject_binary_returns_every_current_share_and_falls_back_to_the_lega
     let records = custody(&f, &["--json", "audit", &c.id, "PASSKEY-ED25519"]).json();
     assert_eq!(records["records"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn the_audit_trail_is_a_chain_and_a_record_rewritten_with_a_raw_put_breaks_it() {
+    let f = Fixture::new().await;
+    let c = client_with_history(&f).await;
+    let mut witnessed = Vec::new();
+    for reason in ["TICKET-1", "TICKET-2", "TICKET-3"] {
+        let args = ["export", &c.id, METHOD, "--print-share", "--reason", reason];
+        let exported = custody(&f, &args);
+        assert_eq!(exported.code, 0, "{}", exported.stderr);
+        // The digest of the record just written, on stderr: a copy outside the table.
+        let line = exported
+            .stderr
+            .lines()
+            .find(|line| line.starts_with("audit record "))
+            .unwrap();
+        witnessed.push(line.rsplit(' ').next().unwrap().to_owned());
+    }
+    let audit = custody(&f, &["--json", "audit", &c.id, METHOD]);
+    assert_eq!(audit.code, 0, "{}", audit.stderr);
+    let records = audit.json()["records"].as_array().unwrap().clone();
+    let digests: Vec<&str> = records
+        .iter()
+        .rev()
+        .map(|r| r["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        digests,
+        witnessed.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let (oldest, middle) = (&records[2], &records[1]);
+    assert_eq!(oldest["previousDigest"], "");
+    assert_eq!(middle["previousDigest"], oldest["digest"]);
+
+    // Someone with PutItem on the audit table rewrites the oldest record's reason in place.
+    let owner = json!([c.id, METHOD]).to_string();
+    let mut item = f
+        .scan(&f.tables.audit)
+        .await
+        .into_iter()
+        .find(|item| {
+            item["shareKey"].as_s().ok() == Some(&owner)
+                && item["recordedAt"].as_n().ok().map(String::as_str)
+                    == oldest["recordedAt"].as_str()
+        })
+        .expect("the oldest record");
+    item.insert(
+        "reason".into(),
+        aws_sdk_dynamodb::types::AttributeValue::S("nothing to see".into()),
+    );
+    f.client
+        .put_item()
+        .table_name(&f.tables.audit)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+
+    let broken = custody(&f, &["--json", "audit", &c.id, METHOD]);
+    assert_eq!(broken.code, 6, "{}", broken.stdout);
+    let error = &broken.json()["error"];
+    assert_eq!(error["code"], "audit_chain_broken");
+    // The first record that no longer follows: the one after the rewritten one.
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains(middle["recordedAt"].as_str().unwrap()),
+        "{message}"
+    );
+}

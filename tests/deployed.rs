@@ -249,7 +249,7 @@ fn every_role_may_do_exactly_what_its_function_or_service_calls() {
         ),
         (
             "EjectFunctionRole",
-            [basic, "Allow dynamodb:GetItem on SharesTable", "Allow dynamodb:Query on SharesTable", "Allow dynamodb:PutItem on AuditTable"]
+            [basic, "Allow dynamodb:GetItem on SharesTable", "Allow dynamodb:Query on SharesTable", "Allow dynamodb:PutItem on AuditTable", "Allow dynamodb:Query on AuditTable"]
                 .into_iter()
                 .chain(tables_at_rest_write)
                 .map(String::from)

@@ -79,7 +79,11 @@ fn the_eject_route_is_off_by_default_iam_only_and_may_write_only_audit_records()
         }
         assert!(!resource.contains("HistoryTable"), "{resource}");
         if resource.contains("AuditTable") {
-            assert_eq!(actions, ["dynamodb:PutItem"], "adds audit records only");
+            assert_eq!(
+                actions,
+                ["dynamodb:PutItem", "dynamodb:Query"],
+                "adds audit records, chained to the newest"
+            );
         } else {
             assert!(resource.contains("SharesTable"), "{resource}");
             assert_eq!(actions, ["dynamodb:GetItem", "dynamodb:Query"]);
@@ -565,6 +569,7 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
             pair("dynamodb:GetItem", "shares"),
             pair("dynamodb:Query", "shares"),
             pair("dynamodb:PutItem", "audit"),
+            pair("dynamodb:Query", "audit"),
             pair("kms:Decrypt", "tables at rest"),
             pair("kms:DescribeKey", "tables at rest"),
             pair("kms:Encrypt", "tables at rest"),

@@ -8,7 +8,7 @@ mod portable;
 mod render;
 
 use clap::{Parser, Subcommand};
-use custodian_backup::domain::custody::{Actor, CustodyError, ExpectCurrent, Kept, Via};
+use custodian_backup::domain::custody::{Actor, CustodyError, ExpectCurrent, Kept, Restored, Via};
 use custodian_backup::domain::{BackupMethod, ClientId, Owner};
 use custodian_backup::store::dynamodb::DynamoDbStore;
 use custodian_backup::store::{Custody, ShareExporter};
@@ -199,6 +199,9 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
                 .await
                 .map_err(failure)?;
             output.restored(&client_id, &backup_method, &restored);
+            if matches!(restored, Restored::Restored { .. }) {
+                witness(&store, owner).await;
+            }
         }
         Command::Export {
             client_id,
@@ -260,7 +263,24 @@ async fn export(
         .await
         .map_err(failure)?;
     output.exported(owner, &exported, &actor);
+    witness(store, owner).await;
     Ok(())
+}
+
+/// Prints the newest audit record's digest on stderr: a copy outside the table (keep it with the
+/// ticket), so that a record rewritten later shows against it.
+async fn witness(store: &DynamoDbStore, owner: Owner<'_>) {
+    match store.audit_trail(owner).await {
+        Ok(records) => {
+            if let Some(newest) = records.first() {
+                eprintln!(
+                    "audit record {} sha256 {}",
+                    newest.recorded_at, newest.digest
+                );
+            }
+        }
+        Err(error) => eprintln!("warning: the audit trail does not verify: {error}"),
+    }
 }
 
 /// Who is running this, from STS: without it nothing is exported or restored.
@@ -312,6 +332,7 @@ pub(crate) fn failure(error: CustodyError) -> Failure {
     let exit = match &error {
         error if error.is_not_found() => Exit::NotFound,
         CustodyError::CurrentChanged { .. } => Exit::CurrentChanged,
+        CustodyError::AuditChainBroken { .. } => Exit::Integrity,
         CustodyError::Store(store) if store.is_integrity_failure() => Exit::Integrity,
         _ => Exit::Unavailable,
     };

@@ -70,6 +70,11 @@ pub enum Action {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRecord {
+    /// The sort key: nanoseconds since 1970.
+    pub recorded_at: String,
+    /// This record's digest, and the one it chains to (absent: written before the chain).
+    pub digest: String,
+    pub previous_digest: Option<String>,
     pub at: String,
     pub action: String,
     pub actor: String,
@@ -114,6 +119,10 @@ pub enum CustodyError {
         "the current share is {found}, not {expected} as expected: it changed since you looked; run `history` again"
     )]
     CurrentChanged { expected: String, found: String },
+    #[error(
+        "the audit record recorded at {recorded_at} does not follow from an earlier record of this share: a record was rewritten or removed"
+    )]
+    AuditChainBroken { recorded_at: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -127,6 +136,7 @@ impl CustodyError {
             Self::UnknownVersion(_) => "unknown_version",
             Self::UnknownPairId => "unknown_pair_id",
             Self::CurrentChanged { .. } => "current_changed",
+            Self::AuditChainBroken { .. } => "audit_chain_broken",
             Self::Store(error) if error.is_integrity_failure() => "stored_share_unreadable",
             Self::Store(_) => "storage_unavailable",
         }

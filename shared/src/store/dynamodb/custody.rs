@@ -7,8 +7,8 @@
 
 use super::calls::{Condition, Order, Put, RETRY, unavailable};
 use super::item::{
-    Item, StoredShare, audit_item, audit_record, owner_value, restored_item, share_record, string,
-    text, whole,
+    Item, StoredShare, audit_digest, audit_item, audit_record, owner_value, restored_item,
+    share_record, string, text, whole,
 };
 use super::{DynamoDbStore, schema};
 use crate::domain::custody::{
@@ -112,12 +112,30 @@ impl Custody for DynamoDbStore {
         Err(RETRY.exhausted().into())
     }
 
+    /// Every record, newest first, once the chain holds: oldest first, each record names the
+    /// digest of an earlier one (concurrent writers may both name the same), the first names "".
+    /// A record rewritten in place, or removed from the middle, breaks the link after it.
     async fn audit_trail(&self, owner: Owner<'_>) -> Result<Vec<AuditRecord>, CustodyError> {
         let partition = (schema::OWNER, owner_value(owner));
         let items = self
             .query_all(&self.tables.audit, partition, Order::NewestFirst, &[])
             .await?;
-        Ok(items.iter().map(audit_record).collect::<Result<_, _>>()?)
+        let records: Vec<AuditRecord> = items.iter().map(audit_record).collect::<Result<_, _>>()?;
+        let mut earlier: Vec<&str> = Vec::new();
+        for record in records.iter().rev() {
+            let follows = match record.previous_digest.as_deref() {
+                Some("") => earlier.is_empty(),
+                Some(previous) => earlier.contains(&previous),
+                None => false,
+            };
+            if !follows {
+                return Err(CustodyError::AuditChainBroken {
+                    recorded_at: record.recorded_at.clone(),
+                });
+            }
+            earlier.push(&record.digest);
+        }
+        Ok(records)
     }
 }
 
@@ -242,7 +260,17 @@ impl DynamoDbStore {
         actor: &Actor,
         record: &ShareRecord,
     ) -> Result<(), StoreError> {
-        let item = audit_item(owner, action, actor, record);
+        let mut item = audit_item(owner, action, actor, record);
+        // Chained to the newest record of this share, so that rewriting or removing one shows.
+        let partition = (schema::OWNER, owner_value(owner));
+        let newest = self
+            .query_all(&self.tables.audit, partition, Order::NewestFirst, &[])
+            .await?;
+        let previous = newest.first().map(audit_digest).unwrap_or_default();
+        item.insert(
+            schema::PREVIOUS_DIGEST.to_owned(),
+            AttributeValue::S(previous.clone()),
+        );
         let mut nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -254,9 +282,14 @@ impl DynamoDbStore {
                 schema::RECORDED_AT.to_owned(),
                 AttributeValue::N(nanos.to_string()),
             );
+            let digest = audit_digest(&item);
             let put = self.put_if(&self.tables.audit, schema::OWNER, item, Condition::Absent);
             match put.await? {
-                Put::Written => return Ok(()),
+                Put::Written => {
+                    // A copy of the digest outside the table: the log keeps what a rewrite hides.
+                    tracing::info!(client_id = %owner.client_id, backup_method = %owner.backup_method, recorded_at = %nanos, digest, previous_digest = %previous, "audit record written");
+                    return Ok(());
+                }
                 Put::Conflicted => {}
                 Put::ConditionFailed => nanos += 1,
             }

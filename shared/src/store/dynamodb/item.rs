@@ -159,9 +159,39 @@ pub fn share_record(item: &Item, current: bool) -> Result<ShareRecord, StoreErro
     })
 }
 
+/// An audit record's digest: the SHA-256 (hex) of the JSON array of its attributes in a fixed
+/// order, the previous record's digest included (docs/custody.md, "The audit trail").
+pub fn audit_digest(item: &Item) -> String {
+    use sha2::{Digest, Sha256};
+    let value = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(text)) | Some(AttributeValue::N(text)) => Some(text.as_str()),
+        _ => None,
+    };
+    let fields = [
+        schema::OWNER,
+        schema::RECORDED_AT,
+        schema::ACTION,
+        schema::ACTOR,
+        schema::VIA,
+        schema::AT,
+        schema::SHARE_VERSION,
+        schema::SHARE_SHA256,
+        schema::REASON,
+        schema::PREVIOUS_DIGEST,
+    ];
+    let canonical = serde_json::Value::from(fields.map(value).to_vec()).to_string();
+    Sha256::digest(canonical.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 pub fn audit_record(item: &Item) -> Result<AuditRecord, StoreError> {
     let text = |name| string(item, name).map(str::to_owned);
     Ok(AuditRecord {
+        recorded_at: number(item, schema::RECORDED_AT)?.to_string(),
+        digest: audit_digest(item),
+        previous_digest: text(schema::PREVIOUS_DIGEST).ok(),
         at: text(schema::AT)?,
         action: text(schema::ACTION)?,
         actor: text(schema::ACTOR)?,

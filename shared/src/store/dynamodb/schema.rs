@@ -39,6 +39,9 @@ pub const ARCHIVED_FROM: &str = "archivedFrom";
 pub const RESTORED_FROM: &str = "restoredFrom";
 /// Audit table: sort key, the time of the record in nanoseconds since 1970.
 pub const RECORDED_AT: &str = "recordedAt";
+/// Audit records: the `digest` of the record before this one of the same share ("" for the
+/// first), which chains them so that a rewritten or removed record shows.
+pub const PREVIOUS_DIGEST: &str = "previousDigest";
 /// Audit records: what was done.
 pub const ACTION: &str = "action";
 /// Audit records: who did it (an IAM ARN).
