@@ -17,6 +17,7 @@ use local_aws::events::{DEV_SECRET, rest_event};
 use local_aws::runtime_api::{Function, binary};
 use local_aws::{Fixture, aws_emulator, dynamodb_local, repo_root, unique};
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -506,4 +507,137 @@ async fn an_identical_re_backup_after_a_key_move_seals_the_share_again_under_the
     let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
     assert_eq!(response["statusCode"], 200, "{answer}");
     assert_eq!(answer["backupShares"], json!([share]));
+}
+
+/// The runbook for a damaged table (docs/recovery.md): dump the damaged tables, restore them to a
+/// point before the damage, point the stack at the restored ones, merge the dump into them.
+#[tokio::test]
+async fn a_restore_then_a_merge_of_the_damaged_tables_loses_no_share_acknowledged_after_the_restore_point()
+ {
+    let live = Fixture::new().await;
+    let client = unique("merge");
+    let late = unique("merge-late");
+    let share = |text: &str| format!("{{\"share\":\"0x5f3c-{text}\"}}");
+    let backup = |client: &str, method: &str, text: &str| {
+        let body = json!({ "clientId": client, "backupMethod": method, "share": share(text) });
+        Backup::from_json(body.to_string().as_bytes()).unwrap()
+    };
+    live.store
+        .put_share(&backup(&client, "GDRIVE-SECP256K1", "secp-1"))
+        .await
+        .unwrap();
+    live.store
+        .put_share(&backup(&client, "GDRIVE-ED25519", "ed-1"))
+        .await
+        .unwrap();
+    // The restore point: a restored table holds exactly this.
+    let restore_point = dump_path();
+    let restore_point = restore_point.to_str().unwrap();
+    assert_eq!(
+        custody_json(&live, &["dump", "--out", restore_point]).code,
+        0
+    );
+    // Acknowledged after the restore point: a replacement, a new client, an export.
+    live.store
+        .put_share(&backup(&client, "GDRIVE-SECP256K1", "secp-2"))
+        .await
+        .unwrap();
+    live.store
+        .put_share(&backup(&late, "GDRIVE-SECP256K1", "late-1"))
+        .await
+        .unwrap();
+    let export = [
+        "export",
+        &client,
+        "GDRIVE-SECP256K1",
+        "--print-share",
+        "--reason",
+        "after",
+    ];
+    assert_eq!(custody(&live, &export).code, 0);
+    // The damage: a bad script deletes a current row.
+    let key = HashMap::from([
+        ("clientId".to_owned(), AttributeValue::S(client.clone())),
+        (
+            "backupMethod".to_owned(),
+            AttributeValue::S("GDRIVE-ED25519".to_owned()),
+        ),
+    ]);
+    live.client
+        .delete_item()
+        .table_name(&live.tables.shares)
+        .set_key(Some(key))
+        .send()
+        .await
+        .unwrap();
+
+    // 1. Dump the damaged tables. 2. Restore (here: fresh tables loaded from the restore point).
+    let damaged = dump_path();
+    let damaged = damaged.to_str().unwrap();
+    assert_eq!(custody_json(&live, &["dump", "--out", damaged]).code, 0);
+    let restored = Fixture::new().await;
+    assert_eq!(custody_json(&restored, &["load", restore_point]).code, 0);
+    // 3. Merge the damaged dump into the restored tables.
+    let merged = custody_json(&restored, &["load", "--merge", damaged]);
+    assert_eq!(merged.code, 0, "{}{}", merged.stdout, merged.stderr);
+    let report = merged.json();
+    assert_eq!(
+        report["current"], 2,
+        "secp-2 over secp-1, and the late client: {report}"
+    );
+    assert_eq!(report["audit"], 1, "{report}");
+    assert_eq!(report["verified"], report["lines"], "{report}");
+    assert!(!merged.stdout.contains("0x5f3c") && !merged.stderr.contains("0x5f3c"));
+
+    // Every share: the newest current, the deleted row back from the restore, the late client.
+    let env = with_share_key(&restored, &live.key_id);
+    let fetch = Function::start(&binary("backup-fetch"), &env).await;
+    for (who, expected) in [
+        (&client, vec![share("ed-1"), share("secp-2")]),
+        (&late, vec![share("late-1")]),
+    ] {
+        let body = json!({ "clientId": who }).to_string();
+        let response = fetch
+            .invoke(&rest_event("/backup/fetch", &body).to_string())
+            .await
+            .unwrap();
+        let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+        let mut fetched: Vec<String> = answer["backupShares"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{answer}"))
+            .iter()
+            .map(|share| share.as_str().unwrap().to_owned())
+            .collect();
+        fetched.sort();
+        assert_eq!(fetched, expected, "{who}");
+    }
+    let history = custody_json(&restored, &["history", &client, "GDRIVE-SECP256K1"]).json();
+    let versions = history["shares"].as_array().unwrap();
+    assert_eq!(versions.len(), 2, "secp-1 kept once, not twice: {history}");
+    let audit = custody_json(&restored, &["audit", &client, "GDRIVE-SECP256K1"]);
+    assert_eq!(
+        audit.code, 0,
+        "the merged audit trail still verifies: {}",
+        audit.stdout
+    );
+    assert_eq!(audit.json()["records"][0]["reason"], "after");
+
+    // Running it twice changes nothing.
+    let before = (
+        restored.scan(&restored.tables.shares).await,
+        restored.scan(&restored.tables.history).await,
+    );
+    let again = custody_json(&restored, &["load", "--merge", damaged]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    assert_eq!(
+        again.json()["alreadyThere"],
+        again.json()["lines"],
+        "{}",
+        again.stdout
+    );
+    let after = (
+        restored.scan(&restored.tables.shares).await,
+        restored.scan(&restored.tables.history).await,
+    );
+    assert_eq!(before, after);
 }

@@ -101,7 +101,13 @@ enum Command {
     },
     /// A dump into this stack's tables: checked against its manifest first, each item written only
     /// where its key is free, then every item read back. Safe to run again.
-    Load { file: std::path::PathBuf },
+    Load {
+        file: std::path::PathBuf,
+        /// Merge a dump of a damaged table into restored ones: each current share becomes current
+        /// if newer than what is, else goes to history; nothing is overwritten or left out.
+        #[arg(long)]
+        merge: bool,
+    },
 }
 
 /// Exit codes scripts can rely on (listed in `--help` and the README).
@@ -241,9 +247,13 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
             let manifest = portable::dump(&store, &out).await?;
             output.report(&format!("dumped to {}", out.display()), &manifest);
         }
-        Command::Load { file } => {
+        Command::Load { file, merge: false } => {
             let report = portable::load(&store, &file).await?;
             output.report(&format!("loaded {}", file.display()), &report);
+        }
+        Command::Load { file, merge: true } => {
+            let report = portable::merge(&store, &file).await?;
+            output.report(&format!("merged {}", file.display()), &report);
         }
     }
     Ok(())

@@ -5,11 +5,13 @@
 //! - [`schema`]: attribute names; [`item`]: items in and records out;
 //! - `calls`: the conditional put, the paginated query and the retry policy the rest share;
 //! - `write`: `/backup`; `read`: `/backup/fetch`; `custody`: the operator's jobs and eject.
-//! - [`portable`]: the sealed copy of every table that `custody dump` writes and `custody load` reads.
+//! - [`portable`]: the sealed copy of every table that `custody dump` writes and `custody load` reads;
+//!   [`merge`]: `custody load --merge`, a dump of a damaged table merged into restored ones.
 
 mod calls;
 mod custody;
 pub mod item;
+pub mod merge;
 pub mod portable;
 mod read;
 pub mod schema;

@@ -1,0 +1,123 @@
+//! `custody load --merge`: a dump of a damaged table merged into the tables the stack serves now
+//! (restored from point-in-time recovery or AWS Backup), so that no share acknowledged after the
+//! restore point is left behind in the damaged copy.
+//!
+//! A dumped current share becomes current only if it is newer (a higher version) than what is
+//! current, which then goes to history, as any replacement does; otherwise it goes to history
+//! itself. History and audit items go in where their key is free; a history version taken by a
+//! different share puts the dumped one above every kept version, marked with the version it had
+//! (`archivedFrom`), as a replacement does. Nothing is overwritten, nothing is left out, and a
+//! merge run twice changes nothing the second time.
+
+use super::calls::{Condition, Order, Put, RETRY};
+use super::item::{
+    Item, StoredShare, history_item, number, owner_value, string, whole, with_version,
+};
+use super::portable::{Loaded, TableRole};
+use super::{DynamoDbStore, schema};
+use crate::domain::{BackupMethod, ClientId, Owner, StoreError};
+
+/// What merging one item did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Merged {
+    /// A dumped current share newer than the current one: now current, the other in history.
+    Current,
+    /// Kept in history (a dumped history item, or a current share older than the current one).
+    History,
+    /// An audit record added.
+    Audit,
+    /// Already there, current or kept (a merge run again).
+    AlreadyThere,
+    /// An audit record whose key holds a different record: left as it is, and reported.
+    Different,
+}
+
+impl DynamoDbStore {
+    pub async fn merge_item(&self, role: TableRole, item: &Item) -> Result<Merged, StoreError> {
+        if role == TableRole::Audit {
+            return Ok(match self.load_item(role, item).await? {
+                Loaded::Written => Merged::Audit,
+                Loaded::AlreadyThere => Merged::AlreadyThere,
+                Loaded::Different => Merged::Different,
+            });
+        }
+        let client_id = ClientId::parse(string(item, schema::CLIENT_ID)?)
+            .map_err(|_| StoreError::Corrupt(schema::CLIENT_ID))?;
+        let backup_method = BackupMethod::stored(string(item, schema::BACKUP_METHOD)?.to_owned());
+        let owner = Owner::new(&client_id, &backup_method);
+        let dumped = StoredShare::from_item(item)?;
+        let version = number(item, schema::VERSION)?;
+        if role == TableRole::History {
+            return self
+                .keep(owner, item.clone(), &dumped.sha256, version)
+                .await;
+        }
+        for attempt in 0..RETRY.attempts {
+            RETRY.pause(attempt).await;
+            let mut promoted = item.clone();
+            promoted.remove(schema::VERSION);
+            let written = match self.read_current(owner).await? {
+                Some(current) if current.share.sha256 == dumped.sha256 => {
+                    return Ok(Merged::AlreadyThere);
+                }
+                None => self.create(owner, promoted).await?,
+                Some(current) if version > current.version => {
+                    self.replace(owner, promoted, current).await?
+                }
+                Some(_) => {
+                    let kept = history_item(owner, item.clone());
+                    return self.keep(owner, kept, &dumped.sha256, version).await;
+                }
+            };
+            if written.is_some() {
+                return Ok(Merged::Current);
+            }
+        }
+        Err(RETRY.exhausted())
+    }
+
+    /// Puts a history item of `owner` under `version` where it is free, else above every kept
+    /// version, marked `archivedFrom`; nothing if history already holds this share from there.
+    async fn keep(
+        &self,
+        owner: Owner<'_>,
+        mut item: Item,
+        sha256: &str,
+        version: u64,
+    ) -> Result<Merged, StoreError> {
+        let partition = (schema::OWNER, owner_value(owner));
+        let fields = [schema::VERSION, schema::ARCHIVED_FROM, schema::SHARE_SHA256];
+        let kept = self
+            .query_all(&self.tables.history, partition, Order::OldestFirst, &fields)
+            .await?;
+        let from =
+            |kept: &Item| number(kept, schema::ARCHIVED_FROM).or(number(kept, schema::VERSION));
+        let origin = from(&item)?;
+        if kept.iter().any(|kept| {
+            string(kept, schema::SHARE_SHA256).ok() == Some(sha256)
+                && from(kept).ok() == Some(origin)
+        }) {
+            return Ok(Merged::AlreadyThere);
+        }
+        let mut at = version;
+        for attempt in 0..RETRY.attempts {
+            RETRY.pause(attempt).await;
+            let put = self.put_if(
+                &self.tables.history,
+                schema::OWNER,
+                with_version(item.clone(), at),
+                Condition::Absent,
+            );
+            match put.await? {
+                Put::Written => return Ok(Merged::History),
+                Put::Conflicted => {}
+                Put::ConditionFailed => {
+                    item.entry(schema::ARCHIVED_FROM.into())
+                        .or_insert_with(|| whole(origin));
+                    at = self.newest_kept_version(owner).await?.unwrap_or(0) + 1;
+                }
+            }
+        }
+        Err(RETRY.exhausted())
+    }
+}
