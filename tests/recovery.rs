@@ -233,6 +233,27 @@ async fn a_dump_loaded_into_fresh_tables_serves_every_share_byte_for_byte() {
         "{manifest}"
     );
     assert_eq!(manifest["kmsKeyIds"], json!([old.key_id]), "{manifest}");
+    // A point in time per page, and it says so; written as scanned, with progress on stderr.
+    let (started, finished) = (
+        manifest["startedAt"].as_str().unwrap(),
+        manifest["finishedAt"].as_str().unwrap(),
+    );
+    assert!(started <= finished, "{manifest}");
+    assert!(
+        manifest["consistency"]
+            .as_str()
+            .unwrap()
+            .contains("not a snapshot across tables")
+    );
+    assert_eq!(
+        manifest["bytes"].as_u64(),
+        Some(std::fs::metadata(&file).unwrap().len())
+    );
+    assert!(
+        dumped.stderr.contains("dump: history 2 items"),
+        "{}",
+        dumped.stderr
+    );
     // Still sealed: no share in the file, and only its owner may read it.
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(

@@ -5,6 +5,7 @@
 
 use crate::{Exit, Failure};
 use custodian_backup::domain::StoreError;
+use custodian_backup::store::dynamodb::item::now_rfc3339;
 use custodian_backup::store::dynamodb::merge::Merged;
 use custodian_backup::store::dynamodb::portable::{
     Loaded, TableRole, item_from_json, item_to_json,
@@ -14,38 +15,65 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "custodian-backup-dump/1";
 
-/// Writes every item to `out` and the manifest beside it, never over an existing file.
+/// Writes every item to `out`, page by page as it is scanned (never a whole table in memory),
+/// then the manifest beside it; never over an existing file. Progress goes to stderr.
+///
+/// Each table is read with strongly consistent scans between `startedAt` and `finishedAt`: a
+/// copy of each item as it was when its page was read, not a snapshot of the three tables at one
+/// instant (a share replaced meanwhile may be in both tables, or in history only).
 pub async fn dump(store: &DynamoDbStore, out: &Path) -> Result<Value, Failure> {
-    let mut lines = String::new();
-    let mut counts = BTreeMap::new();
+    let started_at = now_rfc3339();
+    let mut file = create_new(out)?;
+    let mut hash = Sha256::new();
+    let (mut counts, mut bytes) = (BTreeMap::new(), 0usize);
     let mut key_ids = BTreeSet::new();
     for role in TableRole::ALL {
-        let items = store.dump_table(role).await.map_err(store_failure)?;
-        for item in &items {
-            if let Some(key_id) = item.get(schema::KMS_KEY_ID).and_then(|id| id.as_s().ok()) {
-                key_ids.insert(key_id.clone());
+        let (mut start, mut count) = (None, 0usize);
+        loop {
+            let (items, next) = store.dump_page(role, start).await.map_err(store_failure)?;
+            let mut page = String::new();
+            for item in &items {
+                if let Some(key_id) = item.get(schema::KMS_KEY_ID).and_then(|id| id.as_s().ok()) {
+                    key_ids.insert(key_id.clone());
+                }
+                let item = item_to_json(item).map_err(store_failure)?;
+                page.push_str(&json!({ "table": role.as_str(), "item": item }).to_string());
+                page.push('\n');
             }
-            let item = item_to_json(item).map_err(store_failure)?;
-            lines.push_str(&json!({ "table": role.as_str(), "item": item }).to_string());
-            lines.push('\n');
+            hash.update(page.as_bytes());
+            file.write_all(page.as_bytes())
+                .map_err(|error| cannot_write(out, &error))?;
+            (count, bytes) = (count + items.len(), bytes + page.len());
+            eprintln!(
+                "dump: {} {count} items, {bytes} bytes so far",
+                role.as_str()
+            );
+            start = next;
+            if start.is_none() {
+                break;
+            }
         }
-        counts.insert(role.as_str(), items.len());
+        counts.insert(role.as_str(), count);
     }
+    file.sync_all().map_err(|error| cannot_write(out, &error))?;
     let manifest = json!({
         "format": FORMAT,
         "file": out.file_name().map(|name| name.to_string_lossy()),
-        "sha256": sha256_hex(lines.as_bytes()),
+        "sha256": hex(&hash.finalize()),
         "lines": counts.values().sum::<usize>(),
+        "bytes": bytes,
         "items": counts,
         "kmsKeyIds": key_ids,
+        "startedAt": started_at,
+        "finishedAt": now_rfc3339(),
+        "consistency": "each table scanned with strongly consistent reads between startedAt and finishedAt; not a snapshot across tables",
     });
-    write_new(out, lines.as_bytes())?;
     write_new(&manifest_path(out), format!("{manifest:#}\n").as_bytes())?;
     Ok(manifest)
 }
@@ -53,39 +81,43 @@ pub async fn dump(store: &DynamoDbStore, out: &Path) -> Result<Value, Failure> {
 /// Loads a dump into this stack's tables where each key is free, then reads every item back.
 /// Fails before writing anything if the file does not match its manifest.
 pub async fn load(store: &DynamoDbStore, file: &Path) -> Result<Value, Failure> {
-    let items = read_checked(file)?;
+    check(file)?;
     let mut tally = BTreeMap::from([("written", 0), ("alreadyThere", 0), ("different", 0)]);
     let mut conflicts = Vec::new();
-    for (role, item) in &items {
-        let loaded = store.load_item(*role, item).await.map_err(store_failure)?;
+    let mut lines = 0;
+    for entry in items(file)? {
+        let (role, item) = entry?;
+        let loaded = store.load_item(role, &item).await.map_err(store_failure)?;
         *tally.entry(name(loaded)).or_default() += 1;
         if loaded == Loaded::Different {
-            conflicts.push(key_of(*role, item));
+            conflicts.push(key_of(role, &item));
         }
+        lines += 1;
+        progress("load", lines);
     }
     // Every item read back: what is there now must be exactly what was dumped.
     let mut verified = 0;
-    for (role, item) in &items {
-        if store.holds(*role, item).await.map_err(store_failure)? {
+    for entry in items(file)? {
+        let (role, item) = entry?;
+        if store.holds(role, &item).await.map_err(store_failure)? {
             verified += 1;
         }
     }
     let report = json!({
-        "lines": items.len(),
+        "lines": lines,
         "written": tally["written"],
         "alreadyThere": tally["alreadyThere"],
         "different": tally["different"],
         "verified": verified,
         "conflicts": conflicts,
     });
-    if tally["different"] > 0 || verified != items.len() {
+    if tally["different"] > 0 || verified != lines {
         return Err(Failure {
             exit: Exit::LoadConflict,
             code: "load_conflict",
             message: format!(
-                "{} of {} items differ from the item already under their key; those were left as they are, nothing was overwritten: {report}",
-                items.len() - verified,
-                items.len()
+                "{} of {lines} items differ from the item already under their key; those were left as they are, nothing was overwritten: {report}",
+                lines - verified,
             ),
         });
     }
@@ -95,28 +127,33 @@ pub async fn load(store: &DynamoDbStore, file: &Path) -> Result<Value, Failure> 
 /// Merges a dump of a damaged table into this stack's (restored) tables, then merges it again
 /// as the check: every item must then be already there (`verified`), or it was left behind.
 pub async fn merge(store: &DynamoDbStore, file: &Path) -> Result<Value, Failure> {
-    let items = read_checked(file)?;
+    check(file)?;
     let mut tally: BTreeMap<&str, usize> =
         ["current", "history", "audit", "alreadyThere", "different"]
             .into_iter()
             .map(|name| (name, 0))
             .collect();
     let mut conflicts = Vec::new();
-    for (role, item) in &items {
-        let merged = store.merge_item(*role, item).await.map_err(store_failure)?;
+    let mut lines = 0;
+    for entry in items(file)? {
+        let (role, item) = entry?;
+        let merged = store.merge_item(role, &item).await.map_err(store_failure)?;
         *tally.entry(merged_name(merged)).or_default() += 1;
         if merged == Merged::Different {
-            conflicts.push(key_of(*role, item));
+            conflicts.push(key_of(role, &item));
         }
+        lines += 1;
+        progress("merge", lines);
     }
     let mut verified = 0;
-    for (role, item) in &items {
-        if store.merge_item(*role, item).await.map_err(store_failure)? == Merged::AlreadyThere {
+    for entry in items(file)? {
+        let (role, item) = entry?;
+        if store.merge_item(role, &item).await.map_err(store_failure)? == Merged::AlreadyThere {
             verified += 1;
         }
     }
     let report = json!({
-        "lines": items.len(),
+        "lines": lines,
         "current": tally["current"],
         "history": tally["history"],
         "audit": tally["audit"],
@@ -125,18 +162,24 @@ pub async fn merge(store: &DynamoDbStore, file: &Path) -> Result<Value, Failure>
         "verified": verified,
         "conflicts": conflicts,
     });
-    if verified != items.len() {
+    if verified != lines {
         return Err(Failure {
             exit: Exit::LoadConflict,
             code: "load_conflict",
             message: format!(
-                "{} of {} items are not in the tables after the merge (audit records whose key holds another are named in conflicts); nothing was overwritten: {report}",
-                items.len() - verified,
-                items.len()
+                "{} of {lines} items are not in the tables after the merge (audit records whose key holds another are named in conflicts); nothing was overwritten: {report}",
+                lines - verified,
             ),
         });
     }
     Ok(report)
+}
+
+/// Every 1,000 items, how far a long command has come, on stderr.
+fn progress(command: &str, items: usize) {
+    if items.is_multiple_of(1000) {
+        eprintln!("{command}: {items} items so far");
+    }
 }
 
 fn merged_name(merged: Merged) -> &'static str {
@@ -149,8 +192,9 @@ fn merged_name(merged: Merged) -> &'static str {
     }
 }
 
-/// The dump's items, once the file matches its manifest: checksum, format and counts.
-fn read_checked(file: &Path) -> Result<Vec<(TableRole, Item)>, Failure> {
+/// Checks the file against its manifest, a line at a time (never the whole file in memory):
+/// format, checksum, and each table's count. Nothing is written before this passes.
+fn check(file: &Path) -> Result<(), Failure> {
     let manifest_file = manifest_path(file);
     let manifest: Value = std::fs::read(&manifest_file)
         .ok()
@@ -161,29 +205,29 @@ fn read_checked(file: &Path) -> Result<Vec<(TableRole, Item)>, Failure> {
                 manifest_file.display()
             ))
         })?;
-    let bytes = std::fs::read(file)
-        .map_err(|error| corrupt(format!("{} cannot be read: {error}", file.display())))?;
     if manifest["format"] != FORMAT {
         return Err(corrupt(format!("the manifest's format is not {FORMAT}")));
     }
-    if manifest["sha256"] != sha256_hex(&bytes) {
+    let mut hash = Sha256::new();
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut reader = open(file)?;
+    let mut line = Vec::new();
+    for number in 1.. {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|error| corrupt(format!("{} cannot be read: {error}", file.display())))?;
+        if read == 0 {
+            break;
+        }
+        hash.update(&line);
+        let (role, _) = parse(number, &line)?;
+        *counts.entry(role.as_str()).or_default() += 1;
+    }
+    if manifest["sha256"] != hex(&hash.finalize()) {
         return Err(corrupt(
             "the file's SHA-256 is not the manifest's: it changed since it was dumped".into(),
         ));
-    }
-    let text = std::str::from_utf8(&bytes).map_err(|_| corrupt("the file is not UTF-8".into()))?;
-    let mut items = Vec::new();
-    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-    for (number, line) in text.lines().enumerate() {
-        let parsed: Option<(TableRole, Item)> =
-            serde_json::from_str::<Value>(line).ok().and_then(|line| {
-                let role = TableRole::parse(line["table"].as_str()?)?;
-                Some((role, item_from_json(&line["item"])?))
-            });
-        let (role, item) =
-            parsed.ok_or_else(|| corrupt(format!("line {} is not a dumped item", number + 1)))?;
-        *counts.entry(role.as_str()).or_default() += 1;
-        items.push((role, item));
     }
     for role in TableRole::ALL {
         let expected = manifest["items"][role.as_str()].as_u64().unwrap_or(0);
@@ -194,7 +238,33 @@ fn read_checked(file: &Path) -> Result<Vec<(TableRole, Item)>, Failure> {
             )));
         }
     }
-    Ok(items)
+    Ok(())
+}
+
+/// The dump's items in order, read a line at a time (after [`check`]).
+fn items(file: &Path) -> Result<impl Iterator<Item = Result<(TableRole, Item), Failure>>, Failure> {
+    let lines = open(file)?.split(b'\n');
+    Ok(lines.enumerate().map(|(index, line)| {
+        let line = line.map_err(|error| corrupt(format!("the dump cannot be read: {error}")))?;
+        parse(index + 1, &line)
+    }))
+}
+
+fn open(file: &Path) -> Result<std::io::BufReader<std::fs::File>, Failure> {
+    std::fs::File::open(file)
+        .map(std::io::BufReader::new)
+        .map_err(|error| corrupt(format!("{} cannot be read: {error}", file.display())))
+}
+
+fn parse(number: usize, line: &[u8]) -> Result<(TableRole, Item), Failure> {
+    std::str::from_utf8(line)
+        .ok()
+        .and_then(|line| serde_json::from_str::<Value>(line).ok())
+        .and_then(|line| {
+            let role = TableRole::parse(line["table"].as_str()?)?;
+            Some((role, item_from_json(&line["item"])?))
+        })
+        .ok_or_else(|| corrupt(format!("line {number} is not a dumped item")))
 }
 
 fn manifest_path(file: &Path) -> PathBuf {
@@ -204,28 +274,33 @@ fn manifest_path(file: &Path) -> PathBuf {
 }
 
 /// Creates `path` readable by its owner only; an existing file is never replaced.
-fn write_new(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let written = OpenOptions::new()
+/// A new file only its owner may read; never over an existing one.
+fn create_new(path: &Path) -> Result<std::fs::File, Failure> {
+    OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        });
-    written.map_err(|error| Failure {
+        .map_err(|error| cannot_write(path, &error))
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let mut file = create_new(path)?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|error| cannot_write(path, &error))
+}
+
+fn cannot_write(path: &Path, error: &std::io::Error) -> Failure {
+    Failure {
         exit: Exit::Usage,
         code: "cannot_write",
         message: format!("{}: {error} (a dump never replaces a file)", path.display()),
-    })
+    }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The key of a dumped item, to name a conflict: identifiers and versions, never a share.

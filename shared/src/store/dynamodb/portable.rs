@@ -67,27 +67,24 @@ impl DynamoDbStore {
         }
     }
 
-    /// Every item of one table, as stored, every page, strongly consistent. The operator's only:
+    /// One page of a table's items, as stored, strongly consistent, from `start` (`None`: the
+    /// first); with where the next page starts (`None`: this was the last). The operator's only:
     /// no function may Scan.
-    pub async fn dump_table(&self, role: TableRole) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(self.table(role))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|error| unavailable("Scan", &error))?;
-            items.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+    pub async fn dump_page(
+        &self,
+        role: TableRole,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let page = self
+            .client
+            .scan()
+            .table_name(self.table(role))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|error| unavailable("Scan", &error))?;
+        Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
     }
 
     /// Puts `item` into its table where its key is free; never over another item.
