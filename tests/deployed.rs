@@ -293,6 +293,26 @@ fn every_role_may_do_exactly_what_its_function_or_service_calls() {
         .filter(|line| !expected_backup.contains(line))
         .collect();
     assert_eq!(added, ["Allow dynamodb:UpdateItem on HistoryTable"]);
+    // With an escrow key, and only then, the backup role may Encrypt with it (a key in another
+    // account needs an identity policy as well as its key policy), with the share's context.
+    let escrow = "arn:aws:kms:eu-west-1:210987654321:key/5e5e5e5e-0000-4000-8000-000000000000";
+    let escrowing = created("prod", &[&format!("EscrowKeyArn={escrow}")]);
+    for (name, role) in of_type(&escrowing, "AWS::IAM::Role") {
+        let added: Vec<String> = role_permissions(role)
+            .into_iter()
+            .filter(|line| !expected[name].contains(line))
+            .collect();
+        let wraps = format!(
+            "Allow kms:Encrypt on {escrow} if {{ForAllValues:StringEquals: {{kms:EncryptionContextKeys: [clientId, backupMethod]}}, Null: {{kms:EncryptionContext:backupMethod: false, kms:EncryptionContext:clientId: false}}}}"
+        );
+        let expected_added = match name {
+            "BackupFunctionRole" => vec![wraps],
+            _ => vec![],
+        };
+        assert_eq!(added, expected_added, "{name}");
+    }
+    assert!(escrowing.contains_key("EscrowWrapMissedAlarm"));
+    assert!(!resources.contains_key("EscrowWrapMissedAlarm"));
     // No function may use ShareKey through IAM: its key policy alone grants that (tests/template.rs).
     for lines in roles.values() {
         assert!(

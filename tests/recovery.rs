@@ -662,3 +662,119 @@ async fn a_restore_then_a_merge_of_the_damaged_tables_loses_no_share_acknowledge
     );
     assert_eq!(before, after);
 }
+
+/// `client`'s current item for `method`, as the shares table holds it.
+async fn current_item_of(f: &Fixture, client: &str, method: &str) -> Item {
+    let is = |item: &Item, name: &str, value: &str| {
+        item.get(name) == Some(&AttributeValue::S(value.into()))
+    };
+    f.scan(&f.tables.shares)
+        .await
+        .into_iter()
+        .find(|item| is(item, schema::CLIENT_ID, client) && is(item, schema::BACKUP_METHOD, method))
+        .expect("the client's current item")
+}
+
+/// With an escrow key (docs/envelope.md) each data key is also wrapped under it, and that wrap
+/// alone opens the share: through the standalone recipe, and through a recovery stack's fetch
+/// that accepts the escrow key and never uses the key that sealed the share. (The emulator keeps
+/// both keys in one account; what lets the escrow key sit in another account is the two
+/// policies, which tests/template.rs and tests/deployed.rs check.)
+#[tokio::test]
+async fn with_an_escrow_key_a_share_opens_through_the_escrow_wrap_alone() {
+    let f = Fixture::new().await;
+    let escrow = aws_emulator::create_share_key().await;
+    let client = unique("escrow");
+    let share = "{\"share\":\"0x5f3c-escrowed\",\"é\":\"☃\"}";
+    let mut env = f.function_env(DEV_SECRET);
+    env.push(("ESCROW_KEY_ARN", &escrow));
+    let backup = Function::start(&binary("backup"), &env).await;
+    let body = json!({ "clientId": client, "backupMethod": BACKUP_METHOD, "share": share });
+    let stored = backup
+        .invoke(&rest_event("/backup", &body.to_string()).to_string())
+        .await
+        .unwrap();
+    assert_eq!(result(&stored), "created", "{stored}");
+    let item = current_item_of(&f, &client, BACKUP_METHOD).await;
+    assert_eq!(
+        item[schema::ESCROW_KEY_ID],
+        AttributeValue::S(escrow.clone())
+    );
+
+    // The main wrap made useless: only the escrow wrap can release the data key.
+    let mut escrow_only = item.clone();
+    escrow_only.insert(
+        schema::ENCRYPTED_DATA_KEY.into(),
+        AttributeValue::B(Blob::new(vec![0x5a; 184])),
+    );
+    escrow_only.insert(
+        schema::KMS_KEY_ID.into(),
+        AttributeValue::S("arn:aws:kms:us-east-1:000000000000:key/gone".into()),
+    );
+    assert_eq!(opened(&recipe(&escrow_only, &["--escrow"])), share);
+    assert!(
+        !recipe(&escrow_only, &[]).status.success(),
+        "the main wrap is gone"
+    );
+
+    // A recovery stack: its own ShareKey, the escrow key accepted, the copy loaded as it was.
+    f.client
+        .put_item()
+        .table_name(&f.tables.shares)
+        .set_item(Some(escrow_only))
+        .send()
+        .await
+        .unwrap();
+    let recovery_key = aws_emulator::create_share_key().await;
+    let mut recovery = with_share_key(&f, &recovery_key);
+    recovery.push(("ACCEPTED_SHARE_KEY_ARNS", &escrow));
+    let fetch = Function::start(&binary("backup-fetch"), &recovery).await;
+    let fetch_event =
+        rest_event("/backup/fetch", &json!({ "clientId": client }).to_string()).to_string();
+    let response = fetch.invoke(&fetch_event).await.unwrap();
+    let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(response["statusCode"], 200, "{answer}");
+    assert_eq!(answer["backupShares"], json!([share]));
+}
+
+/// The escrow key refusing (deleted, its policy changed, its account unreachable) never costs a
+/// share: it is stored with its main wrap, the miss is logged and counted, and the next backup of
+/// the same share adds the escrow wrap.
+#[tokio::test]
+async fn an_escrow_key_that_refuses_never_costs_a_backup_and_the_next_one_adds_the_wrap() {
+    let f = Fixture::new().await;
+    let client = unique("escrow-refused");
+    let share = "{\"share\":\"0x5f3c-escrow-refused\"}";
+    let body = json!({ "clientId": client, "backupMethod": BACKUP_METHOD, "share": share });
+    let event = rest_event("/backup", &body.to_string()).to_string();
+    let unknown = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000";
+    let mut env = f.function_env(DEV_SECRET);
+    env.push(("ESCROW_KEY_ARN", unknown));
+    let refused = Function::start(&binary("backup"), &env).await;
+    let stored = refused.invoke(&event).await.unwrap();
+    assert_eq!(stored["statusCode"], 200, "{stored}");
+    assert_eq!(result(&stored), "created");
+    let item = current_item_of(&f, &client, BACKUP_METHOD).await;
+    assert!(!item.contains_key(schema::ESCROWED_DATA_KEY));
+    assert_eq!(f.share_in(&item).await, share);
+    let logs = refused
+        .output_when(|logs| logs.contains("EscrowWrapsMissed"))
+        .await;
+    assert!(logs.contains("the escrow wrap failed"), "{logs}");
+    assert!(!logs.contains("0x5f3c"), "{logs}");
+
+    let escrow = aws_emulator::create_share_key().await;
+    let mut env = f.function_env(DEV_SECRET);
+    env.push(("ESCROW_KEY_ARN", &escrow));
+    let backup = Function::start(&binary("backup"), &env).await;
+    let again = backup.invoke(&event).await.unwrap();
+    assert_eq!(
+        result(&again),
+        "replaced",
+        "sealed again, with the escrow wrap"
+    );
+    let item = current_item_of(&f, &client, BACKUP_METHOD).await;
+    assert_eq!(item[schema::ESCROW_KEY_ID], AttributeValue::S(escrow));
+    assert_eq!(opened(&recipe(&item, &["--escrow"])), share);
+    assert_eq!(result(&backup.invoke(&event).await.unwrap()), "unchanged");
+}

@@ -525,6 +525,10 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
                         "audit"
                     } else if resource.contains("WebhookSecret") {
                         "secret"
+                    } else if resource.contains("EscrowKeyArn") {
+                        // A second wrap of each data key, only with an escrow key.
+                        assert_eq!(only_when, Some("EscrowOn"), "{function}");
+                        "escrow key, if set"
                     } else {
                         panic!("{resource} is not one table's or the secret's ARN")
                     };
@@ -543,6 +547,7 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
             pair("dynamodb:PutItem", "history"),
             pair("dynamodb:Query", "history"),
             pair("dynamodb:UpdateItem", "history, pruning on"),
+            pair("kms:Encrypt", "escrow key, if set"),
             pair("secretsmanager:GetSecretValue", "secret"),
             pair("kms:Decrypt", "secret at rest"),
             pair("kms:Decrypt", "tables at rest"),

@@ -39,8 +39,10 @@ pub async fn dump(store: &DynamoDbStore, out: &Path) -> Result<Value, Failure> {
             let (items, next) = store.dump_page(role, start).await.map_err(store_failure)?;
             let mut page = String::new();
             for item in &items {
-                if let Some(key_id) = item.get(schema::KMS_KEY_ID).and_then(|id| id.as_s().ok()) {
-                    key_ids.insert(key_id.clone());
+                for wrap in [schema::KMS_KEY_ID, schema::ESCROW_KEY_ID] {
+                    if let Some(key_id) = item.get(wrap).and_then(|id| id.as_s().ok()) {
+                        key_ids.insert(key_id.clone());
+                    }
                 }
                 let item = item_to_json(item).map_err(store_failure)?;
                 page.push_str(&json!({ "table": role.as_str(), "item": item }).to_string());

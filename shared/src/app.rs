@@ -2,7 +2,7 @@
 //! authenticator a function serves with. Nothing here answers a request.
 
 use crate::aws;
-use crate::config::{Config, ConfigError, SecretConfig, Tables};
+use crate::config::{Config, ConfigError, SecretConfig, ShareKeys, Tables};
 use crate::kms::ShareKey;
 use crate::secret::{Authenticator, ManagedSecret};
 use crate::store::dynamodb::DynamoDbStore;
@@ -46,12 +46,7 @@ impl Webhook {
             }
         };
         Self {
-            store: store(
-                config.share_key_id,
-                config.accepted_share_key_ids,
-                config.tables,
-                aws,
-            ),
+            store: store(config.keys, config.tables, aws),
             authenticator,
         }
     }
@@ -66,18 +61,13 @@ pub async fn store_from_env() -> Result<DynamoDbStore, ConfigError> {
 /// The store over `aws`'s clients, configured from the environment (the CLI also calls STS).
 pub fn store_with(aws: &SdkConfig) -> Result<DynamoDbStore, ConfigError> {
     let config = Config::from_env()?;
-    let accepted = config.accepted_share_key_ids;
-    Ok(store(config.share_key_id, accepted, config.tables, aws))
+    Ok(store(config.keys, config.tables, aws))
 }
 
 /// The store over `aws`'s DynamoDB and KMS.
-pub fn store(
-    share_key_id: String,
-    accepted_share_key_ids: Vec<String>,
-    tables: Tables,
-    aws: &SdkConfig,
-) -> DynamoDbStore {
-    let key = ShareKey::new(aws_sdk_kms::Client::new(aws), share_key_id)
-        .accepting(accepted_share_key_ids);
+pub fn store(keys: ShareKeys, tables: Tables, aws: &SdkConfig) -> DynamoDbStore {
+    let key = ShareKey::new(aws_sdk_kms::Client::new(aws), keys.share_key_id)
+        .accepting(keys.accepted_share_key_ids)
+        .escrowing(keys.escrow_key_arn);
     DynamoDbStore::new(aws_sdk_dynamodb::Client::new(aws), tables, key)
 }

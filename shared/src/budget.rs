@@ -24,6 +24,10 @@ pub const SDK_OPERATION: Duration = Duration::from_secs(4);
 
 pub const SDK_MAX_ATTEMPTS: u32 = 3;
 
+/// The longest the escrow key's `Encrypt` may hold up a backup: past it the share is stored
+/// without its escrow wrap (a second way in) rather than risk the whole write's budget.
+pub const ESCROW_WRAP: Duration = Duration::from_secs(1);
+
 /// The longest a Secrets Manager read may hold up a request (or init): Secrets Manager hanging is
 /// a clean 503, not a 5xx from Lambda.
 pub const SECRET_READ: Duration = Duration::from_millis(1500);
@@ -41,5 +45,6 @@ mod tests {
         assert!(SECRET_REREAD_TURN + SECRET_READ + STORAGE < LAMBDA_TIMEOUT);
         assert!(LAMBDA_TIMEOUT < PORTAL_WAIT);
         assert!(SDK_ATTEMPT < SDK_OPERATION && SDK_OPERATION < STORAGE);
+        assert!(SDK_OPERATION + ESCROW_WRAP < STORAGE);
     }
 }

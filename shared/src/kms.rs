@@ -1,9 +1,11 @@
 //! The KMS key that wraps every share's data key: seal a share for its owner, open it only as
-//! that owner's. The AES-GCM part is [`crate::domain::envelope`].
+//! that owner's. With an escrow key, each data key is also wrapped under it. The AES-GCM part is
+//! [`crate::domain::envelope`].
 
 use crate::aws::error_detail;
+use crate::budget;
 use crate::domain::envelope::{
-    CONTEXT_BACKUP_METHOD, CONTEXT_CLIENT_ID, EnvelopeError, NONCE_BYTES, SealedShare,
+    CONTEXT_BACKUP_METHOD, CONTEXT_CLIENT_ID, EnvelopeError, EscrowWrap, NONCE_BYTES, SealedShare,
     associated_data, fresh_nonce, open_with, seal_with,
 };
 use crate::domain::{Owner, Share};
@@ -15,12 +17,18 @@ use aws_sdk_kms::types::DataKeySpec;
 use std::fmt;
 use zeroize::Zeroizing;
 
+/// Shares stored without their escrow wrap because the escrow key's `Encrypt` failed: stored
+/// all the same (Portal does not re-send), and sealed again on the next backup.
+pub const ESCROW_WRAPS_MISSED: &str = "EscrowWrapsMissed";
+
 /// The KMS key that wraps every share's data key.
 pub struct ShareKey {
     kms: Client,
     key_id: String,
     /// Earlier keys (ARNs) whose shares still open: a move to a new key is not tampering.
     accepted: Vec<String>,
+    /// The escrow key (ARN) each data key is also wrapped under, if any.
+    escrow: Option<String>,
 }
 
 impl ShareKey {
@@ -30,6 +38,7 @@ impl ShareKey {
             kms,
             key_id,
             accepted: Vec::new(),
+            escrow: None,
         }
     }
 
@@ -37,6 +46,12 @@ impl ShareKey {
     /// multi-Region key needs no entry: this key opens what its primary sealed.
     pub fn accepting(self, accepted: Vec<String>) -> Self {
         Self { accepted, ..self }
+    }
+
+    /// This key, also wrapping each new data key under the `escrow` key (ARN). A recovery stack
+    /// opens shares through that wrap by naming the escrow key among its accepted ones.
+    pub fn escrowing(self, escrow: Option<String>) -> Self {
+        Self { escrow, ..self }
     }
 
     /// Encrypts `share` for `owner` under a data key used for this share only, so a random
@@ -69,12 +84,56 @@ impl ShareKey {
         let nonce: [u8; NONCE_BYTES] = fresh_nonce();
         let ciphertext =
             seal_with(&data_key, &nonce, &associated_data(owner), share).ok_or_else(malformed)?;
+        let escrow = match &self.escrow {
+            Some(escrow_key) => self.wrap_for_escrow(owner, &data_key, escrow_key).await,
+            None => None,
+        };
         Ok(SealedShare {
             ciphertext,
             nonce,
             encrypted_data_key: encrypted_data_key.into_inner(),
             key_id,
+            escrow,
         })
+    }
+
+    /// The data key encrypted under the escrow key, with the same encryption context; `None`
+    /// (logged and counted) when KMS refuses or fails: a share without its escrow wrap is still
+    /// held here, whereas a refused backup is lost.
+    async fn wrap_for_escrow(
+        &self,
+        owner: Owner<'_>,
+        data_key: &[u8],
+        escrow_key: &str,
+    ) -> Option<EscrowWrap> {
+        let wrapping = self
+            .kms
+            .encrypt()
+            .key_id(escrow_key)
+            .plaintext(Blob::new(data_key))
+            .encryption_context(CONTEXT_CLIENT_ID, owner.client_id.as_str())
+            .encryption_context(CONTEXT_BACKUP_METHOD, owner.backup_method.as_str())
+            .send();
+        let failure = match tokio::time::timeout(budget::ESCROW_WRAP, wrapping).await {
+            Err(_) => "timeout".to_owned(),
+            Ok(Ok(output)) => match output.ciphertext_blob {
+                Some(wrapped) => {
+                    return Some(EscrowWrap {
+                        encrypted_data_key: wrapped.into_inner(),
+                        key_id: output.key_id.unwrap_or_else(|| escrow_key.to_owned()),
+                    });
+                }
+                None => "incomplete response".to_owned(),
+            },
+            Ok(Err(error)) => error_detail(&error),
+        };
+        tracing::warn!(
+            escrow_key,
+            detail = failure,
+            "the escrow wrap failed: the share is stored without it"
+        );
+        metrics::counter!(ESCROW_WRAPS_MISSED).increment(1);
+        None
     }
 
     /// Decrypts a share sealed for `owner`, only with this key or an accepted one: a data key
@@ -84,11 +143,12 @@ impl ShareKey {
         owner: Owner<'_>,
         sealed: &SealedShare,
     ) -> Result<Share, EnvelopeError> {
+        let (key_id, encrypted_data_key) = self.wrap_to_open(sealed);
         let output = self
             .kms
             .decrypt()
-            .key_id(self.key_for(sealed))
-            .ciphertext_blob(Blob::new(sealed.encrypted_data_key.clone()))
+            .key_id(key_id)
+            .ciphertext_blob(Blob::new(encrypted_data_key))
             .encryption_context(CONTEXT_CLIENT_ID, owner.client_id.as_str())
             .encryption_context(CONTEXT_BACKUP_METHOD, owner.backup_method.as_str())
             .send()
@@ -115,12 +175,20 @@ impl ShareKey {
         .ok_or(EnvelopeError::Tampered)
     }
 
-    /// The key to decrypt `sealed` with: the one that sealed it if accepted, else this one
-    /// (which KMS refuses for a data key that another key wrapped).
-    fn key_for<'a>(&'a self, sealed: &'a SealedShare) -> &'a str {
-        match self.accepted.contains(&sealed.key_id) {
-            true => &sealed.key_id,
-            false => &self.key_id,
+    /// The wrapped data key to decrypt, and the key to decrypt it with: the main wrap if its key
+    /// is accepted; else the escrow wrap if its key is this one or accepted (a recovery stack in
+    /// the escrow key's account); else the main wrap under this key, which KMS refuses for a data
+    /// key that another key wrapped.
+    fn wrap_to_open<'a>(&'a self, sealed: &'a SealedShare) -> (&'a str, &'a [u8]) {
+        let opens = |key_id: &String| self.accepted.contains(key_id) || *key_id == self.key_id;
+        match &sealed.escrow {
+            _ if self.accepted.contains(&sealed.key_id) => {
+                (&sealed.key_id, &sealed.encrypted_data_key)
+            }
+            Some(escrow) if sealed.key_id != self.key_id && opens(&escrow.key_id) => {
+                (&escrow.key_id, &escrow.encrypted_data_key)
+            }
+            _ => (&self.key_id, &sealed.encrypted_data_key),
         }
     }
 }
@@ -140,6 +208,7 @@ impl fmt::Debug for ShareKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShareKey")
             .field("key_id", &self.key_id)
+            .field("escrow", &self.escrow)
             .finish_non_exhaustive()
     }
 }

@@ -4,8 +4,10 @@
 Input: the item as `aws dynamodb get-item --output json` prints it (a file, or - for stdin).
 Output: the share on stdout, byte for byte as Portal sent it. Needs boto3 and cryptography
 (`pip install boto3 cryptography`) and credentials allowed to kms:Decrypt with the share's
-encryption context. With --data-key, the data key `aws kms decrypt` already released (base64)
-is used instead of calling KMS. See docs/envelope.md.
+encryption context. With --escrow, the data key is released through the escrow wrap
+(`escrowedDataKey` under `escrowKeyId`, in the recovery account) instead of the main one. With
+--data-key, the data key `aws kms decrypt` already released (base64) is used instead of calling
+KMS. See docs/envelope.md.
 """
 import argparse
 import base64
@@ -20,6 +22,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("item", help="get-item's JSON output, or - for stdin")
     parser.add_argument("--data-key", help="the plaintext data key, base64, from aws kms decrypt")
+    parser.add_argument(
+        "--escrow", action="store_true", help="release the data key through the escrow wrap"
+    )
     args = parser.parse_args()
     document = json.load(sys.stdin if args.item == "-" else open(args.item))
     item = document.get("Item", document)
@@ -38,9 +43,13 @@ def main():
     else:
         import boto3
 
+        wrapped, key_id = ("escrowedDataKey", "escrowKeyId") if args.escrow else (
+            "encryptedDataKey", "kmsKeyId")
+        if wrapped not in item:
+            sys.exit("the item has no " + wrapped)
         data_key = boto3.client("kms").decrypt(
-            CiphertextBlob=blob("encryptedDataKey"),
-            KeyId=text("kmsKeyId"),
+            CiphertextBlob=blob(wrapped),
+            KeyId=text(key_id),
             EncryptionContext={"clientId": client_id, "backupMethod": backup_method},
         )["Plaintext"]
     # The owner bound in as associated data: compact JSON, non-ASCII as UTF-8.

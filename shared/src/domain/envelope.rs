@@ -33,6 +33,31 @@ pub struct SealedShare {
     pub encrypted_data_key: Vec<u8>,
     /// The KMS key (ARN) that wrapped the data key, kept for audit and key migration.
     pub key_id: String,
+    /// The same data key wrapped again under the escrow key, when one is configured and KMS
+    /// answered: a second way in that needs nothing of this account.
+    pub escrow: Option<EscrowWrap>,
+}
+
+/// The data key encrypted under the escrow key: a KMS key in a separate recovery account that
+/// this stack may only encrypt with (as the AWS Encryption SDK's multi-keyring wraps one data key
+/// under several keys). Whoever can decrypt with either key opens the share.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EscrowWrap {
+    pub encrypted_data_key: Vec<u8>,
+    /// The escrow key's ARN.
+    pub key_id: String,
+}
+
+impl SealedShare {
+    /// Whether this stored envelope is wrapped by the keys `fresh` was just sealed with. If not
+    /// (a key move, an escrow key added), the share is sealed again, so that an earlier key can
+    /// be let go and every share gains the escrow wrap. A fresh seal whose escrow wrap failed
+    /// asks for nothing more than the main key.
+    pub fn wrapped_as(&self, fresh: &SealedShare) -> bool {
+        let escrow_key = |sealed: &SealedShare| sealed.escrow.as_ref().map(|e| e.key_id.clone());
+        self.key_id == fresh.key_id
+            && (fresh.escrow.is_none() || escrow_key(self) == escrow_key(fresh))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +144,7 @@ impl fmt::Debug for SealedShare {
         f.debug_struct("SealedShare")
             .field("ciphertext_bytes", &self.ciphertext.len())
             .field("key_id", &self.key_id)
+            .field("escrow_key_id", &self.escrow.as_ref().map(|e| &e.key_id))
             .finish_non_exhaustive()
     }
 }
@@ -168,6 +194,34 @@ mod tests {
         assert!(open_with(&KEY, &NONCE, &owner_aad("other", "PASSKEY"), &sealed).is_none());
         assert!(open_with(&KEY, &NONCE, &aad, &sealed[..sealed.len() - 1]).is_none());
         assert!(open_with(&KEY[..16], &NONCE, &aad, &sealed).is_none());
+    }
+
+    fn sealed(key_id: &str, escrow_key_id: Option<&str>) -> SealedShare {
+        SealedShare {
+            ciphertext: vec![1],
+            nonce: NONCE,
+            encrypted_data_key: vec![2],
+            key_id: key_id.into(),
+            escrow: escrow_key_id.map(|key_id| EscrowWrap {
+                encrypted_data_key: vec![3],
+                key_id: key_id.into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_share_is_sealed_again_unless_wrapped_by_todays_keys() {
+        let today = sealed("key-b", Some("escrow-1"));
+        assert!(sealed("key-b", Some("escrow-1")).wrapped_as(&today));
+        assert!(!sealed("key-a", Some("escrow-1")).wrapped_as(&today));
+        assert!(
+            !sealed("key-b", None).wrapped_as(&today),
+            "gains the escrow wrap"
+        );
+        assert!(!sealed("key-b", Some("escrow-0")).wrapped_as(&today));
+        // Escrow off, or its wrap failed today: the main key decides.
+        assert!(sealed("key-b", Some("escrow-1")).wrapped_as(&sealed("key-b", None)));
+        assert!(!sealed("key-a", None).wrapped_as(&sealed("key-b", None)));
     }
 
     #[test]

@@ -48,9 +48,11 @@ pub mod name {
     pub const FETCH_LATENCY: &str = "FetchLatency";
     /// One per process: the first invocation after a cold start.
     pub const COLD_STARTS: &str = "ColdStarts";
+    /// Counted where the escrow wrap is made.
+    pub use crate::kms::ESCROW_WRAPS_MISSED;
 
     /// Every metric the functions emit.
-    pub const ALL: [&str; 16] = [
+    pub const ALL: [&str; 17] = [
         BACKUPS,
         SHARES_CREATED,
         SHARES_REPLACED,
@@ -67,6 +69,7 @@ pub mod name {
         BACKUP_LATENCY,
         FETCH_LATENCY,
         COLD_STARTS,
+        ESCROW_WRAPS_MISSED,
     ];
 }
 

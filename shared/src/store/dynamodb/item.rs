@@ -4,7 +4,7 @@
 
 use super::schema;
 use crate::domain::custody::{Action, Actor, AuditRecord, ShareRecord};
-use crate::domain::envelope::{self, SealedShare};
+use crate::domain::envelope::{self, EscrowWrap, SealedShare};
 use crate::domain::{Backup, Owner, Share, StoreError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -39,10 +39,23 @@ impl StoredShare {
                 nonce,
                 encrypted_data_key: binary(item, schema::ENCRYPTED_DATA_KEY)?.to_vec(),
                 key_id: string(item, schema::KMS_KEY_ID)?.to_owned(),
+                escrow: escrow_wrap(item)?,
             },
             sha256: sha256.to_owned(),
         })
     }
+}
+
+/// The escrow wrap, if the item has one: both of its attributes, or neither.
+fn escrow_wrap(item: &Item) -> Result<Option<EscrowWrap>, StoreError> {
+    let has = |name| item.contains_key(name);
+    if !has(schema::ESCROWED_DATA_KEY) && !has(schema::ESCROW_KEY_ID) {
+        return Ok(None);
+    }
+    Ok(Some(EscrowWrap {
+        encrypted_data_key: binary(item, schema::ESCROWED_DATA_KEY)?.to_vec(),
+        key_id: string(item, schema::ESCROW_KEY_ID)?.to_owned(),
+    }))
 }
 
 /// The shares table's primary key of `owner`'s current share.
@@ -81,6 +94,15 @@ pub fn current_item(backup: &Backup, sealed: &SealedShare) -> Item {
         (schema::SHARE_BYTES.into(), whole(share.len() as u64)),
         (schema::STORED_AT.into(), text(&now_rfc3339())),
     ]);
+    if let Some(escrow) = &sealed.escrow {
+        item.extend([
+            (
+                schema::ESCROWED_DATA_KEY.into(),
+                binary(&escrow.encrypted_data_key),
+            ),
+            (schema::ESCROW_KEY_ID.into(), text(&escrow.key_id)),
+        ]);
+    }
     if let Some(pair_id) = &backup.backup_share_pair_id {
         item.insert(schema::BACKUP_SHARE_PAIR_ID.into(), text(pair_id));
     }

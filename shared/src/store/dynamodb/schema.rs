@@ -13,6 +13,11 @@ pub const NONCE: &str = "nonce";
 pub const ENCRYPTED_DATA_KEY: &str = "encryptedDataKey";
 /// ARN of the KMS key that encrypted the data key.
 pub const KMS_KEY_ID: &str = "kmsKeyId";
+/// The share's data key, also encrypted under the escrow key (present when one was configured
+/// and answered).
+pub const ESCROWED_DATA_KEY: &str = "escrowedDataKey";
+/// ARN of the escrow key that encrypted `escrowedDataKey`.
+pub const ESCROW_KEY_ID: &str = "escrowKeyId";
 /// Envelope format, [`crate::domain::envelope::FORMAT`].
 pub const SEAL_FORMAT: &str = "sealFormat";
 /// SHA-256 of the share, lowercase hex: repeat detection and audit without the share.
@@ -55,12 +60,15 @@ pub const SHARE_VERSION: &str = "shareVersion";
 /// Audit records: the operator's stated reason, if given.
 pub const REASON: &str = "reason";
 
-/// The sealed envelope and the hash of what it holds: what opening a share needs.
-pub const ENVELOPE: [&str; 6] = [
+/// The sealed envelope and the hash of what it holds: what opening a share needs (the escrow
+/// wrap's two only when it has one).
+pub const ENVELOPE: [&str; 8] = [
     SEALED_SHARE,
     NONCE,
     ENCRYPTED_DATA_KEY,
     KMS_KEY_ID,
+    ESCROWED_DATA_KEY,
+    ESCROW_KEY_ID,
     SEAL_FORMAT,
     SHARE_SHA256,
 ];

@@ -37,12 +37,13 @@ impl ShareWriter for DynamoDbStore {
             let promoted = current_item(backup, &sealed);
             let written = match current {
                 None => self.create(owner, promoted).await?.map(|_| Stored::Created),
-                // The same share under the key this stack seals with now. Under an earlier key (a
-                // key move, a load from another stack) it is sealed again, the old copy kept in
-                // history, so that an earlier key can be dropped from AcceptedShareKeyArns.
+                // The same share under the keys this stack seals with now. Under an earlier key
+                // (a key move, a load from another stack) or without today's escrow wrap it is
+                // sealed again, the old copy kept in history, so that an earlier key can be
+                // dropped from AcceptedShareKeyArns and every share gains the escrow wrap.
                 Some(current)
                     if current.share.sha256 == sha256
-                        && current.share.sealed.key_id == sealed.key_id =>
+                        && current.share.sealed.wrapped_as(&sealed) =>
                 {
                     Some(Stored::Unchanged)
                 }

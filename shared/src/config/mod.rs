@@ -8,6 +8,7 @@
 //! | `WEBHOOK_SECRET_PREVIOUS` | with `WEBHOOK_SECRET`, the secret being rotated out, still accepted |
 //! | `SHARE_KEY_ID` | the KMS key (ID, ARN or alias) that wraps each share's data key |
 //! | `ACCEPTED_SHARE_KEY_ARNS` | comma-separated ARNs of earlier keys whose shares still open (default none) |
+//! | `ESCROW_KEY_ARN` | a KMS key in a separate recovery account each data key is also wrapped under (default none) |
 //! | `SHARES_TABLE` | DynamoDB table of current shares |
 //! | `HISTORY_TABLE` | DynamoDB table of replaced shares |
 //! | `AUDIT_TABLE` | DynamoDB table of audit records (exports, restores); only the CLI and eject write it |
@@ -24,10 +25,20 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct Config {
     pub secret: SecretConfig,
-    pub share_key_id: String,
-    /// Earlier KMS keys (ARNs) whose shares still open, after a move to a new `share_key_id`.
-    pub accepted_share_key_ids: Vec<String>,
+    pub keys: ShareKeys,
     pub tables: Tables,
+}
+
+/// The KMS keys around each share's data key.
+#[derive(Clone, Debug)]
+pub struct ShareKeys {
+    /// The key that seals every new share (ID, ARN or alias).
+    pub share_key_id: String,
+    /// Earlier KMS keys (ARNs) whose shares still open, after a move to a new `share_key_id`;
+    /// in a recovery account, the escrow key.
+    pub accepted_share_key_ids: Vec<String>,
+    /// The escrow key (ARN) every new data key is also wrapped under.
+    pub escrow_key_arn: Option<String>,
 }
 
 /// Where the webhook secret is read from.
@@ -102,8 +113,14 @@ impl Config {
         };
         Ok(Self {
             secret,
-            share_key_id: required("SHARE_KEY_ID")?,
-            accepted_share_key_ids: accepted_keys(set("ACCEPTED_SHARE_KEY_ARNS"))?,
+            keys: ShareKeys {
+                share_key_id: required("SHARE_KEY_ID")?,
+                accepted_share_key_ids: key_arns(
+                    "ACCEPTED_SHARE_KEY_ARNS",
+                    set("ACCEPTED_SHARE_KEY_ARNS"),
+                )?,
+                escrow_key_arn: key_arn("ESCROW_KEY_ARN", set("ESCROW_KEY_ARN"))?,
+            },
             tables: Tables {
                 shares: required("SHARES_TABLE")?,
                 history: required("HISTORY_TABLE")?,
@@ -114,8 +131,9 @@ impl Config {
     }
 }
 
-/// Key ARNs only: a share records the ARN of the key that sealed it, never an alias.
-fn accepted_keys(list: Option<String>) -> Result<Vec<String>, ConfigError> {
+/// Key ARNs only: a share records the ARN of the key that sealed it, never an alias (and a key in
+/// another account is named by its ARN).
+fn key_arns(name: &'static str, list: Option<String>) -> Result<Vec<String>, ConfigError> {
     let arns: Vec<String> = list
         .iter()
         .flat_map(|list| list.split(','))
@@ -128,11 +146,23 @@ fn accepted_keys(list: Option<String>) -> Result<Vec<String>, ConfigError> {
         .any(|arn| !(arn.starts_with("arn:") && arn.contains(":key/")))
     {
         return Err(ConfigError::Invalid {
-            name: "ACCEPTED_SHARE_KEY_ARNS",
+            name,
             reason: "not a comma-separated list of KMS key ARNs",
         });
     }
     Ok(arns)
+}
+
+/// At most one key ARN.
+fn key_arn(name: &'static str, value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let mut arns = key_arns(name, value)?;
+    if arns.len() > 1 {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "not one KMS key ARN",
+        });
+    }
+    Ok(arns.pop())
 }
 
 /// The `Stack` dimension of every metric: the CloudFormation stack, so that the template's alarms
@@ -158,118 +188,4 @@ impl HistoryRetention {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|name| vars.get(name).cloned())
-    }
-
-    const TABLES: [(&str, &str); 4] = [
-        ("SHARES_TABLE", "shares"),
-        ("HISTORY_TABLE", "history"),
-        ("SHARE_KEY_ID", "alias/custodian-backup"),
-        ("AUDIT_TABLE", "audit"),
-    ];
-
-    fn with(extra: (&'static str, &'static str)) -> Vec<(&'static str, &'static str)> {
-        let mut vars = TABLES.to_vec();
-        vars.push(extra);
-        vars
-    }
-
-    #[test]
-    fn history_is_kept_forever_by_default_and_pruned_only_when_opted_into() {
-        let default = config(&TABLES).unwrap();
-        assert_eq!(default.tables.history_retention.duration(), None);
-        let forever = config(&with(("HISTORY_RETENTION_DAYS", "0"))).unwrap();
-        assert_eq!(forever.tables.history_retention.duration(), None);
-        let pruned = config(&with(("HISTORY_RETENTION_DAYS", "30"))).unwrap();
-        assert_eq!(
-            pruned.tables.history_retention.duration(),
-            Some(Duration::from_secs(30 * 86_400))
-        );
-    }
-
-    #[test]
-    fn earlier_keys_are_accepted_only_as_key_arns() {
-        let arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab";
-        assert!(config(&TABLES).unwrap().accepted_share_key_ids.is_empty());
-        let list = format!("{arn}, {arn}-2,");
-        let accepted = config(&with(("ACCEPTED_SHARE_KEY_ARNS", list.leak()))).unwrap();
-        assert_eq!(
-            accepted.accepted_share_key_ids,
-            [arn.to_owned(), format!("{arn}-2")]
-        );
-        let alias = config(&with(("ACCEPTED_SHARE_KEY_ARNS", "alias/old")));
-        assert!(matches!(
-            alias,
-            Err(ConfigError::Invalid {
-                name: "ACCEPTED_SHARE_KEY_ARNS",
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn refuses_a_retention_that_is_not_a_number() {
-        let error = config(&with(("HISTORY_RETENTION_DAYS", "30d"))).unwrap_err();
-        assert!(matches!(
-            error,
-            ConfigError::Invalid {
-                name: "HISTORY_RETENTION_DAYS",
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn table_names_are_required() {
-        for (missing, _) in TABLES {
-            let others: Vec<_> = TABLES
-                .into_iter()
-                .filter(|(name, _)| *name != missing)
-                .collect();
-            assert!(
-                matches!(config(&others), Err(ConfigError::Missing(name)) if name == missing),
-                "{missing}"
-            );
-        }
-    }
-
-    fn environment_secrets(config: Config) -> WebhookSecrets {
-        match config.secret {
-            SecretConfig::Environment(secrets) => secrets,
-            SecretConfig::SecretsManager(_) => panic!("expected the environment secret"),
-        }
-    }
-
-    #[test]
-    fn an_unset_secret_leaves_the_webhook_closed() {
-        assert!(!environment_secrets(config(&TABLES).unwrap()).is_configured());
-        let set = config(&with(("WEBHOOK_SECRET", "s"))).unwrap();
-        assert!(environment_secrets(set).is_configured());
-    }
-
-    #[test]
-    fn secrets_manager_is_the_one_source_when_named() {
-        let arn = "arn:aws:secretsmanager:eu-west-1:1:secret:w";
-        let managed = config(&with(("WEBHOOK_SECRET_ARN", arn)));
-        assert!(matches!(managed.unwrap().secret, SecretConfig::SecretsManager(id) if id == arn));
-        let mut both = with(("WEBHOOK_SECRET_ARN", arn));
-        both.push(("WEBHOOK_SECRET", "s"));
-        let both = config(&both);
-        assert!(matches!(
-            both,
-            Err(ConfigError::Invalid {
-                name: "WEBHOOK_SECRET_ARN",
-                ..
-            })
-        ));
-    }
-}
+mod tests;
