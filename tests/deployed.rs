@@ -347,9 +347,27 @@ fn the_operators_permissions_are_two_managed_policies_and_only_break_glass_opens
         custody.iter().all(|line| !line.contains("Delete")),
         "{custody:?}"
     );
-    assert!(
-        export.contains(&"Allow kms:Decrypt on ShareKey if {ForAllValues:StringEquals: {kms:EncryptionContextKeys: [clientId, backupMethod]}}".to_owned()),
-        "{export:?}"
+    // Open (export, reseal) and seal again (reseal): only with the share's context.
+    for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
+        let line = format!(
+            "Allow {action} on ShareKey if {{ForAllValues:StringEquals: {{kms:EncryptionContextKeys: [clientId, backupMethod]}}}}"
+        );
+        assert!(export.contains(&line), "{export:?}");
+    }
+    let kms_lines = |lines: &[String]| -> Vec<String> {
+        let on_keys = |line: &&String| line.contains("kms:") && !line.contains("kms:ViaService");
+        lines.iter().filter(on_keys).cloned().collect()
+    };
+    assert_eq!(kms_lines(&export).len(), 2, "{export:?}");
+    let escrow = "arn:aws:kms:eu-west-1:210987654321:key/5e5e5e5e-0000-4000-8000-000000000000";
+    let escrowing = created("prod", &[&format!("EscrowKeyArn={escrow}")]);
+    let export_escrowing =
+        statements(&escrowing["BreakGlassExportPolicy"]["Properties"]["PolicyDocument"]);
+    assert_eq!(
+        kms_lines(&export_escrowing)[2],
+        format!(
+            "Allow kms:Encrypt on {escrow} if {{ForAllValues:StringEquals: {{kms:EncryptionContextKeys: [clientId, backupMethod]}}}}"
+        )
     );
     assert!(
         export

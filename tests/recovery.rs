@@ -778,3 +778,108 @@ async fn an_escrow_key_that_refuses_never_costs_a_backup_and_the_next_one_adds_t
     assert_eq!(opened(&recipe(&item, &["--escrow"])), share);
     assert_eq!(result(&backup.invoke(&event).await.unwrap()), "unchanged");
 }
+
+/// `custody` on `f`'s tables with `SHARE_KEY_ID` = `key_id` and `extra` variables, `--json`.
+fn custody_under(f: &Fixture, key_id: &str, extra: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut env = with_share_key(f, key_id);
+    env.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
+    env.push(("HISTORY_RETENTION_DAYS", "0"));
+    env.extend(extra.iter().copied());
+    let args: Vec<&str> = ["--json"].iter().chain(args).copied().collect();
+    local_aws::cli::custody_with(&env, &args)
+}
+
+/// After a key move, `custody reseal --key OLD` seals every current share under the new key
+/// without Portal re-sending one: the fetch then opens every share with the new key alone (the
+/// old one out of AcceptedShareKeyArns), each old copy is in history, each reseal is audited,
+/// and a second run changes nothing. `--without-escrow-wrap` gives every share its escrow wrap.
+#[tokio::test]
+async fn custody_reseal_moves_every_current_share_under_a_retired_key_to_todays_keys() {
+    let f = Fixture::new().await;
+    let clients = a_stack_in_use(&f).await;
+    let old_key = f.key_id.clone();
+    let new_key = aws_emulator::create_share_key().await;
+    let accepting = [("ACCEPTED_SHARE_KEY_ARNS", old_key.as_str())];
+    // One share Portal already re-sent under the new key: not one to reseal.
+    let (client, current) = &clients[1];
+    let (method, _) = current[0];
+    let resent = "{\"share\":\"0x5f3c-resent-under-the-new-key\"}";
+    let body = json!({ "clientId": client, "backupMethod": method, "share": resent });
+    let mut env = with_share_key(&f, &new_key);
+    env.extend(accepting);
+    let backup = Function::start(&binary("backup"), &env).await;
+    let stored = backup
+        .invoke(&rest_event("/backup", &body.to_string()).to_string())
+        .await
+        .unwrap();
+    assert_eq!(result(&stored), "replaced", "{stored}");
+
+    let reseal = ["reseal", "--key", old_key.as_str(), "--reason", "key move"];
+    let run = custody_under(&f, &new_key, &accepting, &reseal);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["resealed"], 3, "{report}");
+    assert_eq!(report["notSelected"], 1, "{report}");
+    assert_eq!(report["failed"], json!([]), "{report}");
+    assert!(!run.stdout.contains("0x5f3c") && !run.stderr.contains("0x5f3c"));
+    let again = custody_under(&f, &new_key, &accepting, &reseal);
+    assert_eq!(again.json()["resealed"], 0, "{}", again.stdout);
+    assert_eq!(again.json()["notSelected"], 4, "{}", again.stdout);
+
+    // The old key can go: every share opens with the new key alone, byte for byte.
+    let fetch = Function::start(&binary("backup-fetch"), &with_share_key(&f, &new_key)).await;
+    for (n, (client, current)) in clients.iter().enumerate() {
+        let event = rest_event("/backup/fetch", &json!({ "clientId": client }).to_string());
+        let response = fetch.invoke(&event.to_string()).await.unwrap();
+        let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+        assert_eq!(response["statusCode"], 200, "{answer}");
+        let mut fetched: Vec<String> = answer["backupShares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|share| share.as_str().unwrap().to_owned())
+            .collect();
+        fetched.sort();
+        let mut expected: Vec<String> = current.iter().map(|(_, s)| s.clone()).collect();
+        if n == 1 {
+            expected[0] = resent.to_owned();
+        }
+        expected.sort();
+        assert_eq!(fetched, expected);
+    }
+    // The sealed-again share's earlier copy is in history, and the reseal is audited first.
+    let (client, _) = &clients[0];
+    let history = custody_json(&f, &["history", client, "GDRIVE-SECP256K1"]);
+    let versions = history.json()["shares"].as_array().unwrap().clone();
+    assert_eq!(versions[0]["shareSha256"], versions[1]["shareSha256"]);
+    let audit = custody_json(&f, &["audit", client, "GDRIVE-ED25519"]);
+    assert_eq!(audit.code, 0, "{}", audit.stderr);
+    assert_eq!(
+        audit.json()["records"][0]["action"],
+        "reseal",
+        "{}",
+        audit.stdout
+    );
+    assert_eq!(audit.json()["records"][0]["reason"], "key move");
+
+    // An escrow key added later: every share stored before gains its escrow wrap.
+    let escrow = aws_emulator::create_share_key().await;
+    let escrowing = [("ESCROW_KEY_ARN", escrow.as_str())];
+    let refused = custody_under(&f, &new_key, &[], &["reseal", "--without-escrow-wrap"]);
+    assert_eq!(refused.code, 2, "needs ESCROW_KEY_ARN: {}", refused.stdout);
+    let wrap = custody_under(
+        &f,
+        &new_key,
+        &escrowing,
+        &["reseal", "--without-escrow-wrap"],
+    );
+    assert_eq!(wrap.code, 0, "{}", wrap.stderr);
+    assert_eq!(wrap.json()["resealed"], 4, "{}", wrap.stdout);
+    for item in f.scan(&f.tables.shares).await {
+        assert_eq!(
+            item[schema::ESCROW_KEY_ID],
+            AttributeValue::S(escrow.clone())
+        );
+        assert_eq!(item[schema::KMS_KEY_ID], AttributeValue::S(new_key.clone()));
+    }
+}

@@ -6,9 +6,12 @@
 
 mod portable;
 mod render;
+mod reseal;
 
 use clap::{Parser, Subcommand};
-use custodian_backup::domain::custody::{Actor, CustodyError, ExpectCurrent, Kept, Restored, Via};
+use custodian_backup::domain::custody::{
+    Actor, CustodyError, ExpectCurrent, Kept, Reseal, Restored, Via,
+};
 use custodian_backup::domain::{BackupMethod, ClientId, Owner};
 use custodian_backup::store::dynamodb::DynamoDbStore;
 use custodian_backup::store::{Custody, ShareExporter};
@@ -20,9 +23,9 @@ use std::process::ExitCode;
 #[command(
     name = "custody",
     version,
-    about = "List, inspect, restore and export (for Portal's eject) stored custodian backup shares.",
-    after_help = "Reads SHARES_TABLE, HISTORY_TABLE, AUDIT_TABLE, SHARE_KEY_ID and HISTORY_RETENTION_DAYS (the \
-stack's HistoryRetentionDays; required, never assumed) like the functions do, with your own AWS credentials; \
+    about = "List, inspect, restore, reseal and export (for Portal's eject) stored custodian backup shares.",
+    after_help = "Reads SHARES_TABLE, HISTORY_TABLE, AUDIT_TABLE, SHARE_KEY_ID, ACCEPTED_SHARE_KEY_ARNS, ESCROW_KEY_ARN and \
+HISTORY_RETENTION_DAYS (the stack's HistoryRetentionDays; required, never assumed) like the functions do, with your own AWS credentials; \
 AWS_ENDPOINT_URL_DYNAMODB / _KMS / _STS point it at local emulators.\n\n\
 Exit codes: 0 done; 1 configuration; 2 usage; 3 unknown client, backupMethod, version or pair id; \
 4 confirmation flag missing; 5 AWS unavailable (retry); 6 a stored share failed its integrity check; \
@@ -88,7 +91,22 @@ enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Who exported or restored this share, and when, newest first.
+    /// Seal every selected current share again under SHARE_KEY_ID (and ESCROW_KEY_ARN), as an
+    /// identical re-backup would: the old copy goes to history, an audit record comes first, a
+    /// share Portal replaced meanwhile is left alone. Opens each share: needs kms:Decrypt.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["key", "without_escrow_wrap"])))]
+    Reseal {
+        /// The shares whose data key this KMS key (ARN) wrapped: a key being retired.
+        #[arg(long, value_name = "KEY_ARN")]
+        key: Option<String>,
+        /// The shares without a wrap under ESCROW_KEY_ARN (stored before it was set).
+        #[arg(long)]
+        without_escrow_wrap: bool,
+        /// Why, kept in each audit record.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Who exported, restored or resealed this share, and when, newest first.
     Audit {
         client_id: String,
         backup_method: String,
@@ -242,6 +260,29 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
             let owner = Owner::new(&client_id, &backup_method);
             let records = store.audit_trail(owner).await.map_err(failure)?;
             output.audit(&client_id, &backup_method, &records);
+        }
+        Command::Reseal {
+            key,
+            without_escrow_wrap: _,
+            reason,
+        } => {
+            let which = match key {
+                Some(key) if key.starts_with("arn:") && key.contains(":key/") => {
+                    Reseal::UnderKey(key)
+                }
+                Some(_) => return Err(usage("--key takes a KMS key ARN (shares record the ARN)")),
+                None => Reseal::WithoutEscrowWrap,
+            };
+            if which == Reseal::WithoutEscrowWrap
+                && std::env::var_os("ESCROW_KEY_ARN").is_none_or(|arn| arn.is_empty())
+            {
+                return Err(usage(
+                    "--without-escrow-wrap needs ESCROW_KEY_ARN set to the stack's EscrowKeyArn",
+                ));
+            }
+            let actor = actor(&aws, reason).await?;
+            let report = reseal::reseal(&store, &which, &actor).await?;
+            output.report("resealed", &report);
         }
         Command::Dump { out } => {
             let manifest = portable::dump(&store, &out).await?;

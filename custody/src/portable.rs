@@ -306,7 +306,7 @@ fn hex(digest: &[u8]) -> String {
 }
 
 /// The key of a dumped item, to name a conflict: identifiers and versions, never a share.
-fn key_of(role: TableRole, item: &Item) -> Value {
+pub(crate) fn key_of(role: TableRole, item: &Item) -> Value {
     let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok()).cloned();
     let number = |name: &str| item.get(name).and_then(|value| value.as_n().ok()).cloned();
     match role {
@@ -344,6 +344,6 @@ fn corrupt(message: String) -> Failure {
     }
 }
 
-fn store_failure(error: StoreError) -> Failure {
+pub(crate) fn store_failure(error: StoreError) -> Failure {
     crate::failure(error.into())
 }

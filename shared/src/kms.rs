@@ -54,6 +54,11 @@ impl ShareKey {
         Self { escrow, ..self }
     }
 
+    /// The escrow key (ARN) new data keys are also wrapped under, if any.
+    pub fn escrow_key(&self) -> Option<&str> {
+        self.escrow.as_deref()
+    }
+
     /// Encrypts `share` for `owner` under a data key used for this share only, so a random
     /// nonce can never repeat under one key.
     pub async fn seal(

@@ -45,6 +45,29 @@ pub enum Restored {
     AlreadyCurrent { version: u64 },
 }
 
+/// Which current shares `custody reseal` seals again under today's keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reseal {
+    /// Those whose data key this KMS key (ARN) wrapped: a key being retired.
+    UnderKey(String),
+    /// Those without a wrap under the escrow key this stack is configured with.
+    WithoutEscrowWrap,
+}
+
+/// What `custody reseal` did to one current share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+pub enum Resealed {
+    /// Sealed again as the new version `version`; `from` is in history, as it was.
+    Resealed { from: u64, version: u64 },
+    /// Not one the operator asked for.
+    NotSelected,
+    /// Already wrapped by today's keys (or the escrow key refused again): left as it is.
+    AlreadySealed,
+    /// Portal stored a new share meanwhile, under today's keys: left as it is.
+    ChangedMeanwhile,
+}
+
 /// Who is acting, through what, and why: what an audit record keeps.
 #[derive(Clone, Debug)]
 pub struct Actor {
@@ -64,6 +87,7 @@ pub enum Via {
 pub enum Action {
     Export,
     Restore,
+    Reseal,
 }
 
 /// One audit record, as stored.
@@ -195,6 +219,7 @@ impl Action {
         match self {
             Self::Export => "export",
             Self::Restore => "restore",
+            Self::Reseal => "reseal",
         }
     }
 }

@@ -253,7 +253,7 @@ impl DynamoDbStore {
 
     /// Adds an audit record to the audit table, never over another: its sort key is the time in
     /// nanoseconds, and a collision takes the next one.
-    async fn audit(
+    pub(super) async fn audit(
         &self,
         owner: Owner<'_>,
         action: Action,

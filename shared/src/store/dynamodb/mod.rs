@@ -6,7 +6,8 @@
 //! - `calls`: the conditional put, the paginated query and the retry policy the rest share;
 //! - `write`: `/backup`; `read`: `/backup/fetch`; `custody`: the operator's jobs and eject.
 //! - [`portable`]: the sealed copy of every table that `custody dump` writes and `custody load` reads;
-//!   [`merge`]: `custody load --merge`, a dump of a damaged table merged into restored ones.
+//!   [`merge`]: `custody load --merge`, a dump of a damaged table merged into restored ones;
+//!   [`reseal`]: `custody reseal`, current shares sealed again under today's keys.
 
 mod calls;
 mod custody;
@@ -14,6 +15,7 @@ pub mod item;
 pub mod merge;
 pub mod portable;
 mod read;
+pub mod reseal;
 pub mod schema;
 mod write;
 

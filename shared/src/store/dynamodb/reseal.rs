@@ -1,0 +1,84 @@
+//! `custody reseal`: a current share sealed again under today's keys (`SHARE_KEY_ID` and the
+//! escrow key), as an identical re-backup would, without Portal re-sending it. After a key move it
+//! lets the earlier key leave `AcceptedShareKeyArns`; after an escrow key is added, it gives the
+//! shares stored before their escrow wrap.
+//!
+//! It opens each share it reseals, so it runs as an operator the key policy names, never from
+//! the webhook. Each reseal writes an audit record first; the old copy goes to history as in any
+//! replacement, and a share Portal replaced meanwhile is left as it is.
+
+use super::item::{Item, StoredShare, current_item, share_record, string, whole};
+use super::{DynamoDbStore, schema};
+use crate::domain::custody::{Action, Actor, CustodyError, Reseal, Resealed};
+use crate::domain::envelope::SealedShare;
+use crate::domain::{Backup, BackupMethod, ClientId, Owner, StoreError};
+
+impl DynamoDbStore {
+    /// Seals `item` (a current share, as a scan of the shares table returned it) again if `which`
+    /// selects it. A KMS failure opening it is an error for this share alone.
+    pub async fn reseal(
+        &self,
+        item: &Item,
+        which: &Reseal,
+        actor: &Actor,
+    ) -> Result<Resealed, CustodyError> {
+        let stored = StoredShare::from_item(item)?;
+        if !self.selects(which, &stored.sealed) {
+            return Ok(Resealed::NotSelected);
+        }
+        let client_id = ClientId::parse(string(item, schema::CLIENT_ID)?)
+            .map_err(|_| StoreError::Corrupt(schema::CLIENT_ID))?;
+        let backup_method = BackupMethod::stored(string(item, schema::BACKUP_METHOD)?.to_owned());
+        let owner = Owner::new(&client_id, &backup_method);
+        let Some(current) = self.read_current(owner).await? else {
+            return Ok(Resealed::ChangedMeanwhile);
+        };
+        let record = share_record(&current.item, true)?;
+        if current.share.sha256 != stored.sha256 {
+            return Ok(Resealed::ChangedMeanwhile);
+        }
+        let share = self
+            .share_key
+            .open(owner, &current.share.sealed)
+            .await
+            .map_err(StoreError::from)?;
+        let fresh = self
+            .share_key
+            .seal(owner, &share)
+            .await
+            .map_err(StoreError::from)?;
+        if current.share.sealed.wrapped_as(&fresh) {
+            return Ok(Resealed::AlreadySealed);
+        }
+        self.audit(owner, Action::Reseal, actor, &record).await?;
+        let backup = Backup {
+            client_id: client_id.clone(),
+            backup_method: backup_method.clone(),
+            share,
+            backup_share_pair_id: string(&current.item, schema::BACKUP_SHARE_PAIR_ID)
+                .ok()
+                .map(str::to_owned),
+            dropped_pair_id: None,
+        };
+        let mut promoted = current_item(&backup, &fresh);
+        promoted.insert(schema::RESEALED_FROM.into(), whole(current.version));
+        // Conditional on the version read: a share Portal sent meanwhile is never displaced.
+        Ok(match self.replace(owner, promoted, current).await? {
+            Some(version) => Resealed::Resealed {
+                from: record.version,
+                version,
+            },
+            None => Resealed::ChangedMeanwhile,
+        })
+    }
+
+    fn selects(&self, which: &Reseal, sealed: &SealedShare) -> bool {
+        match which {
+            Reseal::UnderKey(key_id) => sealed.key_id == *key_id,
+            Reseal::WithoutEscrowWrap => {
+                let escrow_key = sealed.escrow.as_ref().map(|escrow| escrow.key_id.as_str());
+                self.share_key.escrow_key().is_some() && escrow_key != self.share_key.escrow_key()
+            }
+        }
+    }
+}
