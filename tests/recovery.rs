@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
 use custodian_backup::domain::Backup;
 use custodian_backup::store::ShareWriter;
+use custodian_backup::store::dynamodb::portable::item_from_json;
 use custodian_backup::store::dynamodb::{Item, schema};
 use local_aws::cli::{Run, custody};
 use local_aws::events::{DEV_SECRET, rest_event};
@@ -882,4 +883,165 @@ async fn custody_reseal_moves_every_current_share_under_a_retired_key_to_todays_
         );
         assert_eq!(item[schema::KMS_KEY_ID], AttributeValue::S(new_key.clone()));
     }
+}
+
+/// Writes `items` as DynamoDB writes a full point-in-time export of `table` in DynamoDB JSON
+/// (its developer guide, "DynamoDB table export output format"): under
+/// `<dir>/exports/AWSDynamoDB/<ExportId>/`, a summary, a manifest of data files, and the items
+/// as gzip JSON lines `{"Item": ...}`, split over two data files as partitions are.
+fn write_export(dir: &std::path::Path, table: &str, items: &[Item], export_time: &str) {
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    let export_id = unique("01733216400000");
+    let export_dir = dir.join("exports/AWSDynamoDB").join(&export_id);
+    std::fs::create_dir_all(export_dir.join("data")).unwrap();
+    let table_arn = format!("arn:aws:dynamodb:us-east-1:000000000000:table/{table}");
+    let mut manifest_files = String::new();
+    let half = items.len() / 2;
+    for (n, part) in [&items[..half], &items[half..]].into_iter().enumerate() {
+        let name = format!("{export_id}-part{n}.json.gz");
+        let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+        for item in part {
+            gz.write_all(get_item_json(item).as_bytes()).unwrap();
+            gz.write_all(b"\n").unwrap();
+        }
+        std::fs::write(export_dir.join("data").join(&name), gz.finish().unwrap()).unwrap();
+        let key = format!("exports/AWSDynamoDB/{export_id}/data/{name}");
+        let entry =
+            json!({ "itemCount": part.len(), "md5Checksum": "", "etag": "", "dataFileS3Key": key });
+        manifest_files.push_str(&format!("{entry}\n"));
+    }
+    std::fs::write(export_dir.join("manifest-files.json"), manifest_files).unwrap();
+    let summary = json!({
+        "version": "2020-06-30",
+        "exportArn": format!("{table_arn}/export/{export_id}"),
+        "startTime": export_time, "endTime": export_time, "exportTime": export_time,
+        "tableArn": table_arn, "s3Bucket": "exports-bucket", "s3Prefix": "exports",
+        "manifestFilesS3Key": format!("exports/AWSDynamoDB/{export_id}/manifest-files.json"),
+        "itemCount": items.len(), "outputFormat": "DYNAMODB_JSON", "exportType": "FULL_EXPORT",
+    });
+    std::fs::write(
+        export_dir.join("manifest-summary.json"),
+        summary.to_string(),
+    )
+    .unwrap();
+}
+
+/// `custody dump --from-export` makes the same dump from point-in-time exports of the three
+/// tables as a scan would, says they are one instant, and its dump loads and serves every share;
+/// an export with an item missing is refused with no manifest written, so it cannot be loaded.
+#[tokio::test]
+async fn a_dump_from_point_in_time_exports_is_the_scan_dump_as_of_one_instant() {
+    let old = Fixture::new().await;
+    let clients = a_stack_in_use(&old).await;
+    let exports = std::env::temp_dir().join(unique("exports"));
+    let at = "2026-12-03T09:00:00.000Z";
+    for table in [&old.tables.shares, &old.tables.history, &old.tables.audit] {
+        write_export(&exports, table, &old.scan(table).await, at);
+    }
+    let from_export = dump_path();
+    let exported = custody_json(
+        &old,
+        &[
+            "dump",
+            "--from-export",
+            exports.to_str().unwrap(),
+            "--out",
+            from_export.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let manifest = exported.json();
+    assert_eq!(
+        manifest["items"],
+        json!({ "shares": 4, "history": 2, "audit": 1 })
+    );
+    assert!(
+        manifest["consistency"]
+            .as_str()
+            .unwrap()
+            .contains("same exportTime"),
+        "{manifest}"
+    );
+    assert_eq!(manifest["fromExports"].as_array().unwrap().len(), 3);
+    assert_eq!(manifest["fromExports"][0]["exportTime"], at);
+    let scanned = dump_path();
+    let scan = custody_json(&old, &["dump", "--out", scanned.to_str().unwrap()]);
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    // The same (table, item) lines, in whatever order: attribute order is not meaning.
+    let entries = |path: &std::path::Path| -> Vec<(String, Item)> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let entry: Value = serde_json::from_str(line).unwrap();
+                let item = item_from_json(&entry["item"]).expect("an item");
+                (entry["table"].as_str().unwrap().to_owned(), item)
+            })
+            .collect()
+    };
+    let (exported_entries, scanned_entries) = (entries(&from_export), entries(&scanned));
+    assert_eq!(exported_entries.len(), scanned_entries.len());
+    for entry in &exported_entries {
+        assert!(
+            scanned_entries.contains(entry),
+            "{entry:?} is not in the scan"
+        );
+    }
+
+    let new = Fixture::new().await;
+    let loaded = custody_json(&new, &["load", from_export.to_str().unwrap()]);
+    assert_eq!(loaded.code, 0, "{}", loaded.stderr);
+    assert_eq!(loaded.json()["verified"], 7);
+    let fetch = Function::start(&binary("backup-fetch"), &with_share_key(&new, &old.key_id)).await;
+    let (client, current) = &clients[1];
+    let event = rest_event("/backup/fetch", &json!({ "clientId": client }).to_string());
+    let response = fetch.invoke(&event.to_string()).await.unwrap();
+    let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    let mut fetched: Vec<&str> = answer["backupShares"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|share| share.as_str().unwrap())
+        .collect();
+    fetched.sort();
+    let mut expected: Vec<&str> = current.iter().map(|(_, share)| share.as_str()).collect();
+    expected.sort();
+    assert_eq!(fetched, expected);
+
+    // An export that lost an item: refused, and no manifest, so `load` cannot take the file.
+    let incomplete = std::env::temp_dir().join(unique("exports-incomplete"));
+    let mut shares = old.scan(&old.tables.shares).await;
+    shares.pop();
+    write_export(&incomplete, &old.tables.shares, &shares, at);
+    let manifest_files = std::fs::read_dir(incomplete.join("exports/AWSDynamoDB"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let summary_path = manifest_files.join("manifest-summary.json");
+    let mut summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+    summary["itemCount"] = json!(4);
+    std::fs::write(&summary_path, summary.to_string()).unwrap();
+    for table in [&old.tables.history, &old.tables.audit] {
+        write_export(&incomplete, table, &old.scan(table).await, at);
+    }
+    let out = dump_path();
+    let refused = custody_json(
+        &old,
+        &[
+            "dump",
+            "--from-export",
+            incomplete.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(refused.code, 8, "{}", refused.stdout);
+    assert_eq!(refused.json()["error"]["code"], "dump_corrupt");
+    let mut manifest_of_out = out.as_os_str().to_owned();
+    manifest_of_out.push(".manifest.json");
+    assert!(!std::path::Path::new(&manifest_of_out).exists());
 }

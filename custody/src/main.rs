@@ -4,6 +4,7 @@
 //! No command prints a share except `export`, and only with `--print-share`; `export` and
 //! `restore` write an audit record (the caller's IAM ARN from STS) before they act.
 
+mod from_export;
 mod portable;
 mod render;
 mod reseal;
@@ -116,6 +117,10 @@ enum Command {
     Dump {
         #[arg(long, value_name = "FILE")]
         out: std::path::PathBuf,
+        /// Instead of scanning: a directory holding a point-in-time export (DynamoDB JSON) of
+        /// each of the three tables, copied from S3 (`aws s3 cp --recursive`).
+        #[arg(long, value_name = "DIR")]
+        from_export: Option<std::path::PathBuf>,
     },
     /// A dump into this stack's tables: checked against its manifest first, each item written only
     /// where its key is free, then every item read back. Safe to run again.
@@ -284,9 +289,22 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
             let report = reseal::reseal(&store, &which, &actor).await?;
             output.report("resealed", &report);
         }
-        Command::Dump { out } => {
+        Command::Dump {
+            out,
+            from_export: None,
+        } => {
             let manifest = portable::dump(&store, &out).await?;
             output.report(&format!("dumped to {}", out.display()), &manifest);
+        }
+        Command::Dump {
+            out,
+            from_export: Some(exports),
+        } => {
+            let manifest = from_export::dump_from_export(&store, &exports, &out)?;
+            output.report(
+                &format!("dumped {} to {}", exports.display(), out.display()),
+                &manifest,
+            );
         }
         Command::Load { file, merge: false } => {
             let report = portable::load(&store, &file).await?;

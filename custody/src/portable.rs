@@ -29,55 +29,101 @@ pub const FORMAT: &str = "custodian-backup-dump/1";
 /// instant (a share replaced meanwhile may be in both tables, or in history only).
 pub async fn dump(store: &DynamoDbStore, out: &Path) -> Result<Value, Failure> {
     let started_at = now_rfc3339();
-    let mut file = create_new(out)?;
-    let mut hash = Sha256::new();
-    let (mut counts, mut bytes) = (BTreeMap::new(), 0usize);
-    let mut key_ids = BTreeSet::new();
+    let mut file = DumpFile::create(out)?;
     for role in TableRole::ALL {
-        let (mut start, mut count) = (None, 0usize);
+        let mut start = None;
         loop {
             let (items, next) = store.dump_page(role, start).await.map_err(store_failure)?;
-            let mut page = String::new();
-            for item in &items {
-                for wrap in [schema::KMS_KEY_ID, schema::ESCROW_KEY_ID] {
-                    if let Some(key_id) = item.get(wrap).and_then(|id| id.as_s().ok()) {
-                        key_ids.insert(key_id.clone());
-                    }
-                }
-                let item = item_to_json(item).map_err(store_failure)?;
-                page.push_str(&json!({ "table": role.as_str(), "item": item }).to_string());
-                page.push('\n');
-            }
-            hash.update(page.as_bytes());
-            file.write_all(page.as_bytes())
-                .map_err(|error| cannot_write(out, &error))?;
-            (count, bytes) = (count + items.len(), bytes + page.len());
-            eprintln!(
-                "dump: {} {count} items, {bytes} bytes so far",
-                role.as_str()
-            );
+            file.write_page(role, &items)?;
             start = next;
             if start.is_none() {
                 break;
             }
         }
-        counts.insert(role.as_str(), count);
     }
-    file.sync_all().map_err(|error| cannot_write(out, &error))?;
-    let manifest = json!({
-        "format": FORMAT,
-        "file": out.file_name().map(|name| name.to_string_lossy()),
-        "sha256": hex(&hash.finalize()),
-        "lines": counts.values().sum::<usize>(),
-        "bytes": bytes,
-        "items": counts,
-        "kmsKeyIds": key_ids,
+    file.finish(json!({
         "startedAt": started_at,
         "finishedAt": now_rfc3339(),
         "consistency": "each table scanned with strongly consistent reads between startedAt and finishedAt; not a snapshot across tables",
-    });
-    write_new(&manifest_path(out), format!("{manifest:#}\n").as_bytes())?;
-    Ok(manifest)
+    }))
+}
+
+/// A dump being written: its lines, their running checksum and counts, and the KMS keys its
+/// shares need; the manifest is written beside it once every line is on disk.
+pub(crate) struct DumpFile<'a> {
+    out: &'a Path,
+    file: std::fs::File,
+    hash: Sha256,
+    counts: BTreeMap<&'static str, usize>,
+    bytes: usize,
+    key_ids: BTreeSet<String>,
+}
+
+impl<'a> DumpFile<'a> {
+    /// A new file only its owner may read; never over an existing one.
+    pub(crate) fn create(out: &'a Path) -> Result<Self, Failure> {
+        Ok(Self {
+            out,
+            file: create_new(out)?,
+            hash: Sha256::new(),
+            counts: TableRole::ALL.map(|role| (role.as_str(), 0)).into(),
+            bytes: 0,
+            key_ids: BTreeSet::new(),
+        })
+    }
+
+    /// Appends `items` of `role`'s table, one line each.
+    pub(crate) fn write_page(&mut self, role: TableRole, items: &[Item]) -> Result<(), Failure> {
+        let mut page = String::new();
+        for item in items {
+            for wrap in [schema::KMS_KEY_ID, schema::ESCROW_KEY_ID] {
+                if let Some(key_id) = item.get(wrap).and_then(|id| id.as_s().ok()) {
+                    self.key_ids.insert(key_id.clone());
+                }
+            }
+            let item = item_to_json(item).map_err(store_failure)?;
+            page.push_str(&json!({ "table": role.as_str(), "item": item }).to_string());
+            page.push('\n');
+        }
+        self.hash.update(page.as_bytes());
+        self.file
+            .write_all(page.as_bytes())
+            .map_err(|error| cannot_write(self.out, &error))?;
+        let count = self.counts.entry(role.as_str()).or_default();
+        *count += items.len();
+        self.bytes += page.len();
+        eprintln!(
+            "dump: {} {count} items, {} bytes so far",
+            role.as_str(),
+            self.bytes
+        );
+        Ok(())
+    }
+
+    /// Syncs the file, then writes the manifest: checksum, counts, keys, and `when` (when and
+    /// how consistent the copy is).
+    pub(crate) fn finish(self, when: Value) -> Result<Value, Failure> {
+        self.file
+            .sync_all()
+            .map_err(|error| cannot_write(self.out, &error))?;
+        let mut manifest = json!({
+            "format": FORMAT,
+            "file": self.out.file_name().map(|name| name.to_string_lossy()),
+            "sha256": hex(&self.hash.finalize()),
+            "lines": self.counts.values().sum::<usize>(),
+            "bytes": self.bytes,
+            "items": self.counts,
+            "kmsKeyIds": self.key_ids,
+        });
+        if let (Some(manifest), Value::Object(when)) = (manifest.as_object_mut(), when) {
+            manifest.extend(when);
+        }
+        write_new(
+            &manifest_path(self.out),
+            format!("{manifest:#}\n").as_bytes(),
+        )?;
+        Ok(manifest)
+    }
 }
 
 /// Loads a dump into this stack's tables where each key is free, then reads every item back.
@@ -336,7 +382,7 @@ fn name(loaded: Loaded) -> &'static str {
     }
 }
 
-fn corrupt(message: String) -> Failure {
+pub(crate) fn corrupt(message: String) -> Failure {
     Failure {
         exit: Exit::DumpCorrupt,
         code: "dump_corrupt",

@@ -59,7 +59,8 @@ impl TableRole {
 }
 
 impl DynamoDbStore {
-    fn table(&self, role: TableRole) -> &str {
+    /// The name of this stack's table in `role`.
+    pub fn table(&self, role: TableRole) -> &str {
         match role {
             TableRole::Shares => &self.tables.shares,
             TableRole::History => &self.tables.history,
