@@ -350,7 +350,7 @@ fn the_operators_permissions_are_two_managed_policies_and_only_break_glass_opens
     // Open (export, reseal) and seal again (reseal): only with the share's context.
     for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
         let line = format!(
-            "Allow {action} on ShareKey if {{ForAllValues:StringEquals: {{kms:EncryptionContextKeys: [clientId, backupMethod]}}}}"
+            "Allow {action} on ShareKey if {{ForAllValues:StringEquals: {{kms:EncryptionContextKeys: [clientId, backupMethod]}}, Null: {{kms:EncryptionContext:backupMethod: false, kms:EncryptionContext:clientId: false}}}}"
         );
         assert!(export.contains(&line), "{export:?}");
     }
@@ -366,7 +366,7 @@ fn the_operators_permissions_are_two_managed_policies_and_only_break_glass_opens
     assert_eq!(
         kms_lines(&export_escrowing)[2],
         format!(
-            "Allow kms:Encrypt on {escrow} if {{ForAllValues:StringEquals: {{kms:EncryptionContextKeys: [clientId, backupMethod]}}}}"
+            "Allow kms:Encrypt on {escrow} if {{ForAllValues:StringEquals: {{kms:EncryptionContextKeys: [clientId, backupMethod]}}, Null: {{kms:EncryptionContext:backupMethod: false, kms:EncryptionContext:clientId: false}}}}"
         )
     );
     assert!(

@@ -778,6 +778,31 @@ async fn an_escrow_key_that_refuses_never_costs_a_backup_and_the_next_one_adds_t
     assert_eq!(item[schema::ESCROW_KEY_ID], AttributeValue::S(escrow));
     assert_eq!(opened(&recipe(&item, &["--escrow"])), share);
     assert_eq!(result(&backup.invoke(&event).await.unwrap()), "unchanged");
+
+    // A share that has its escrow wrap never loses it: not to a re-backup under a new key while
+    // the escrow key refuses, nor to a reseal, which refuses to write without the wrap.
+    let new_key = aws_emulator::create_share_key().await;
+    let old_key = f.key_id.clone();
+    let mut moved = with_share_key(&f, &new_key);
+    moved.extend([
+        ("ACCEPTED_SHARE_KEY_ARNS", old_key.as_str()),
+        ("ESCROW_KEY_ARN", unknown),
+    ]);
+    let refusing = Function::start(&binary("backup"), &moved).await;
+    assert_eq!(result(&refusing.invoke(&event).await.unwrap()), "unchanged");
+    let operator = [
+        ("ACCEPTED_SHARE_KEY_ARNS", old_key.as_str()),
+        ("ESCROW_KEY_ARN", unknown),
+    ];
+    let reseal = custody_under(&f, &new_key, &operator, &["reseal", "--key", &old_key]);
+    assert_eq!(reseal.code, 5, "{}", reseal.stdout);
+    assert!(
+        reseal.stdout.contains("escrow_wrap_failed"),
+        "{}",
+        reseal.stdout
+    );
+    let kept = current_item_of(&f, &client, BACKUP_METHOD).await;
+    assert_eq!(kept, item, "nothing was written");
 }
 
 /// `custody` on `f`'s tables with `SHARE_KEY_ID` = `key_id` and `extra` variables, `--json`.
@@ -1044,4 +1069,8 @@ async fn a_dump_from_point_in_time_exports_is_the_scan_dump_as_of_one_instant() 
     let mut manifest_of_out = out.as_os_str().to_owned();
     manifest_of_out.push(".manifest.json");
     assert!(!std::path::Path::new(&manifest_of_out).exists());
+    assert!(
+        !out.exists(),
+        "the partial dump is removed, so a retry can write"
+    );
 }

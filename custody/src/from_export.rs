@@ -8,8 +8,8 @@
 //! guide): `AWSDynamoDB/<ExportId>/manifest-summary.json` (`tableArn`, `exportTime`, `itemCount`,
 //! `outputFormat`), `manifest-files.json` (a JSON line per data file: `dataFileS3Key`,
 //! `itemCount`) and `data/<name>.json.gz`, gzip JSON lines of `{"Item": <DynamoDB JSON>}`.
-//! Every count is checked; a mismatch fails before the manifest is written, so a partial dump
-//! can never be loaded.
+//! Every count is checked; a mismatch fails before the manifest is written and removes the
+//! partial file, so a partial dump can never be loaded.
 
 use crate::Failure;
 use crate::portable::{DumpFile, corrupt};
@@ -37,8 +37,34 @@ pub fn dump_from_export(store: &DynamoDbStore, dir: &Path, out: &Path) -> Result
         .map(|role| Ok((role, export_of(&exports, store.table(role), dir)?)))
         .collect::<Result<_, Failure>>()?;
     let mut file = DumpFile::create(out)?;
+    let sources = match copy_exports(&mut file, &chosen) {
+        Ok(sources) => sources,
+        Err(failure) => {
+            // Sealed shares without a manifest are of no use: removed, so a retry can write.
+            drop(file);
+            let _ = std::fs::remove_file(out);
+            return Err(failure);
+        }
+    };
+    let times: Vec<&Value> = sources.iter().map(|source| &source["exportTime"]).collect();
+    let one_instant = times.windows(2).all(|pair| pair[0] == pair[1]);
+    file.finish(json!({
+        "fromExports": sources,
+        "consistency": match one_instant {
+            true => "each table as of its point-in-time export, all three at the same exportTime",
+            false => "each table as of its own point-in-time export (exportTime); the three times differ, so this is not a snapshot across tables",
+        },
+    }))
+}
+
+/// Every export's items into the dump, each data file's and each export's count checked; what
+/// each table was copied from.
+fn copy_exports(
+    file: &mut DumpFile<'_>,
+    chosen: &[(TableRole, &Export)],
+) -> Result<Vec<Value>, Failure> {
     let mut sources = Vec::new();
-    for (role, export) in &chosen {
+    for (role, export) in chosen {
         let expected = count(&export.summary, "itemCount", &export.dir)?;
         let mut items = 0;
         for line in lines(&export.dir.join("manifest-files.json"))? {
@@ -49,10 +75,10 @@ pub fn dump_from_export(store: &DynamoDbStore, dir: &Path, out: &Path) -> Result
                 ))
             })?;
             let data = data_file(&export.dir, &entry)?;
-            let in_file = copy_items(&mut file, *role, &data)?;
+            let in_file = copy_items(file, *role, &data)?;
             if in_file != count(&entry, "itemCount", &data)? {
                 return Err(corrupt(format!(
-                    "{}: {in_file} items, its manifest says {}; the export is incomplete (nothing usable was written)",
+                    "{}: {in_file} items, its manifest says {}; the export is incomplete (the dump was removed)",
                     data.display(),
                     entry["itemCount"]
                 )));
@@ -61,7 +87,7 @@ pub fn dump_from_export(store: &DynamoDbStore, dir: &Path, out: &Path) -> Result
         }
         if items != expected {
             return Err(corrupt(format!(
-                "{}: {items} items in its data files, manifest-summary.json says {expected} (nothing usable was written)",
+                "{}: {items} items in its data files, manifest-summary.json says {expected} (the dump was removed)",
                 export.dir.display()
             )));
         }
@@ -71,15 +97,7 @@ pub fn dump_from_export(store: &DynamoDbStore, dir: &Path, out: &Path) -> Result
             "exportTime": export.summary["exportTime"],
         }));
     }
-    let times: Vec<&Value> = sources.iter().map(|source| &source["exportTime"]).collect();
-    let one_instant = times.windows(2).all(|pair| pair[0] == pair[1]);
-    file.finish(json!({
-        "fromExports": sources,
-        "consistency": match one_instant {
-            true => "each table as of its point-in-time export, all three at the same exportTime",
-            false => "each table as of its own point-in-time export (exportTime); the three times differ, so this is not a snapshot across tables",
-        },
-    }))
+    Ok(sources)
 }
 
 /// Every `manifest-summary.json` under `dir`, however deep (an S3 prefix copied as it was).

@@ -68,6 +68,7 @@ pub fn store_with(aws: &SdkConfig) -> Result<DynamoDbStore, ConfigError> {
 pub fn store(keys: ShareKeys, tables: Tables, aws: &SdkConfig) -> DynamoDbStore {
     let key = ShareKey::new(aws_sdk_kms::Client::new(aws), keys.share_key_id)
         .accepting(keys.accepted_share_key_ids)
-        .escrowing(keys.escrow_key_arn);
+        .escrowing(keys.escrow_key_arn)
+        .of_kind(keys.kind);
     DynamoDbStore::new(aws_sdk_dynamodb::Client::new(aws), tables, key)
 }

@@ -6,7 +6,7 @@ use crate::aws::error_detail;
 use crate::budget;
 use crate::domain::envelope::{
     CONTEXT_BACKUP_METHOD, CONTEXT_CLIENT_ID, EnvelopeError, EscrowWrap, NONCE_BYTES, SealedShare,
-    associated_data, fresh_nonce, open_with, seal_with,
+    ShareKind, associated_data, fresh_nonce, open_with, seal_with,
 };
 use crate::domain::{Owner, Share};
 use aws_sdk_kms::Client;
@@ -29,6 +29,8 @@ pub struct ShareKey {
     accepted: Vec<String>,
     /// The escrow key (ARN) each data key is also wrapped under, if any.
     escrow: Option<String>,
+    /// Which half of a wallet's backup this key seals.
+    kind: ShareKind,
 }
 
 impl ShareKey {
@@ -39,6 +41,7 @@ impl ShareKey {
             key_id,
             accepted: Vec::new(),
             escrow: None,
+            kind: ShareKind::Custodian,
         }
     }
 
@@ -52,6 +55,11 @@ impl ShareKey {
     /// opens shares through that wrap by naming the escrow key among its accepted ones.
     pub fn escrowing(self, escrow: Option<String>) -> Self {
         Self { escrow, ..self }
+    }
+
+    /// This key, sealing and opening shares of `kind` (custodian unless told).
+    pub fn of_kind(self, kind: ShareKind) -> Self {
+        Self { kind, ..self }
     }
 
     /// The escrow key (ARN) new data keys are also wrapped under, if any.
@@ -87,8 +95,8 @@ impl ShareKey {
         };
         let data_key = Zeroizing::new(plaintext.into_inner());
         let nonce: [u8; NONCE_BYTES] = fresh_nonce();
-        let ciphertext =
-            seal_with(&data_key, &nonce, &associated_data(owner), share).ok_or_else(malformed)?;
+        let ciphertext = seal_with(&data_key, &nonce, &associated_data(self.kind, owner), share)
+            .ok_or_else(malformed)?;
         let escrow = match &self.escrow {
             Some(escrow_key) => self.wrap_for_escrow(owner, &data_key, escrow_key).await,
             None => None,
@@ -174,7 +182,7 @@ impl ShareKey {
         open_with(
             &data_key,
             &sealed.nonce,
-            &associated_data(owner),
+            &associated_data(self.kind, owner),
             &sealed.ciphertext,
         )
         .ok_or(EnvelopeError::Tampered)

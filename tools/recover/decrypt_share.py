@@ -25,6 +25,10 @@ def main():
     parser.add_argument(
         "--escrow", action="store_true", help="release the data key through the escrow wrap"
     )
+    parser.add_argument(
+        "--kind", choices=["custodian", "client"], default="custodian",
+        help="an item of the custodian share tables (default) or of the client share tables",
+    )
     args = parser.parse_args()
     document = json.load(sys.stdin if args.item == "-" else open(args.item))
     item = document.get("Item", document)
@@ -54,7 +58,7 @@ def main():
         )["Plaintext"]
     # The owner bound in as associated data: compact JSON, non-ASCII as UTF-8.
     owner = json.dumps(
-        ["custodian-backup/v1", client_id, backup_method], separators=(",", ":"), ensure_ascii=False
+        [args.kind + "-backup/v1", client_id, backup_method], separators=(",", ":"), ensure_ascii=False
     ).encode()
     # Raises (exit 1, nothing printed) unless key, nonce, owner and ciphertext are exactly those sealed.
     share = AESGCM(data_key).decrypt(blob("nonce"), blob("sealedShare"), owner)

@@ -8,6 +8,7 @@
 //! | `WEBHOOK_SECRET_PREVIOUS` | with `WEBHOOK_SECRET`, the secret being rotated out, still accepted |
 //! | `SHARE_KEY_ID` | the KMS key (ID, ARN or alias) that wraps each share's data key |
 //! | `ACCEPTED_SHARE_KEY_ARNS` | comma-separated ARNs of earlier keys whose shares still open (default none) |
+//! | `SHARE_KIND` | `custodian` (default): Portal's custodian shares; `client`: the app's encrypted client backup shares |
 //! | `ESCROW_KEY_ARN` | a KMS key in a separate recovery account each data key is also wrapped under (default none) |
 //! | `SHARES_TABLE` | DynamoDB table of current shares |
 //! | `HISTORY_TABLE` | DynamoDB table of replaced shares |
@@ -18,6 +19,7 @@
 //! The SDK's own variables apply too, e.g. `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local and
 //! `AWS_ENDPOINT_URL_KMS` for a local KMS emulator.
 
+use crate::domain::envelope::ShareKind;
 use crate::secret::WebhookSecrets;
 use secrecy::SecretString;
 use std::time::Duration;
@@ -39,6 +41,8 @@ pub struct ShareKeys {
     pub accepted_share_key_ids: Vec<String>,
     /// The escrow key (ARN) every new data key is also wrapped under.
     pub escrow_key_arn: Option<String>,
+    /// Which half of a wallet's backup these keys seal.
+    pub kind: ShareKind,
 }
 
 /// Where the webhook secret is read from.
@@ -120,6 +124,16 @@ impl Config {
                     set("ACCEPTED_SHARE_KEY_ARNS"),
                 )?,
                 escrow_key_arn: key_arn("ESCROW_KEY_ARN", set("ESCROW_KEY_ARN"))?,
+                kind: match set("SHARE_KIND").as_deref() {
+                    None | Some("custodian") => ShareKind::Custodian,
+                    Some("client") => ShareKind::Client,
+                    Some(_) => {
+                        return Err(ConfigError::Invalid {
+                            name: "SHARE_KIND",
+                            reason: "neither `custodian` nor `client`",
+                        });
+                    }
+                },
             },
             tables: Tables {
                 shares: required("SHARES_TABLE")?,

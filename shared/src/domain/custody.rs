@@ -62,7 +62,7 @@ pub enum Resealed {
     Resealed { from: u64, version: u64 },
     /// Not one the operator asked for.
     NotSelected,
-    /// Already wrapped by today's keys (or the escrow key refused again): left as it is.
+    /// Already wrapped by today's keys: left as it is.
     AlreadySealed,
     /// Portal stored a new share meanwhile, under today's keys: left as it is.
     ChangedMeanwhile,
@@ -147,6 +147,10 @@ pub enum CustodyError {
         "the audit record recorded at {recorded_at} does not follow from an earlier record of this share: a record was rewritten or removed"
     )]
     AuditChainBroken { recorded_at: String },
+    #[error(
+        "the escrow key did not wrap the share (refused or too slow; an operator needs the escrow key's policy to allow kms:Encrypt); nothing was written"
+    )]
+    EscrowWrapFailed,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -161,6 +165,7 @@ impl CustodyError {
             Self::UnknownPairId => "unknown_pair_id",
             Self::CurrentChanged { .. } => "current_changed",
             Self::AuditChainBroken { .. } => "audit_chain_broken",
+            Self::EscrowWrapFailed => "escrow_wrap_failed",
             Self::Store(error) if error.is_integrity_failure() => "stored_share_unreadable",
             Self::Store(_) => "storage_unavailable",
         }

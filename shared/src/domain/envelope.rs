@@ -23,6 +23,26 @@ pub const DATA_KEY_BYTES: usize = 32;
 pub const CONTEXT_CLIENT_ID: &str = "clientId";
 pub const CONTEXT_BACKUP_METHOD: &str = "backupMethod";
 
+/// Which half of a wallet's backup is sealed: Portal's custodian backup share, or the app's
+/// encrypted client backup share. Bound into the associated data, so a share sealed as one half
+/// never opens as the other (each half also has its own KMS key).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ShareKind {
+    #[default]
+    Custodian,
+    Client,
+}
+
+impl ShareKind {
+    /// The label in the associated data, and the value of `SHARE_KIND`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Custodian => "custodian",
+            Self::Client => "client",
+        }
+    }
+}
+
 /// A share as stored: nothing here reveals it without KMS releasing the data key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SealedShare {
@@ -49,14 +69,17 @@ pub struct EscrowWrap {
 }
 
 impl SealedShare {
-    /// Whether this stored envelope is wrapped by the keys `fresh` was just sealed with. If not
-    /// (a key move, an escrow key added), the share is sealed again, so that an earlier key can
-    /// be let go and every share gains the escrow wrap. A fresh seal whose escrow wrap failed
-    /// asks for nothing more than the main key.
-    pub fn wrapped_as(&self, fresh: &SealedShare) -> bool {
+    /// Whether sealing this stored envelope again as `fresh` was sealed gains something and
+    /// loses nothing: it moves to today's key (a key move, a load from another stack) or gains
+    /// today's escrow wrap, so that an earlier key can be let go. A fresh seal whose escrow wrap
+    /// failed never replaces one that has it.
+    pub fn needs_sealing_again(&self, fresh: &SealedShare) -> bool {
         let escrow_key = |sealed: &SealedShare| sealed.escrow.as_ref().map(|e| e.key_id.clone());
-        self.key_id == fresh.key_id
-            && (fresh.escrow.is_none() || escrow_key(self) == escrow_key(fresh))
+        if fresh.escrow.is_none() && self.escrow.is_some() {
+            return false;
+        }
+        self.key_id != fresh.key_id
+            || (fresh.escrow.is_some() && escrow_key(self) != escrow_key(fresh))
     }
 }
 
@@ -79,10 +102,10 @@ pub fn fresh_nonce() -> [u8; NONCE_BYTES] {
     Nonce::<Aes256Gcm>::generate().into()
 }
 
-/// The AES-GCM associated data: format and owner, as an unambiguous JSON array.
-pub fn associated_data(owner: Owner<'_>) -> Vec<u8> {
+/// The AES-GCM associated data: kind, format and owner, as an unambiguous JSON array.
+pub fn associated_data(kind: ShareKind, owner: Owner<'_>) -> Vec<u8> {
     serde_json::json!([
-        format!("custodian-backup/v{FORMAT}"),
+        format!("{}-backup/v{FORMAT}", kind.as_str()),
         owner.client_id.as_str(),
         owner.backup_method.as_str()
     ])
@@ -160,10 +183,13 @@ mod tests {
     fn owner_aad(client: &str, method: &str) -> Vec<u8> {
         let client_id = ClientId::parse(client).unwrap();
         let backup_method = BackupMethod::parse(method).unwrap();
-        associated_data(Owner {
-            client_id: &client_id,
-            backup_method: &backup_method,
-        })
+        associated_data(
+            ShareKind::Custodian,
+            Owner {
+                client_id: &client_id,
+                backup_method: &backup_method,
+            },
+        )
     }
 
     #[test]
@@ -210,18 +236,43 @@ mod tests {
     }
 
     #[test]
-    fn a_share_is_sealed_again_unless_wrapped_by_todays_keys() {
+    fn a_share_is_sealed_again_only_to_gain_todays_keys_and_never_to_lose_its_escrow_wrap() {
         let today = sealed("key-b", Some("escrow-1"));
-        assert!(sealed("key-b", Some("escrow-1")).wrapped_as(&today));
-        assert!(!sealed("key-a", Some("escrow-1")).wrapped_as(&today));
+        assert!(!sealed("key-b", Some("escrow-1")).needs_sealing_again(&today));
+        assert!(sealed("key-a", Some("escrow-1")).needs_sealing_again(&today));
         assert!(
-            !sealed("key-b", None).wrapped_as(&today),
+            sealed("key-b", None).needs_sealing_again(&today),
             "gains the escrow wrap"
         );
-        assert!(!sealed("key-b", Some("escrow-0")).wrapped_as(&today));
-        // Escrow off, or its wrap failed today: the main key decides.
-        assert!(sealed("key-b", Some("escrow-1")).wrapped_as(&sealed("key-b", None)));
-        assert!(!sealed("key-a", None).wrapped_as(&sealed("key-b", None)));
+        assert!(sealed("key-b", Some("escrow-0")).needs_sealing_again(&today));
+        // Escrow off: the main key decides.
+        assert!(!sealed("key-b", None).needs_sealing_again(&sealed("key-b", None)));
+        assert!(sealed("key-a", None).needs_sealing_again(&sealed("key-b", None)));
+        // Today's escrow wrap failed: a share that has one keeps it, even under an earlier key.
+        assert!(!sealed("key-a", Some("escrow-1")).needs_sealing_again(&sealed("key-b", None)));
+    }
+
+    #[test]
+    fn a_custodian_share_never_opens_as_a_client_share() {
+        let share = Share::from("key material".to_owned());
+        let (client_id, method) = (
+            ClientId::parse("u").unwrap(),
+            BackupMethod::parse("P").unwrap(),
+        );
+        let owner = Owner::new(&client_id, &method);
+        let sealed = seal_with(
+            &KEY,
+            &NONCE,
+            &associated_data(ShareKind::Custodian, owner),
+            &share,
+        );
+        let as_client = associated_data(ShareKind::Client, owner);
+        assert!(open_with(&KEY, &NONCE, &as_client, &sealed.unwrap()).is_none());
+        assert!(
+            String::from_utf8(as_client)
+                .unwrap()
+                .starts_with("[\"client-backup/v1\"")
+        );
     }
 
     #[test]

@@ -150,6 +150,15 @@ impl Fetch {
 }
 
 fn parse(body: &[u8]) -> Result<RawBody, InvalidRequest> {
+    parse_object(body, &FIELDS)
+}
+
+/// A JSON object of loose fields (`fields` are the ones a repeat of is refused), with errors that
+/// never quote the input.
+pub(super) fn parse_object<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    fields: &[&'static str],
+) -> Result<T, InvalidRequest> {
     let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
     if first.is_some_and(|byte| *byte != b'{') {
         // Checked before serde, whose "invalid type" message would quote a top-level string.
@@ -167,8 +176,9 @@ fn parse(body: &[u8]) -> Result<RawBody, InvalidRequest> {
         } else {
             // In an object of loose fields the only data error left is a repeated known field.
             let message = error.to_string();
-            FIELDS
-                .into_iter()
+            fields
+                .iter()
+                .copied()
                 .find(|field| message.contains(&format!("`{field}`")))
                 .map_or(InvalidRequest::NotAnObject, InvalidRequest::DuplicateField)
         }
@@ -184,7 +194,7 @@ fn client_id(value: Option<Value>) -> Result<ClientId, InvalidRequest> {
 }
 
 /// `None` for an absent or `null` field; an error for any non-string value.
-fn string_field(
+pub(super) fn string_field(
     field: &'static str,
     value: Option<Value>,
 ) -> Result<Option<String>, InvalidRequest> {
@@ -198,7 +208,7 @@ fn string_field(
     }
 }
 
-fn identifier(field: &'static str, text: String) -> Result<String, InvalidRequest> {
+pub(super) fn identifier(field: &'static str, text: String) -> Result<String, InvalidRequest> {
     if text.len() > MAX_IDENTIFIER_BYTES {
         return Err(InvalidRequest::TooLong {
             field,

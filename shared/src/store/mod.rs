@@ -13,7 +13,7 @@ mod mocked;
 use crate::domain::custody::{
     Actor, AuditRecord, CustodyError, ExpectCurrent, Exported, Kept, Restored, ShareRecord,
 };
-use crate::domain::{Backup, ClientId, ClientShares, Owner, StoreError, Stored};
+use crate::domain::{Backup, ClientId, ClientShares, Owner, Share, StoreError, Stored};
 use std::future::Future;
 
 /// Stores the share Portal sent as the current one for its (clientId, backupMethod).
@@ -28,6 +28,22 @@ pub trait ShareReader: Send + Sync {
         &self,
         client_id: &ClientId,
     ) -> impl Future<Output = Result<ClientShares, StoreError>> + Send;
+}
+
+/// What the client-share API reads for the app: one current share with its record, and the
+/// records of them all (never a share).
+pub trait ShareLookup: Send + Sync {
+    /// The current share of `owner`, opened, or `None` if there is none.
+    fn current_share(
+        &self,
+        owner: Owner<'_>,
+    ) -> impl Future<Output = Result<Option<(ShareRecord, Share)>, StoreError>> + Send;
+
+    /// The record of every current share of a client, by backupMethod; empty if there is none.
+    fn current_records(
+        &self,
+        client_id: &ClientId,
+    ) -> impl Future<Output = Result<Vec<ShareRecord>, StoreError>> + Send;
 }
 
 /// Opens shares for Portal's eject, each only after its audit record is written.

@@ -10,6 +10,7 @@ use super::item::{
     Item, StoredShare, audit_digest, audit_item, audit_record, owner_value, restored_item,
     share_record, string, text, whole,
 };
+use super::write::Pruning;
 use super::{DynamoDbStore, schema};
 use crate::domain::custody::{
     Action, Actor, AuditRecord, CustodyError, ExpectCurrent, Exported, Kept, Restored, ShareRecord,
@@ -100,7 +101,7 @@ impl Custody for DynamoDbStore {
             let promoted = restored_item(owner, &target, record.version);
             let written = match current {
                 None => self.create(owner, promoted).await?,
-                Some(current) => self.replace(owner, promoted, current).await?,
+                Some(old) => self.replace(owner, promoted, old, Pruning::Apply).await?,
             };
             if let Some(version) = written {
                 return Ok(Restored::Restored {

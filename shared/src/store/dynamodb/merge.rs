@@ -2,8 +2,8 @@
 //! (restored from point-in-time recovery or AWS Backup), so that no share acknowledged after the
 //! restore point is left behind in the damaged copy.
 //!
-//! A dumped current share becomes current only if it is newer (a higher version) than what is
-//! current, which then goes to history, as any replacement does; otherwise it goes to history
+//! A dumped current share becomes current only if it is newer (a higher version, before any
+//! reseal) than what is current, which then goes to history, as any replacement does; otherwise it goes to history
 //! itself. History and audit items go in where their key is free; a history version taken by a
 //! different share puts the dumped one above every kept version, marked with the version it had
 //! (`archivedFrom`), as a replacement does. Nothing is overwritten, nothing is left out, and a
@@ -14,8 +14,14 @@ use super::item::{
     Item, StoredShare, history_item, number, owner_value, string, whole, with_version,
 };
 use super::portable::{Loaded, TableRole};
+use super::write::Pruning;
 use super::{DynamoDbStore, schema};
 use crate::domain::{BackupMethod, ClientId, Owner, StoreError};
+
+/// The version a current item had when its share was stored, before any `custody reseal`.
+fn sent(item: &Item, version: u64) -> u64 {
+    number(item, schema::RESEALED_FROM).unwrap_or(version)
+}
 
 /// What merging one item did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,8 +67,10 @@ impl DynamoDbStore {
                     return Ok(Merged::AlreadyThere);
                 }
                 None => self.create(owner, promoted).await?,
-                Some(current) if version > current.version => {
-                    self.replace(owner, promoted, current).await?
+                // Newer as Portal sent it: a reseal raises the version, not the share's age.
+                Some(current) if sent(item, version) > sent(&current.item, current.version) => {
+                    self.replace(owner, promoted, current, Pruning::Apply)
+                        .await?
                 }
                 Some(_) => {
                     let kept = history_item(owner, item.clone());

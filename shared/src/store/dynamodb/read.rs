@@ -3,10 +3,11 @@
 //! counted. Only when none opens does a KMS failure become the answer (503: worth retrying).
 
 use super::calls::Order;
-use super::item::{StoredShare, string, text};
+use super::item::{StoredShare, share_record, string, text};
 use super::{DynamoDbStore, schema};
-use crate::domain::{BackupMethod, ClientId, ClientShares, CurrentShare, Owner, StoreError};
-use crate::store::ShareReader;
+use crate::domain::custody::ShareRecord;
+use crate::domain::{BackupMethod, ClientId, ClientShares, CurrentShare, Owner, Share, StoreError};
+use crate::store::{ShareLookup, ShareReader};
 
 impl ShareReader for DynamoDbStore {
     async fn current_shares(&self, client_id: &ClientId) -> Result<ClientShares, StoreError> {
@@ -70,5 +71,29 @@ impl ShareReader for DynamoDbStore {
                 unopened,
             }),
         }
+    }
+}
+
+/// For the client-share API: strongly consistent reads, and a share that does not authenticate
+/// is an error, never an answer.
+impl ShareLookup for DynamoDbStore {
+    async fn current_share(
+        &self,
+        owner: Owner<'_>,
+    ) -> Result<Option<(ShareRecord, Share)>, StoreError> {
+        let Some(current) = self.read_current(owner).await? else {
+            return Ok(None);
+        };
+        let record = share_record(&current.item, true)?;
+        let share = self.share_key.open(owner, &current.share.sealed).await?;
+        Ok(Some((record, share)))
+    }
+
+    async fn current_records(&self, client_id: &ClientId) -> Result<Vec<ShareRecord>, StoreError> {
+        let partition = (schema::CLIENT_ID, text(client_id.as_str()));
+        let items = self
+            .query_all(&self.tables.shares, partition, Order::OldestFirst, &[])
+            .await?;
+        items.iter().map(|item| share_record(item, true)).collect()
     }
 }

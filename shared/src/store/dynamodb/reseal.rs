@@ -7,7 +7,8 @@
 //! the webhook. Each reseal writes an audit record first; the old copy goes to history as in any
 //! replacement, and a share Portal replaced meanwhile is left as it is.
 
-use super::item::{Item, StoredShare, current_item, share_record, string, whole};
+use super::item::{Item, StoredShare, current_item, number, share_record, string, whole};
+use super::write::Pruning;
 use super::{DynamoDbStore, schema};
 use crate::domain::custody::{Action, Actor, CustodyError, Reseal, Resealed};
 use crate::domain::envelope::SealedShare;
@@ -47,7 +48,11 @@ impl DynamoDbStore {
             .seal(owner, &share)
             .await
             .map_err(StoreError::from)?;
-        if current.share.sealed.wrapped_as(&fresh) {
+        // Never write a share without the escrow wrap this stack is configured to add.
+        if self.share_key.escrow_key().is_some() && fresh.escrow.is_none() {
+            return Err(CustodyError::EscrowWrapFailed);
+        }
+        if !current.share.sealed.needs_sealing_again(&fresh) {
             return Ok(Resealed::AlreadySealed);
         }
         self.audit(owner, Action::Reseal, actor, &record).await?;
@@ -61,15 +66,22 @@ impl DynamoDbStore {
             dropped_pair_id: None,
         };
         let mut promoted = current_item(&backup, &fresh);
-        promoted.insert(schema::RESEALED_FROM.into(), whole(current.version));
+        // The version Portal's share had, through any number of reseals (merge compares it).
+        let sent = number(&current.item, schema::RESEALED_FROM).unwrap_or(current.version);
+        promoted.insert(schema::RESEALED_FROM.into(), whole(sent));
         // Conditional on the version read: a share Portal sent meanwhile is never displaced.
-        Ok(match self.replace(owner, promoted, current).await? {
-            Some(version) => Resealed::Resealed {
-                from: record.version,
-                version,
+        Ok(
+            match self
+                .replace(owner, promoted, current, Pruning::Skip)
+                .await?
+            {
+                Some(version) => Resealed::Resealed {
+                    from: record.version,
+                    version,
+                },
+                None => Resealed::ChangedMeanwhile,
             },
-            None => Resealed::ChangedMeanwhile,
-        })
+        )
     }
 
     fn selects(&self, which: &Reseal, sealed: &SealedShare) -> bool {

@@ -42,7 +42,8 @@ pub const EXPIRES_AT: &str = "expiresAt";
 pub const ARCHIVED_FROM: &str = "archivedFrom";
 /// Shares table: the version an operator's restore copied this share from.
 pub const RESTORED_FROM: &str = "restoredFrom";
-/// Shares table: the version `custody reseal` sealed this share again from.
+/// Shares table: the version this share had when Portal sent it, before `custody reseal` sealed
+/// it again (once or more) under a higher version.
 pub const RESEALED_FROM: &str = "resealedFrom";
 /// Audit table: sort key, the time of the record in nanoseconds since 1970.
 pub const RECORDED_AT: &str = "recordedAt";

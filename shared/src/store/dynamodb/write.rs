@@ -19,6 +19,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// re-backup, or junk written with a leaked secret, cannot push every good copy out.
 pub const NEWEST_VERSIONS_NEVER_PRUNED: u64 = 5;
 
+/// Whether a replacement may give the version it pushes out of the newest five an expiry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Pruning {
+    Apply,
+    /// The replaced share is the same share sealed again (`custody reseal`): its copy in history
+    /// must not push a different kept version towards expiry.
+    Skip,
+}
+
 impl ShareWriter for DynamoDbStore {
     async fn put_share(&self, backup: &Backup) -> Result<Stored, StoreError> {
         let sha256 = backup.share.sha256_hex();
@@ -37,18 +46,18 @@ impl ShareWriter for DynamoDbStore {
             let promoted = current_item(backup, &sealed);
             let written = match current {
                 None => self.create(owner, promoted).await?.map(|_| Stored::Created),
-                // The same share under the keys this stack seals with now. Under an earlier key
-                // (a key move, a load from another stack) or without today's escrow wrap it is
-                // sealed again, the old copy kept in history, so that an earlier key can be
-                // dropped from AcceptedShareKeyArns and every share gains the escrow wrap.
+                // The same share. Under an earlier key (a key move, a load from another stack)
+                // or without today's escrow wrap it is sealed again, the old copy kept in
+                // history, so that an earlier key can be dropped from AcceptedShareKeyArns and
+                // every share gains the escrow wrap.
                 Some(current)
                     if current.share.sha256 == sha256
-                        && current.share.sealed.wrapped_as(&sealed) =>
+                        && !current.share.sealed.needs_sealing_again(&sealed) =>
                 {
                     Some(Stored::Unchanged)
                 }
                 Some(current) => self
-                    .replace(owner, promoted, current)
+                    .replace(owner, promoted, current, Pruning::Apply)
                     .await?
                     .map(|_| Stored::Replaced),
             };
@@ -88,6 +97,7 @@ impl DynamoDbStore {
         owner: Owner<'_>,
         promoted: Item,
         old: CurrentItem,
+        pruning: Pruning,
     ) -> Result<Option<u64>, StoreError> {
         let read_version = old.version;
         let archived = self.archive(owner, old).await?;
@@ -100,7 +110,9 @@ impl DynamoDbStore {
         if put.await? != Put::Written {
             return Ok(None);
         }
-        self.prune_below(owner, archived).await;
+        if pruning == Pruning::Apply {
+            self.prune_below(owner, archived).await;
+        }
         Ok(Some(next))
     }
 
