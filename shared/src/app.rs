@@ -3,6 +3,7 @@
 
 use crate::aws;
 use crate::config::{Config, ConfigError, SecretConfig, ShareKeys, Tables};
+use crate::domain::envelope::ShareKind;
 use crate::kms::ShareKey;
 use crate::secret::{Authenticator, ManagedSecret};
 use crate::store::dynamodb::DynamoDbStore;
@@ -24,6 +25,7 @@ impl Webhook {
     /// init, before the first request waits.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
+        config.require_kind(ShareKind::Custodian)?;
         Ok(Self::new(config, &aws::sdk_config_from_env().await).await)
     }
 
@@ -52,9 +54,11 @@ impl Webhook {
     }
 }
 
-/// The store alone, for the eject function and the `custody` CLI: neither needs the webhook
-/// secret, so it is read from the environment but never used.
-pub async fn store_from_env() -> Result<DynamoDbStore, ConfigError> {
+/// The store alone, for the eject and client-share functions, of the `kind` of share the
+/// function serves (a function wired to the other half's tables refuses to start). Neither needs
+/// the webhook secret, so it is read from the environment but never used.
+pub async fn store_from_env(kind: ShareKind) -> Result<DynamoDbStore, ConfigError> {
+    Config::from_env()?.require_kind(kind)?;
     store_with(&aws::sdk_config_from_env().await)
 }
 

@@ -3,12 +3,13 @@
 //! for Portal's eject. Every share is recorded in the audit trail before it is opened.
 
 use custodian_backup::app;
+use custodian_backup::domain::envelope::ShareKind;
 use custodian_backup::http::{self, runtime};
 use lambda_http::{Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     app::init_tracing();
-    let store = app::store_from_env().await?;
+    let store = app::store_from_env(ShareKind::Custodian).await?;
     runtime::serve(|request: Request| http::eject(&store, request)).await
 }

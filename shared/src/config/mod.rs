@@ -145,6 +145,25 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Refuses a configuration for the other half of a wallet's backup: the custodian functions
+    /// must never serve client shares, and the client-share function never custodian ones.
+    pub fn require_kind(&self, kind: ShareKind) -> Result<(), ConfigError> {
+        match self.keys.kind == kind {
+            true => Ok(()),
+            false => Err(ConfigError::Invalid {
+                name: "SHARE_KIND",
+                reason: match kind {
+                    ShareKind::Custodian => {
+                        "this function serves custodian shares: unset it or set `custodian`"
+                    }
+                    ShareKind::Client => "this function serves client backup shares: set `client`",
+                },
+            }),
+        }
+    }
+}
+
 /// Key ARNs only: a share records the ARN of the key that sealed it, never an alias (and a key in
 /// another account is named by its ARN).
 fn key_arns(name: &'static str, list: Option<String>) -> Result<Vec<String>, ConfigError> {

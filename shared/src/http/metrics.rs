@@ -50,9 +50,15 @@ pub mod name {
     pub const COLD_STARTS: &str = "ColdStarts";
     /// Counted where the escrow wrap is made.
     pub use crate::kms::ESCROW_WRAPS_MISSED;
+    /// Client backup shares the app stored (created, replaced or unchanged).
+    pub const CLIENT_BACKUP_SHARES_STORED: &str = "ClientBackupSharesStored";
+    /// Client backup shares returned to the app: an unusual rate is a stolen token harvesting.
+    pub const CLIENT_BACKUP_SHARE_READS: &str = "ClientBackupShareReads";
+    /// 5xx answers of the client-share API.
+    pub const CLIENT_BACKUP_SHARE_SERVER_ERRORS: &str = "ClientBackupShareServerErrors";
 
     /// Every metric the functions emit.
-    pub const ALL: [&str; 17] = [
+    pub const ALL: [&str; 20] = [
         BACKUPS,
         SHARES_CREATED,
         SHARES_REPLACED,
@@ -70,6 +76,9 @@ pub mod name {
         FETCH_LATENCY,
         COLD_STARTS,
         ESCROW_WRAPS_MISSED,
+        CLIENT_BACKUP_SHARES_STORED,
+        CLIENT_BACKUP_SHARE_READS,
+        CLIENT_BACKUP_SHARE_SERVER_ERRORS,
     ];
 }
 
@@ -80,6 +89,7 @@ pub enum Route {
     Backup,
     Fetch,
     Eject,
+    ClientBackupShares,
 }
 
 impl Route {
@@ -88,6 +98,7 @@ impl Route {
             Self::Backup => "backup",
             Self::Fetch => "fetch",
             Self::Eject => "eject",
+            Self::ClientBackupShares => "client-backup-shares",
         }
     }
 }
@@ -133,6 +144,21 @@ pub fn install(stack: String) -> Result<&'static Collector, metrics_cloudwatch_e
     Ok(collector)
 }
 
+/// Counts one request of the client-share API by its outcome and status, with the cipherTexts
+/// it returned.
+pub fn client_backup_share(outcome: &str, status: u16, returned: usize) {
+    match (outcome, status) {
+        ("created" | "replaced" | "unchanged", _) => {
+            counter!(name::CLIENT_BACKUP_SHARES_STORED).increment(1)
+        }
+        (_, 500..) => counter!(name::CLIENT_BACKUP_SHARE_SERVER_ERRORS).increment(1),
+        _ => {}
+    }
+    if returned > 0 {
+        counter!(name::CLIENT_BACKUP_SHARE_READS).increment(returned as u64);
+    }
+}
+
 /// Counts a request whose `Content-Type` was not JSON.
 pub fn odd_content_type() {
     counter!(name::ODD_CONTENT_TYPES).increment(1);
@@ -144,7 +170,7 @@ pub fn record(route: Route, authenticated: bool, outcome: &Outcome<'_>, latency_
     let latency = match route {
         Route::Backup => name::BACKUP_LATENCY,
         Route::Fetch => name::FETCH_LATENCY,
-        Route::Eject => return,
+        Route::Eject | Route::ClientBackupShares => return,
     };
     match (route, authenticated) {
         (Route::Backup, true) => count(name::BACKUPS, 1),

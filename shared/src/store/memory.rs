@@ -1,7 +1,7 @@
 //! An in-memory store for handler unit tests only. Storage behaviour is proven against DynamoDB
 //! Local in `tests/`, never here.
 
-use super::{ShareExporter, ShareReader, ShareWriter};
+use super::{ShareExporter, ShareLookup, ShareReader, ShareWriter};
 use crate::domain::custody::{Actor, CustodyError, Exported, ShareRecord};
 use crate::domain::{
     Backup, BackupMethod, ClientId, ClientShares, CurrentShare, Owner, Share, StoreError, Stored,
@@ -63,20 +63,52 @@ impl MemoryStore {
         let audit = (actor.arn.clone(), method.clone(), *version);
         self.exports.lock().expect("test store lock").push(audit);
         let share = Share::from(share.clone());
-        let record = ShareRecord {
-            backup_method: method,
-            version: *version,
-            current: true,
-            stored_at: None,
-            replaced_at: None,
-            expires_at: None,
-            archived_from: None,
-            share_sha256: share.sha256_hex(),
-            share_bytes: share.len() as u64,
-            backup_share_pair_id: None,
-            restored_from: None,
-        };
+        let record = record(owner.backup_method, *version, &share);
         Ok(Exported { record, share })
+    }
+}
+
+/// The record of a current share as this store keeps it (no timestamps, no pair id).
+fn record(backup_method: &BackupMethod, version: u64, share: &Share) -> ShareRecord {
+    ShareRecord {
+        backup_method: backup_method.to_string(),
+        version,
+        current: true,
+        stored_at: None,
+        replaced_at: None,
+        expires_at: None,
+        archived_from: None,
+        share_sha256: share.sha256_hex(),
+        share_bytes: share.len() as u64,
+        backup_share_pair_id: None,
+        restored_from: None,
+    }
+}
+
+impl ShareLookup for MemoryStore {
+    async fn current_share(
+        &self,
+        owner: Owner<'_>,
+    ) -> Result<Option<(ShareRecord, Share)>, StoreError> {
+        self.check("GetItem")?;
+        let current = self.current.lock().expect("test store lock");
+        let key = (owner.client_id.clone(), owner.backup_method.clone());
+        Ok(current.get(&key).map(|(share, version)| {
+            let share = Share::from(share.clone());
+            (record(owner.backup_method, *version, &share), share)
+        }))
+    }
+
+    async fn current_records(&self, client_id: &ClientId) -> Result<Vec<ShareRecord>, StoreError> {
+        self.check("Query")?;
+        let current = self.current.lock().expect("test store lock");
+        let of_client = current
+            .iter()
+            .filter(|((client, _), _)| client == client_id);
+        let records = of_client.map(|((_, method), (share, version))| {
+            record(method, *version, &Share::from(share.clone()))
+        });
+        Ok(records.collect())
     }
 }
 

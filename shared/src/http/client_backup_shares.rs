@@ -1,0 +1,234 @@
+//! The client-share API, the other half of Self-Managed Backups: the app stores and fetches its
+//! encrypted client backup share (the `cipherText` of `portal.backupWallet()`, one per backup
+//! method).
+//!
+//! - `PUT /client-backup-shares/{backupMethod}` `{"cipherText", "backupSharePairId"?}` stores it;
+//! - `GET /client-backup-shares/{backupMethod}` returns it, byte for byte (or the legacy
+//!   `UNKNOWN` one when there is none for the method);
+//! - `GET /client-backup-shares` lists the methods stored, never a cipherText.
+//!
+//! The owner is the verified token's owner claim (`sub` unless configured), which API Gateway's
+//! JWT authorizer checked and passes in the request context: never a path or body value, so one
+//! user can never name another's share. A request without the claim is refused, in case the
+//! route is ever wired without the authorizer.
+
+use super::admit::within_budget;
+use super::error::{ErrorBody, MAX_BODY_BYTES, Rejection, json};
+use super::log::{Ending, RequestLog};
+use super::metrics::{self, Route};
+use super::runtime::BODY_NOT_BASE64;
+use crate::domain::client_share::{InvalidClientShare, client_share_from_json};
+use crate::domain::custody::ShareRecord;
+use crate::domain::{BackupMethod, ClientId, InvalidRequest, Owner, Share, UNKNOWN_BACKUP_METHOD};
+use crate::store::{ShareLookup, ShareWriter};
+use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Value, json};
+use std::convert::Infallible;
+
+/// The path parameter, as `template.yaml` names it.
+pub const BACKUP_METHOD_PARAMETER: &str = "backupMethod";
+
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("this route needs a verified token with the `{0}` claim, and the request has none")]
+    Unauthenticated(String),
+    #[error("the method is not allowed on this path")]
+    MethodNotAllowed { allow: &'static str },
+    #[error("no client backup share is stored for this backupMethod")]
+    NotFound,
+    #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    #[error("request body is marked base64-encoded but is not valid base64")]
+    BodyNotBase64,
+    #[error(transparent)]
+    Invalid(#[from] InvalidClientShare),
+    #[error(transparent)]
+    Storage(Rejection),
+}
+
+impl From<InvalidRequest> for Refusal {
+    fn from(invalid: InvalidRequest) -> Self {
+        Self::Invalid(invalid.into())
+    }
+}
+
+/// Answers one request of the app; `owner_claim` names the claim that identifies the user.
+pub async fn client_backup_shares(
+    store: &(impl ShareWriter + ShareLookup),
+    owner_claim: &str,
+    request: Request,
+) -> Result<Response<Body>, Infallible> {
+    let mut log = RequestLog::start(Route::ClientBackupShares);
+    let method = request
+        .path_parameters()
+        .first(BACKUP_METHOD_PARAMETER)
+        .map(str::to_owned);
+    let result = async {
+        let owner = claim(&request, owner_claim)
+            .and_then(|owner| ClientId::parse(&owner).ok())
+            .ok_or_else(|| Refusal::Unauthenticated(owner_claim.to_owned()))?;
+        log.client_id = Some(owner.to_string());
+        let backup_method = method.as_deref().map(BackupMethod::parse).transpose()?;
+        log.backup_method = backup_method.as_ref().map(ToString::to_string);
+        match (request.method(), backup_method) {
+            (&Method::PUT, Some(backup_method)) => put(store, &request, owner, backup_method).await,
+            (&Method::GET, Some(backup_method)) => get(store, &owner, &backup_method).await,
+            (&Method::GET, None) => list(store, &owner).await,
+            (_, Some(_)) => Err(Refusal::MethodNotAllowed { allow: "GET, PUT" }),
+            (_, None) => Err(Refusal::MethodNotAllowed { allow: "GET" }),
+        }
+    }
+    .await;
+    let (response, outcome, shares, cause) = match result {
+        Ok((outcome, shares, body)) => (json(StatusCode::OK, &body), outcome, shares, None),
+        Err(refusal) => {
+            let cause = match &refusal {
+                Refusal::Storage(rejection) => rejection.store_error().map(ToString::to_string),
+                _ => None,
+            };
+            (refusal.response(), refusal.code(), 0, cause)
+        }
+    };
+    let status = response.status().as_u16();
+    metrics::client_backup_share(outcome, status, shares);
+    log.write(&Ending {
+        status,
+        outcome,
+        shares,
+        unreadable: 0,
+        unopened: 0,
+        cause,
+    });
+    Ok(response)
+}
+
+/// What a request answered: the outcome word, how many cipherTexts it returned, the body.
+type Answer = Result<(&'static str, usize, Value), Refusal>;
+
+async fn put(
+    store: &impl ShareWriter,
+    request: &Request,
+    owner: ClientId,
+    backup_method: BackupMethod,
+) -> Answer {
+    if request.headers().contains_key(BODY_NOT_BASE64) {
+        return Err(Refusal::BodyNotBase64);
+    }
+    let body: &[u8] = request.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Refusal::PayloadTooLarge);
+    }
+    let share = client_share_from_json(body, owner, backup_method)?;
+    let stored = within_budget(store.put_share(&share))
+        .await
+        .map_err(Refusal::Storage)?;
+    Ok((stored.as_str(), 0, json!({ "result": stored.as_str() })))
+}
+
+async fn get(store: &impl ShareLookup, owner: &ClientId, backup_method: &BackupMethod) -> Answer {
+    let mut found = lookup(store, owner, backup_method).await?;
+    // A share stored before the app sent a backup method answers for any method, as portalex does.
+    let legacy = BackupMethod::parse(UNKNOWN_BACKUP_METHOD).expect("a valid method");
+    let mut fell_back = false;
+    if found.is_none() && !backup_method.is_unknown() {
+        found = lookup(store, owner, &legacy).await?;
+        fell_back = found.is_some();
+    }
+    let (record, share) = found.ok_or(Refusal::NotFound)?;
+    let mut body = json!({
+        "backupMethod": record.backup_method,
+        "cipherText": share.expose_secret(),
+        "storedAt": record.stored_at,
+    });
+    if let Some(pair_id) = record.backup_share_pair_id {
+        body["backupSharePairId"] = pair_id.into();
+    }
+    if fell_back {
+        body["requestedBackupMethod"] = backup_method.as_str().into();
+    }
+    Ok(("fetched", 1, body))
+}
+
+async fn lookup(
+    store: &impl ShareLookup,
+    owner: &ClientId,
+    backup_method: &BackupMethod,
+) -> Result<Option<(ShareRecord, Share)>, Refusal> {
+    within_budget(store.current_share(Owner::new(owner, backup_method)))
+        .await
+        .map_err(Refusal::Storage)
+}
+
+async fn list(store: &impl ShareLookup, owner: &ClientId) -> Answer {
+    let records = within_budget(store.current_records(owner))
+        .await
+        .map_err(Refusal::Storage)?;
+    let listed: Vec<Value> = records
+        .into_iter()
+        .map(|record| {
+            let mut entry =
+                json!({ "backupMethod": record.backup_method, "storedAt": record.stored_at });
+            if let Some(pair_id) = record.backup_share_pair_id {
+                entry["backupSharePairId"] = pair_id.into();
+            }
+            entry
+        })
+        .collect();
+    Ok(("listed", 0, json!({ "clientBackupShares": listed })))
+}
+
+/// The value of `name` among the claims of the token API Gateway's JWT authorizer verified.
+fn claim(request: &Request, name: &str) -> Option<String> {
+    let RequestContext::ApiGatewayV2(context) = request.request_context_ref()? else {
+        return None;
+    };
+    let jwt = context.authorizer.as_ref()?.jwt.as_ref()?;
+    jwt.claims
+        .get(name)
+        .filter(|value| !value.trim().is_empty())
+        .cloned()
+}
+
+impl Refusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge | Self::Invalid(InvalidClientShare::CipherTextTooLarge) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            Self::BodyNotBase64 | Self::Invalid(InvalidClientShare::Invalid(_)) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::Storage(rejection) => rejection.status(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::NotFound => "not_found",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::BodyNotBase64 => "invalid_base64",
+            Self::Invalid(InvalidClientShare::CipherTextTooLarge) => "cipher_text_too_large",
+            Self::Invalid(InvalidClientShare::Invalid(invalid)) => invalid.code(),
+            Self::Storage(rejection) => rejection.code(),
+        }
+    }
+
+    fn response(&self) -> Response<Body> {
+        let mut response = ErrorBody::new(self.code(), self.to_string()).response(self.status());
+        if let Self::MethodNotAllowed { allow } = self {
+            let allow = header::HeaderValue::from_static(allow);
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests;
