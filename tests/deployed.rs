@@ -788,3 +788,142 @@ fn the_template_version_is_the_workspaces_and_the_changelogs_newest() {
         "CHANGELOG.md's newest entry is {newest:?}, not {version}"
     );
 }
+
+/// The client-share API (docs/client-shares.md): created only with an issuer; every route it has
+/// needs a token API Gateway's JWT authorizer verified for the issuer and audiences given; the
+/// stage throttles and logs; the function can touch only the client tables, and only its role
+/// (and named client-share operators) may use ClientShareKey, which no custodian role may.
+#[test]
+fn the_client_share_api_exists_only_with_an_issuer_and_every_route_needs_a_verified_token() {
+    let off = created("prod", &[]);
+    // SAM gives a conditional function's CodeDeploy group no condition (the eject function's
+    // too): an empty deployment group, which nothing uses and which costs nothing.
+    let made: Vec<&String> = off
+        .iter()
+        .filter(|(id, resource)| {
+            id.starts_with("Client") && resource["Type"] != "AWS::CodeDeploy::DeploymentGroup"
+        })
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        made.is_empty(),
+        "no client-share resource by default: {made:?}"
+    );
+    let issuer = "https://users.example.com/";
+    let on = created(
+        "prod",
+        &[
+            &format!("ClientSharesJwtIssuer={issuer}"),
+            "ClientSharesJwtAudience=wallet-app,web",
+        ],
+    );
+    let apis = of_type(&on, "AWS::ApiGatewayV2::Api");
+    let [(_, api)] = apis[..] else {
+        panic!("one HTTP API: {apis:?}")
+    };
+    let body = &api["Properties"]["Body"];
+    let scheme =
+        &body["components"]["securitySchemes"]["AppUsers"]["x-amazon-apigateway-authorizer"];
+    assert_eq!(scheme["type"], "jwt");
+    assert_eq!(scheme["jwtConfiguration"]["issuer"], issuer);
+    assert_eq!(
+        short(&scheme["jwtConfiguration"]["audience"]),
+        "{Fn::Split: [,, wallet-app,web]}"
+    );
+    assert_eq!(scheme["identitySource"], "$request.header.Authorization");
+    let mut routes = Vec::new();
+    for (path, methods) in body["paths"].as_object().unwrap() {
+        for (method, operation) in methods.as_object().unwrap() {
+            assert_eq!(
+                operation["security"],
+                serde_json::json!([{ "AppUsers": [] }]),
+                "{method} {path} without the JWT authorizer"
+            );
+            routes.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    routes.sort();
+    assert_eq!(
+        routes,
+        [
+            "GET /client-backup-shares",
+            "GET /client-backup-shares/{backupMethod}",
+            "PUT /client-backup-shares/{backupMethod}",
+        ]
+    );
+    let stages = of_type(&on, "AWS::ApiGatewayV2::Stage");
+    let [(_, stage)] = stages[..] else {
+        panic!("one stage: {stages:?}")
+    };
+    let stage = &stage["Properties"];
+    assert_eq!(stage["DefaultRouteSettings"]["ThrottlingRateLimit"], 200);
+    assert_eq!(stage["DefaultRouteSettings"]["ThrottlingBurstLimit"], 400);
+    let log_format = stage["AccessLogSettings"]["Format"].as_str().unwrap();
+    assert!(!log_format.contains("body") && !log_format.contains("header"));
+
+    let role = role_permissions(&on["ClientBackupSharesFunctionRole"]);
+    let at_rest = "if {StringEquals: {kms:ViaService: dynamodb.${AWS::Region}.amazonaws.com}}";
+    let mut expected: Vec<String> = vec![
+        "managed arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole".into(),
+        "Allow dynamodb:GetItem on ClientBackupSharesTable".into(),
+        "Allow dynamodb:PutItem on ClientBackupSharesTable".into(),
+        "Allow dynamodb:Query on ClientBackupSharesTable".into(),
+        "Allow dynamodb:PutItem on ClientBackupShareHistoryTable".into(),
+        "Allow dynamodb:Query on ClientBackupShareHistoryTable".into(),
+    ];
+    for action in [
+        "Decrypt",
+        "DescribeKey",
+        "Encrypt",
+        "GenerateDataKey*",
+        "ReEncrypt*",
+    ] {
+        expected.push(format!("Allow kms:{action} on * {at_rest}"));
+    }
+    assert_eq!(role, expected);
+    let env = &on["ClientBackupSharesFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(env["SHARE_KIND"], "client");
+    assert_eq!(short(&env["SHARES_TABLE"]), "ClientBackupSharesTable");
+    assert_eq!(short(&env["SHARE_KEY_ID"]), "ClientShareKey");
+    assert_eq!(env["HISTORY_RETENTION_DAYS"], "0");
+
+    // No single key policy opens both halves of a wallet.
+    let principals = |key: &str| -> Vec<String> {
+        list(&on[key]["Properties"]["KeyPolicy"]["Statement"])
+            .iter()
+            .filter(|statement| statement["Sid"] != "KeyAdministration")
+            .map(|statement| short(&statement["Principal"]["AWS"]))
+            .collect()
+    };
+    assert_eq!(
+        principals("ClientShareKey"),
+        ["ClientBackupSharesFunctionRole"]
+    );
+    assert!(
+        principals("ShareKey")
+            .iter()
+            .all(|principal| !principal.contains("ClientBackupShares")),
+        "{:?}",
+        principals("ShareKey")
+    );
+    for table in [
+        "ClientBackupSharesTable",
+        "ClientBackupShareHistoryTable",
+        "ClientBackupShareAuditTable",
+    ] {
+        let properties = &on[table]["Properties"];
+        assert_eq!(on[table]["DeletionPolicy"], "Retain", "{table}");
+        assert_eq!(properties["DeletionProtectionEnabled"], true, "{table}");
+        assert_eq!(
+            properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
+            "{table}"
+        );
+        assert!(
+            properties["TimeToLiveSpecification"].is_null(),
+            "{table}: no TTL"
+        );
+    }
+    for alarm in ["ClientBackupSharesErrorsAlarm", "ClientShareReadsAlarm"] {
+        assert!(on.contains_key(alarm), "{alarm}");
+    }
+}

@@ -701,7 +701,11 @@ fn every_table_is_backed_up_daily_into_a_retained_vault_for_a_year_by_default() 
         selected, tables,
         "every table, and only tables, is backed up"
     );
-    assert_eq!(tables.len(), 3);
+    assert_eq!(
+        tables.len(),
+        6,
+        "three of custodian shares, three of client shares"
+    );
 }
 
 #[test]
