@@ -30,6 +30,7 @@ while read -r file route expected; do
     backup) function=BackupFunction ;;
     fetch) function=FetchFunction ;;
     eject) function=EjectFunction ;;
+    client-share) function=ClientBackupSharesFunction ;;
   esac
   output=$("$SAM" local invoke "$function" -e "events/$file" "${event_args[@]}" 2>"$PWD/.tools/sam-local-invoke.log") || true
   status=$(printf '%s' "$output" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1]).get("statusCode"))' 2>/dev/null || echo none)
@@ -40,7 +41,7 @@ while read -r file route expected; do
     tail -n 20 "$PWD/.tools/sam-local-invoke.log" >&2
     failures=$((failures + 1))
   fi
-done < <(sed -nE 's/^\| `([^`]+)` \| ([a-z]+) \| ([0-9]{3}) \|.*$/\1 \2 \3/p' events/README.md)
+done < <(sed -nE 's/^\| `([^`]+)` \| ([a-z-]+) \| ([0-9]{3}) \|.*$/\1 \2 \3/p' events/README.md)
 [ "$failures" = 0 ] || { echo "$failures events/ files got the wrong status under sam local" >&2; exit 1; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -20,6 +20,10 @@ fn status(outcome: &Result<Value, Value>) -> u64 {
 async fn every_event_file_gets_its_expected_status_from_the_real_binaries() {
     let f = Fixture::new().await;
     let env = f.function_env(DEV_SECRET);
+    // The client half on tables and a key of its own, as deployed.
+    let client = Fixture::new().await;
+    let mut client_env = client.function_env(DEV_SECRET);
+    client_env.push(("SHARE_KIND", "client"));
     let functions = [
         ("backup", Function::start(&binary("backup"), &env).await),
         (
@@ -27,6 +31,10 @@ async fn every_event_file_gets_its_expected_status_from_the_real_binaries() {
             Function::start(&binary("backup-fetch"), &env).await,
         ),
         ("eject", Function::start(&binary("eject"), &env).await),
+        (
+            "client-share",
+            Function::start(&binary("client-backup-shares"), &client_env).await,
+        ),
     ];
     let function_for = |route| &functions.iter().find(|(name, _)| *name == route).unwrap().1;
     let events = expected_statuses();
@@ -49,6 +57,10 @@ async fn every_event_file_gets_its_expected_status_from_the_real_binaries() {
                 Some(2),
                 "{file}: {body}"
             );
+        }
+        if file == "client-share-get.json" {
+            let cipher_text = body["cipherText"].as_str().unwrap_or_default();
+            assert!(cipher_text.starts_with("ZW5j"), "{file}: {body}");
         }
         if route == "eject" && expected == 200 {
             assert!(

@@ -7,6 +7,7 @@
 //! from `.tools/`, installed by `scripts/tools.sh`. Nothing here is ever skipped: without them the
 //! tests fail and say why.
 
+pub mod app_api;
 pub mod aws_emulator;
 pub mod cli;
 pub mod dynamodb_local;

@@ -66,6 +66,8 @@ pub fn binary_of(profile: &str, name: &str) -> std::path::PathBuf {
     // Only what the binary is built from, as cargo's dep-info lists it (test-only modules of the
     // shared crate are not, and cargo relinks nothing for them), plus the manifests.
     let dep_info = std::fs::read_to_string(binary.with_extension("d")).unwrap_or_default();
+    // With dep-info, exactly cargo's view: a manifest or lock file change that leaves the binary
+    // as it was relinks nothing, and one that does not is rebuilt by cargo anyway.
     let sources = dep_info
         .split_once(": ")
         .map(|(_, deps)| {
@@ -78,13 +80,11 @@ pub fn binary_of(profile: &str, name: &str) -> std::path::PathBuf {
                 root.join("shared"),
                 root.join("functions"),
                 root.join("custody"),
+                root.join("Cargo.toml"),
+                root.join("Cargo.lock"),
             ]
         });
-    let newest_source = sources
-        .iter()
-        .chain([&root.join("Cargo.toml"), &root.join("Cargo.lock")])
-        .flat_map(|path| newest(path))
-        .max();
+    let newest_source = sources.iter().flat_map(|path| newest(path)).max();
     assert!(
         newest_source.is_none_or(|source| source <= built),
         "{} is older than its sources: run `make test` (or `cargo build --workspace --all-targets`)",

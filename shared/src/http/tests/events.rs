@@ -3,7 +3,7 @@
 
 use super::decode;
 use crate::http::runtime::request_from_event;
-use crate::http::{backup, eject, fetch};
+use crate::http::{backup, client_backup_shares, eject, fetch};
 use crate::secret::{Authenticator, WebhookSecrets};
 use crate::store::memory::MemoryStore;
 use std::collections::BTreeSet;
@@ -44,6 +44,8 @@ fn every_event_file_has_an_expected_status() {
 #[tokio::test]
 async fn each_event_gets_its_expected_status() {
     let store = MemoryStore::default();
+    // The client half has its own tables, as deployed.
+    let client_store = MemoryStore::default();
     let secrets: Authenticator =
         WebhookSecrets::new(Some(DEV_SECRET.to_owned().into()), None).into();
     for (file, route, expected) in expected_statuses() {
@@ -53,6 +55,7 @@ async fn each_event_gets_its_expected_status() {
         let response = match route.as_str() {
             "backup" => backup(&store, &secrets, request).await,
             "fetch" => fetch(&store, &secrets, request).await,
+            "client-share" => client_backup_shares(&client_store, "sub", request).await,
             _ => eject(&store, request).await,
         }
         .unwrap();
@@ -66,6 +69,14 @@ async fn each_event_gets_its_expected_status() {
         if route == "eject" && expected == 200 {
             let share = body["share"].as_str().unwrap_or_default();
             assert!(share.contains("0x5f3c"), "{file}: {body}");
+        }
+        if file == "client-share-get.json" {
+            assert!(
+                body["cipherText"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("ZW5j")),
+                "{body}"
+            );
         }
     }
 }

@@ -1,0 +1,366 @@
+//! The client-share API end to end, as an app meets it: the real `client-backup-shares` binary
+//! behind the local stand-in of API Gateway's JWT authorizer (development tokens), on tables made
+//! from `template.yaml`'s client-share tables in DynamoDB Local, sealing under its own key in the
+//! KMS emulator.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use custodian_backup::config::{HistoryRetention, Tables};
+use custodian_backup::domain::Backup;
+use custodian_backup::store::ShareWriter;
+use local_aws::app_api::{self, dev_token, sign};
+use local_aws::cli::custody_with;
+use local_aws::runtime_api::{Function, binary};
+use local_aws::{Fixture, aws_emulator, dynamodb_local, template, unique};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The client-share tables and key of one stack, and the API in front of its function.
+struct App {
+    tables: Tables,
+    key_id: String,
+    base: String,
+    function: Arc<Function>,
+    http: reqwest::Client,
+}
+
+impl App {
+    async fn start() -> Self {
+        let client = dynamodb_local::client().await;
+        let tables = Tables {
+            shares: unique("client-shares"),
+            history: unique("client-history"),
+            audit: unique("client-audit"),
+            history_retention: HistoryRetention::FOREVER,
+        };
+        for (logical_id, name) in [
+            ("ClientBackupSharesTable", &tables.shares),
+            ("ClientBackupShareHistoryTable", &tables.history),
+            ("ClientBackupShareAuditTable", &tables.audit),
+        ] {
+            template::create_table(&client, &template::table(logical_id), name).await;
+        }
+        let key_id = aws_emulator::create_share_key().await;
+        let function = Arc::new(
+            Function::start(
+                &binary("client-backup-shares"),
+                &env(&tables, &key_id, true),
+            )
+            .await,
+        );
+        let base = app_api::serve(function.clone(), 0).await;
+        Self {
+            tables,
+            key_id,
+            base,
+            function,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.expect("the local API answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")),
+        )
+    }
+
+    async fn put(&self, token: &str, method: &str, body: Value) -> (u16, Value) {
+        let path = format!("/client-backup-shares/{method}");
+        self.call("PUT", &path, Some(token), Some(body.to_string()))
+            .await
+    }
+
+    async fn get(&self, token: &str, method: &str) -> (u16, Value) {
+        self.call(
+            "GET",
+            &format!("/client-backup-shares/{method}"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    async fn items(&self, table: &str) -> Vec<aws_sdk_dynamodb::types::AttributeValue> {
+        let client = dynamodb_local::client().await;
+        let page = client.scan().table_name(table).send().await.unwrap();
+        page.items()
+            .iter()
+            .flat_map(|item| item.values().cloned())
+            .collect()
+    }
+}
+
+/// The environment `template.yaml` gives the client-share function, on these tables and key.
+fn env<'a>(tables: &'a Tables, key_id: &'a str, client_kind: bool) -> Vec<(&'a str, &'a str)> {
+    let mut env = vec![
+        ("SHARES_TABLE", tables.shares.as_str()),
+        ("HISTORY_TABLE", tables.history.as_str()),
+        ("AUDIT_TABLE", tables.audit.as_str()),
+        ("SHARE_KEY_ID", key_id),
+        ("HISTORY_RETENTION_DAYS", "0"),
+        ("OWNER_CLAIM", "sub"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local::endpoint()),
+        ("AWS_ENDPOINT_URL_KMS", aws_emulator::endpoint()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+    ];
+    if client_kind {
+        env.push(("SHARE_KIND", "client"));
+    }
+    env.extend(dynamodb_local::LOCAL_CREDENTIALS);
+    env
+}
+
+fn token(user: &str) -> String {
+    dev_token(user, Duration::from_secs(600))
+}
+
+/// Base64 as the SDK's cipherText is, with a non-ASCII tail to prove bytes are kept exactly.
+const CIPHER_TEXT: &str = "c2VjcmV0LWNsaWVudC1iYWNrdXAtc2hhcmU+/+/=é☃";
+
+#[tokio::test]
+async fn an_app_stores_and_fetches_its_own_client_backup_share_byte_for_byte_and_nobody_elses() {
+    let app = App::start().await;
+    let (alice, bob) = (unique("alice"), unique("bob"));
+    let body = json!({ "cipherText": CIPHER_TEXT, "backupSharePairId": "bsp_1" });
+    assert_eq!(
+        app.put(&token(&alice), "PASSWORD", body.clone()).await,
+        (200, json!({ "result": "created" }))
+    );
+    assert_eq!(
+        app.put(&token(&alice), "PASSWORD", body).await.1["result"],
+        "unchanged"
+    );
+    let (status, got) = app.get(&token(&alice), "PASSWORD").await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["cipherText"], CIPHER_TEXT);
+    assert_eq!(got["backupMethod"], "PASSWORD");
+    assert_eq!(got["backupSharePairId"], "bsp_1");
+    assert!(
+        got["storedAt"]
+            .as_str()
+            .is_some_and(|at| at.starts_with("20")),
+        "{got}"
+    );
+
+    // Another user's token never reaches alice's share; no token, a forged or expired one never
+    // reaches the function at all.
+    let (status, answer) = app.get(&token(&bob), "PASSWORD").await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let expired = dev_token(&alice, Duration::ZERO);
+    let forged = sign(
+        &json!({ "alg": "none" }),
+        &json!({ "sub": alice, "iss": app_api::DEV_ISSUER, "aud": app_api::DEV_AUDIENCE, "exp": u64::MAX }),
+    );
+    for refused in [
+        None,
+        Some(expired.as_str()),
+        Some(forged.as_str()),
+        Some("not-a-token"),
+    ] {
+        let (status, _) = app
+            .call("GET", "/client-backup-shares/PASSWORD", refused, None)
+            .await;
+        assert_eq!(status, 401, "{refused:?}");
+    }
+
+    // A replacement keeps the old one in history; the list never carries a cipherText.
+    let replaced = json!({ "cipherText": "c2Vjb25k" });
+    assert_eq!(
+        app.put(&token(&alice), "PASSWORD", replaced).await.1["result"],
+        "replaced"
+    );
+    assert_eq!(
+        app.put(
+            &token(&alice),
+            "ICLOUD",
+            json!({ "cipherText": "aWNsb3Vk" })
+        )
+        .await
+        .0,
+        200
+    );
+    let (status, listed) = app
+        .call("GET", "/client-backup-shares", Some(&token(&alice)), None)
+        .await;
+    assert_eq!(status, 200);
+    let methods: Vec<&str> = listed["clientBackupShares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["backupMethod"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods, ["ICLOUD", "PASSWORD"]);
+    assert!(
+        !listed.to_string().contains("c2Vj") && !listed.to_string().contains("cipherText"),
+        "{listed}"
+    );
+    let mut operator = env(&app.tables, &app.key_id, true);
+    operator.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
+    let history = custody_with(&operator, &["--json", "history", &alice, "PASSWORD"]);
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    assert_eq!(
+        history.json()["shares"].as_array().unwrap().len(),
+        2,
+        "{}",
+        history.stdout
+    );
+
+    // Sealed at rest: no cipherText in any item, current or kept; nothing in the logs.
+    for table in [&app.tables.shares, &app.tables.history] {
+        for value in app.items(table).await {
+            if let AttributeValue::S(text) = value {
+                assert!(
+                    !text.contains("c2VjcmV0") && !text.contains("c2Vjb25k"),
+                    "{text}"
+                );
+            }
+        }
+    }
+    let logs = app
+        .function
+        .output_when(|logs| logs.matches("\"message\":\"request\"").count() >= 7)
+        .await;
+    assert!(!logs.contains("c2Vj"), "a cipherText in the logs:\n{logs}");
+}
+
+#[tokio::test]
+async fn a_bad_body_gets_a_clear_error_and_nothing_is_stored() {
+    let app = App::start().await;
+    let user = unique("carol");
+    let cases = [
+        (json!({ "cipherText": "" }).to_string(), 400, "empty_field"),
+        (json!({ "cipherText": 42 }).to_string(), 400, "wrong_type"),
+        (json!({}).to_string(), 400, "missing_field"),
+        ("{\"cipherText\": \"cut".to_owned(), 400, "malformed_json"),
+        (
+            json!({ "cipherText": "a".repeat(65 * 1024) }).to_string(),
+            413,
+            "cipher_text_too_large",
+        ),
+        (
+            json!({ "cipherText": "a".repeat(300 * 1024) }).to_string(),
+            413,
+            "payload_too_large",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let (got, answer) = app
+            .call(
+                "PUT",
+                "/client-backup-shares/PASSWORD",
+                Some(&token(&user)),
+                Some(body),
+            )
+            .await;
+        assert_eq!(
+            (got, answer["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{answer}"
+        );
+        assert!(
+            !answer.to_string().contains("aaaa"),
+            "the error echoes the body"
+        );
+    }
+    let (_, listed) = app
+        .call("GET", "/client-backup-shares", Some(&token(&user)), None)
+        .await;
+    assert_eq!(listed["clientBackupShares"], json!([]));
+    assert!(app.items(&app.tables.shares).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_share_stored_without_a_method_answers_for_any_method_and_says_so() {
+    let app = App::start().await;
+    let user = unique("dave");
+    assert_eq!(
+        app.put(
+            &token(&user),
+            "UNKNOWN",
+            json!({ "cipherText": "bGVnYWN5" })
+        )
+        .await
+        .0,
+        200
+    );
+    let (status, got) = app.get(&token(&user), "GDRIVE").await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        (
+            got["backupMethod"].as_str(),
+            got["requestedBackupMethod"].as_str()
+        ),
+        (Some("UNKNOWN"), Some("GDRIVE"))
+    );
+    assert_eq!(got["cipherText"], "bGVnYWN5");
+}
+
+/// The two halves never mix: a custodian share in the client tables does not open as a client
+/// share (the kind is bound into every envelope), and the client-share function refuses to start
+/// unless configured for the client half.
+#[tokio::test]
+async fn a_custodian_share_never_comes_out_of_the_client_share_api() {
+    let f = Fixture::new().await;
+    let user = unique("erin");
+    let body = json!({ "clientId": user, "backupMethod": "PASSWORD", "share": "{\"share\":\"0x5f3c-custodian\"}" });
+    f.store
+        .put_share(&Backup::from_json(body.to_string().as_bytes()).unwrap())
+        .await
+        .unwrap();
+    let function = Arc::new(
+        Function::start(
+            &binary("client-backup-shares"),
+            &env(&f.tables, &f.key_id, true),
+        )
+        .await,
+    );
+    let base = app_api::serve(function, 0).await;
+    let response = reqwest::Client::new()
+        .get(format!("{base}/client-backup-shares/PASSWORD"))
+        .bearer_auth(token(&user))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 500);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("stored_share_unreadable") && !text.contains("0x5f3c"),
+        "{text}"
+    );
+
+    let custodian_configured = Function::start(
+        &binary("client-backup-shares"),
+        &env(&f.tables, &f.key_id, false),
+    )
+    .await;
+    let logs = custodian_configured
+        .output_when(|logs| logs.contains("SHARE_KIND"))
+        .await;
+    assert!(
+        logs.contains("this function serves client backup shares"),
+        "{logs}"
+    );
+}
