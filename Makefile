@@ -1,12 +1,15 @@
 # The two commands a newcomer needs: `make run` and `make test`. Each installs its tools into
 # .tools/ on first use.
-.PHONY: help run test sam-local load bench lint build deploy account-setup smoke sim fuzz ci
+.PHONY: help run token test sam-local load bench lint build deploy account-setup smoke sim fuzz ci
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
-run: ## Serve /backup and /backup/fetch on http://127.0.0.1:9000 with DynamoDB Local
+run: ## Serve /backup and /backup/fetch on http://127.0.0.1:9000, the client-share API on :9001, with DynamoDB Local
 	scripts/run.sh
+
+token: ## A development token for the local client-share API of `make run` (USER=alice)
+	@cargo run --quiet -p local-aws --bin dev-token -- $(or $(USER),alice)
 
 test: ## Every test: unit, DynamoDB Local, the real Lambda binaries, and sam local (where Docker runs)
 	scripts/test.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Serves both webhooks on http://127.0.0.1:$PORT (default 9000) as Portal calls them, backed by
-# DynamoDB Local and a local KMS (moto), with a development secret. Ctrl-C stops everything; data
-# lives in memory.
+# Serves both webhooks on http://127.0.0.1:$PORT (default 9000) as Portal calls them, and the
+# client-share API on http://127.0.0.1:$APP_PORT (default 9001) as an app calls it (development
+# tokens: `make token USER=alice`), backed by DynamoDB Local and a local KMS (moto), with a
+# development secret. Ctrl-C stops everything; data lives in memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/tools.sh dynamodb-local aws-emulator cargo-lambda
@@ -14,12 +15,20 @@ export SHARES_TABLE=${SHARES_TABLE:-custodian-backup-shares}
 export HISTORY_TABLE=${HISTORY_TABLE:-custodian-backup-share-history}
 export AUDIT_TABLE=${AUDIT_TABLE:-custodian-backup-audit}
 export SHARE_KEY_ID=${SHARE_KEY_ID:-alias/custodian-backup-local}
+app_port=${APP_PORT:-9001}
+export CLIENT_SHARES_TABLE=client-backup-shares CLIENT_SHARE_HISTORY_TABLE=client-backup-share-history \
+  CLIENT_SHARE_AUDIT_TABLE=client-backup-share-audit CLIENT_SHARE_KEY_ID=alias/client-backup-local
 export AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT
 export AWS_ENDPOINT_URL_KMS=$AWS_EMULATOR_ENDPOINT
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
-echo "building the local resources tool and both functions (debug; about 3 minutes the first time)" >&2
-cargo build --quiet -p local-aws --bin local-resources -p backup -p backup-fetch
+echo "building the local tools and the functions (debug; about 3 minutes the first time)" >&2
+cargo build --quiet -p local-aws --bin local-resources --bin app-api --bin dev-token \
+  -p backup -p backup-fetch -p client-backup-shares
 cargo run --quiet -p local-aws --bin local-resources
+APP_PORT=$app_port target/debug/app-api &
+app_api=$!
+trap "kill $app_api 2>/dev/null" EXIT
+token=$(target/debug/dev-token alice)
 
 cat <<MSG
 
@@ -43,7 +52,17 @@ cat <<MSG
     AWS_ENDPOINT_URL_STS=$AWS_EMULATOR_ENDPOINT AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
     AWS_REGION=us-east-1 cargo run --quiet -p custody -- list cli_local_test
 
-  Shares are sealed with the KMS key $SHARE_KEY_ID in the local emulator.
+  The app's client-share API (what a wallet app calls; docs/client-shares.md)
+    base URL        http://127.0.0.1:$app_port
+    a token for alice (make token USER=alice prints one for any user):
+    TOKEN=$token
+    curl -i -X PUT http://127.0.0.1:$app_port/client-backup-shares/PASSWORD -H "Authorization: Bearer \$TOKEN" \\
+      -H 'Content-Type: application/json' -d '{"cipherText":"ZW5jcnlwdGVkLWNsaWVudC1zaGFyZQ=="}'
+    curl -i http://127.0.0.1:$app_port/client-backup-shares/PASSWORD -H "Authorization: Bearer \$TOKEN"
+    curl -i http://127.0.0.1:$app_port/client-backup-shares -H "Authorization: Bearer \$TOKEN"
+
+  Shares are sealed with the KMS key $SHARE_KEY_ID in the local emulator (client backup shares
+  with $CLIENT_SHARE_KEY_ID).
   Each function starts on its first request. Ctrl-C stops the server and the emulators.
 
 MSG

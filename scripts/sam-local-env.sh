@@ -11,7 +11,9 @@ export LAMBDA_IMAGE=${LAMBDA_IMAGE:-custodian-backup/provided-al2023-standin:boo
 export SAM="$PWD/.tools/venv/bin/sam" SAM_CLI_TELEMETRY=0
 # Containers run this machine's architecture: build for it, and tell sam local the same.
 ARCH=${ARCH:-$(uname -m | sed 's/aarch64/arm64/')}
-export ARCH SAM_PARAMETERS="Architecture=$ARCH"
+# The client-share API on, with the development issuer (sam local runs no authorizer: the
+# client-share events carry the claims API Gateway would pass).
+export ARCH SAM_PARAMETERS="Architecture=$ARCH ClientSharesJwtIssuer=https://dev-issuer.localhost/ ClientSharesJwtAudience=local-wallet-app"
 bridge=$(ip -4 -o addr show docker0 | awk '{ split($4, a, "/"); print a[1]; exit }')
 [ -n "$bridge" ] || { echo "no docker0 bridge address: is dockerd running?" >&2; exit 1; }
 export DYNAMODB_HOST=$bridge AWS_EMULATOR_HOST=$bridge
@@ -19,8 +21,11 @@ source scripts/dynamodb-local.sh
 source scripts/aws-emulator.sh
 # The functions in the containers, and local-resources here, use the same names and addresses.
 local_value() { python3 -c 'import json,sys; print(json.load(open("locals.json"))["Parameters"][sys.argv[1]])' "$1"; }
+client_value() { python3 -c 'import json,sys; print(json.load(open("locals.json"))["ClientBackupSharesFunction"][sys.argv[1]])' "$1"; }
 export SHARES_TABLE=$(local_value SHARES_TABLE) HISTORY_TABLE=$(local_value HISTORY_TABLE) \
   AUDIT_TABLE=$(local_value AUDIT_TABLE) SHARE_KEY_ID=$(local_value SHARE_KEY_ID)
+export CLIENT_SHARES_TABLE=$(client_value SHARES_TABLE) CLIENT_SHARE_HISTORY_TABLE=$(client_value HISTORY_TABLE) \
+  CLIENT_SHARE_AUDIT_TABLE=$(client_value AUDIT_TABLE) CLIENT_SHARE_KEY_ID=$(client_value SHARE_KEY_ID)
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT AWS_ENDPOINT_URL_KMS=$AWS_EMULATOR_ENDPOINT
 cargo run --quiet -p local-aws --bin local-resources

@@ -28,7 +28,7 @@ cat <<MSG
 
   One event through one function:
     .tools/venv/bin/sam local invoke BackupFunction -e events/backup-multi-backup.json \\
-      --env-vars .tools/locals.json --parameter-overrides $SAM_PARAMETERS \\
+      --env-vars .tools/locals.json --parameter-overrides "$SAM_PARAMETERS" \\
       --invoke-image $LAMBDA_IMAGE --skip-pull-image
 
 MSG

@@ -1,7 +1,9 @@
-//! Creates what `make run` needs in the local emulators: the shares, history and audit tables of
-//! `template.yaml` in DynamoDB Local, and the KMS key (under the alias in `SHARE_KEY_ID`) in the
-//! emulator. Reads `DYNAMODB_ENDPOINT`, `AWS_EMULATOR_ENDPOINT`, `SHARES_TABLE`, `HISTORY_TABLE`,
-//! `AUDIT_TABLE` and `SHARE_KEY_ID`; leaves whatever exists alone.
+//! Creates what `make run` and `sam local` need in the local emulators: the shares, history and
+//! audit tables of `template.yaml` in DynamoDB Local, and the KMS key (under the alias in
+//! `SHARE_KEY_ID`) in the emulator; with `CLIENT_SHARES_TABLE`, `CLIENT_SHARE_HISTORY_TABLE`,
+//! `CLIENT_SHARE_AUDIT_TABLE` and `CLIENT_SHARE_KEY_ID` set, the client-share tables and key too.
+//! Reads `DYNAMODB_ENDPOINT`, `AWS_EMULATOR_ENDPOINT` and those names; leaves whatever exists
+//! alone.
 
 use local_aws::{aws_emulator, dynamodb_local, template};
 
@@ -15,11 +17,24 @@ async fn main() {
         .expect("DynamoDB Local answers")
         .table_names
         .unwrap_or_default();
-    for (logical_id, variable) in [
+    let mut tables = vec![
         ("SharesTable", "SHARES_TABLE"),
         ("HistoryTable", "HISTORY_TABLE"),
         ("AuditTable", "AUDIT_TABLE"),
-    ] {
+    ];
+    let mut keys = vec!["SHARE_KEY_ID"];
+    if std::env::var_os("CLIENT_SHARES_TABLE").is_some() {
+        tables.extend([
+            ("ClientBackupSharesTable", "CLIENT_SHARES_TABLE"),
+            (
+                "ClientBackupShareHistoryTable",
+                "CLIENT_SHARE_HISTORY_TABLE",
+            ),
+            ("ClientBackupShareAuditTable", "CLIENT_SHARE_AUDIT_TABLE"),
+        ]);
+        keys.push("CLIENT_SHARE_KEY_ID");
+    }
+    for (logical_id, variable) in tables {
         let name = required(variable);
         if existing.contains(&name) {
             println!("table {name} exists");
@@ -28,11 +43,16 @@ async fn main() {
             println!("table {name} created from template.yaml ({logical_id})");
         }
     }
+    for variable in keys {
+        key_under_alias(&required(variable)).await;
+    }
+}
 
-    let alias = required("SHARE_KEY_ID");
+/// A key in the emulator under `alias`, made if there is none.
+async fn key_under_alias(alias: &str) {
     assert!(
         alias.starts_with("alias/"),
-        "SHARE_KEY_ID must be an alias here"
+        "{alias}: a key alias is needed here"
     );
     let kms = aws_emulator::patient_kms_client().await;
     let aliases = kms
@@ -43,13 +63,13 @@ async fn main() {
     if aliases
         .aliases()
         .iter()
-        .any(|a| a.alias_name() == Some(alias.as_str()))
+        .any(|a| a.alias_name() == Some(alias))
     {
         println!("KMS key {alias} exists");
     } else {
         let key = aws_emulator::create_share_key().await;
         kms.create_alias()
-            .alias_name(&alias)
+            .alias_name(alias)
             .target_key_id(&key)
             .send()
             .await
