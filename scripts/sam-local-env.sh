@@ -13,7 +13,7 @@ export SAM="$PWD/.tools/venv/bin/sam" SAM_CLI_TELEMETRY=0
 ARCH=${ARCH:-$(uname -m | sed 's/aarch64/arm64/')}
 # The client-share API on, with the development issuer (sam local runs no authorizer: the
 # client-share events carry the claims API Gateway would pass).
-export ARCH SAM_PARAMETERS="Architecture=$ARCH ClientSharesJwtIssuer=https://dev-issuer.localhost/ ClientSharesJwtAudience=local-wallet-app"
+export ARCH SAM_PARAMETERS="Architecture=$ARCH ClientSharesJwtIssuer=https://dev-issuer.localhost/ ClientSharesJwtAudience=local-wallet-app ClientShareCallerArns=arn:aws:iam::123456789012:role/enclave-backend"
 bridge=$(ip -4 -o addr show docker0 | awk '{ split($4, a, "/"); print a[1]; exit }')
 [ -n "$bridge" ] || { echo "no docker0 bridge address: is dockerd running?" >&2; exit 1; }
 export DYNAMODB_HOST=$bridge AWS_EMULATOR_HOST=$bridge

@@ -31,6 +31,7 @@ while read -r file route expected; do
     fetch) function=FetchFunction ;;
     eject) function=EjectFunction ;;
     client-share) function=ClientBackupSharesFunction ;;
+    backend-client-share) function=BackendClientBackupSharesFunction ;;
   esac
   output=$("$SAM" local invoke "$function" -e "events/$file" "${event_args[@]}" 2>"$PWD/.tools/sam-local-invoke.log") || true
   status=$(printf '%s' "$output" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1]).get("statusCode"))' 2>/dev/null || echo none)

@@ -24,6 +24,9 @@ async fn every_event_file_gets_its_expected_status_from_the_real_binaries() {
     let client = Fixture::new().await;
     let mut client_env = client.function_env(DEV_SECRET);
     client_env.push(("SHARE_KIND", "client"));
+    // The Enclave MPC API's function: the same binary and tables, for the customer's backend.
+    let mut backend_env = client_env.clone();
+    backend_env.push(("CLIENT_SHARE_CALLERS", "backend"));
     let functions = [
         ("backup", Function::start(&binary("backup"), &env).await),
         (
@@ -34,6 +37,10 @@ async fn every_event_file_gets_its_expected_status_from_the_real_binaries() {
         (
             "client-share",
             Function::start(&binary("client-backup-shares"), &client_env).await,
+        ),
+        (
+            "backend-client-share",
+            Function::start(&binary("client-backup-shares"), &backend_env).await,
         ),
     ];
     let function_for = |route| &functions.iter().find(|(name, _)| *name == route).unwrap().1;

@@ -364,3 +364,150 @@ async fn a_custodian_share_never_comes_out_of_the_client_share_api() {
         "{logs}"
     );
 }
+
+/// The Enclave MPC API's variant: the customer's backend, a SigV4 caller, names the client in
+/// the path. The real binary as `BackendClientBackupSharesFunction` runs it, through the Lambda
+/// Runtime API with REST events as API Gateway sends them after IAM authorization.
+#[tokio::test]
+async fn the_customers_backend_stores_and_fetches_a_clients_share_only_as_a_signed_caller() {
+    let app = App::start().await;
+    let mut backend_env = env(&app.tables, &app.key_id, true);
+    backend_env.push(("CLIENT_SHARE_CALLERS", "backend"));
+    let backend = Function::start(&binary("client-backup-shares"), &backend_env).await;
+    let caller = "arn:aws:sts::123456789012:assumed-role/enclave-backend/worker";
+    let (client, other) = (unique("cli"), unique("cli"));
+    let request = |method: &str,
+                   client: &str,
+                   backup_method: Option<&str>,
+                   body: Option<Value>,
+                   signed: bool| {
+        let mut event: Value =
+            serde_json::from_str(&local_aws::events::event("backend-client-share-put.json"))
+                .unwrap();
+        let mut path = format!("/clients/{client}/client-backup-shares");
+        let mut resource = "/clients/{clientId}/client-backup-shares".to_owned();
+        event["pathParameters"] = json!({ "clientId": client });
+        if let Some(m) = backup_method {
+            path = format!("{path}/{m}");
+            resource.push_str("/{backupMethod}");
+            event["pathParameters"]["backupMethod"] = m.into();
+        }
+        event["httpMethod"] = method.into();
+        event["path"] = path.into();
+        event["resource"] = resource.clone().into();
+        event["requestContext"]["resourcePath"] = resource.into();
+        event["body"] = body.map_or(Value::Null, |body| body.to_string().into());
+        event["requestContext"]["identity"]["userArn"] =
+            if signed { caller.into() } else { Value::Null };
+        event.to_string()
+    };
+    let answer = |outcome: Result<Value, Value>| {
+        let response = outcome.expect("no function error");
+        let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+        (response["statusCode"].as_u64().unwrap(), body)
+    };
+    let per_curve = [
+        ("PASSWORD-SECP256K1", CIPHER_TEXT),
+        ("PASSWORD-ED25519", "ZWQyNTUxOQ=="),
+    ];
+    for (method, cipher_text) in per_curve {
+        let body = json!({ "cipherText": cipher_text, "backupSharePairId": "bsp_9" });
+        let put = request("PUT", &client, Some(method), Some(body), true);
+        assert_eq!(answer(backend.invoke(&put).await).1["result"], "created");
+    }
+    for (method, cipher_text) in per_curve {
+        let (status, got) = answer(
+            backend
+                .invoke(&request("GET", &client, Some(method), None, true))
+                .await,
+        );
+        assert_eq!(
+            (status, got["cipherText"].as_str()),
+            (200, Some(cipher_text)),
+            "{got}"
+        );
+    }
+    let (_, listed) = answer(
+        backend
+            .invoke(&request("GET", &client, None, None, true))
+            .await,
+    );
+    assert_eq!(
+        listed["clientBackupShares"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert!(!listed.to_string().contains("cipherText"), "{listed}");
+    let replaced = json!({ "cipherText": "cmVwbGFjZWQ=" });
+    let put = request(
+        "PUT",
+        &client,
+        Some("PASSWORD-ED25519"),
+        Some(replaced),
+        true,
+    );
+    assert_eq!(answer(backend.invoke(&put).await).1["result"], "replaced");
+
+    let get_other = request("GET", &other, Some("PASSWORD-SECP256K1"), None, true);
+    let (status, got) = answer(backend.invoke(&get_other).await);
+    assert_eq!(
+        (status, got["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    for unsigned in [
+        request("GET", &client, Some("PASSWORD-SECP256K1"), None, false),
+        request(
+            "PUT",
+            &client,
+            Some("PASSWORD-SECP256K1"),
+            Some(json!({ "cipherText": "bad" })),
+            false,
+        ),
+    ] {
+        let (status, got) = answer(backend.invoke(&unsigned).await);
+        assert_eq!(
+            (status, got["error"]["code"].as_str()),
+            (403, Some("no_caller_identity"))
+        );
+        assert!(got.get("cipherText").is_none());
+    }
+    let (_, still) = answer(
+        backend
+            .invoke(&request(
+                "GET",
+                &client,
+                Some("PASSWORD-SECP256K1"),
+                None,
+                true,
+            ))
+            .await,
+    );
+    assert_eq!(
+        still["cipherText"], CIPHER_TEXT,
+        "an unsigned PUT changed nothing"
+    );
+
+    let mut operator = env(&app.tables, &app.key_id, true);
+    operator.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
+    let history = custody_with(
+        &operator,
+        &["--json", "history", &client, "PASSWORD-ED25519"],
+    );
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    assert_eq!(
+        history.json()["shares"].as_array().unwrap().len(),
+        2,
+        "{}",
+        history.stdout
+    );
+    let logs = backend
+        .output_when(|logs| logs.matches("\"message\":\"request\"").count() >= 10)
+        .await;
+    assert!(
+        !logs.contains("c2Vj") && !logs.contains("ZWQy"),
+        "a cipherText in the logs:\n{logs}"
+    );
+    assert!(
+        logs.contains(caller),
+        "the log line names the caller:\n{logs}"
+    );
+}

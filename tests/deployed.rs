@@ -927,3 +927,145 @@ fn the_client_share_api_exists_only_with_an_issuer_and_every_route_needs_a_verif
         assert!(on.contains_key(alarm), "{alarm}");
     }
 }
+
+/// The Enclave MPC API's variant (docs/client-shares.md): with ClientShareCallerArns, and without
+/// any JWT issuer, the webhook API gains the client-share routes under /clients/{clientId}, each
+/// needing SigV4 and denied to every principal not named; its own function and role on the
+/// client half's tables and key, which only that role (of the functions) may use; the WAF lets
+/// the signed routes through; the custody CLI's client-share policies exist with the tables.
+#[test]
+fn the_backend_client_share_routes_exist_only_with_caller_arns_and_admit_only_signed_named_callers()
+{
+    let off = created("prod", &["EnableWebAcl=true"]);
+    let made: Vec<&String> = off
+        .iter()
+        .filter(|(id, resource)| {
+            (id.starts_with("Client") || id.starts_with("BackendClient"))
+                && resource["Type"] != "AWS::CodeDeploy::DeploymentGroup"
+        })
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        made.is_empty(),
+        "nothing of the client half by default: {made:?}"
+    );
+    assert_eq!(list(&off["WebAcl"]["Properties"]["Rules"]).len(), 1);
+
+    let backend = "arn:aws:iam::123456789012:role/enclave-backend";
+    let on = created(
+        "prod",
+        &[
+            &format!("ClientShareCallerArns={backend}"),
+            "EnableWebAcl=true",
+        ],
+    );
+    assert!(
+        of_type(&on, "AWS::ApiGatewayV2::Api").is_empty(),
+        "no app API"
+    );
+    let body = &on["WebhookApi"]["Properties"]["Body"];
+    let mut routes = vec![];
+    for (path, methods) in body["paths"].as_object().unwrap() {
+        for (method, operation) in methods.as_object().unwrap() {
+            if path.contains("client-backup-shares") {
+                let target = short(&operation["x-amazon-apigateway-integration"]["uri"]);
+                assert!(
+                    target.contains("BackendClientBackupSharesFunctionAliaslive"),
+                    "{target}"
+                );
+                routes.push(format!(
+                    "{method} {path}: {}",
+                    short(&operation["security"])
+                ));
+            }
+        }
+    }
+    assert_eq!(
+        routes,
+        [
+            "get /clients/{clientId}/client-backup-shares: [{AWS_IAM: []}]",
+            "get /clients/{clientId}/client-backup-shares/{backupMethod}: [{AWS_IAM: []}]",
+            "put /clients/{clientId}/client-backup-shares/{backupMethod}: [{AWS_IAM: []}]",
+        ]
+    );
+    let policy = statements(&body["x-amazon-apigateway-policy"]);
+    assert!(
+        policy.contains(&format!("Deny execute-api:Invoke on [execute-api:/*/*/clients/*/client-backup-shares, execute-api:/*/*/clients/*/client-backup-shares/*] if {{StringNotEquals: {{aws:PrincipalArn: {{Fn::Split: [,, {backend}]}}}}}}")),
+        "{policy:#?}"
+    );
+    assert!(
+        !policy
+            .iter()
+            .any(|s| s.starts_with("Allow") && s.contains("clients")),
+        "no open allow on the signed routes: {policy:#?}"
+    );
+    let rules = list(&on["WebAcl"]["Properties"]["Rules"]);
+    assert_eq!(rules[1]["Name"], "iam-authorised-routes");
+
+    let function = &on["BackendClientBackupSharesFunction"]["Properties"];
+    let env = &function["Environment"]["Variables"];
+    assert_eq!(env["SHARE_KIND"], "client");
+    assert_eq!(env["CLIENT_SHARE_CALLERS"], "backend");
+    assert_eq!(short(&env["SHARES_TABLE"]), "ClientBackupSharesTable");
+    assert_eq!(short(&env["SHARE_KEY_ID"]), "ClientShareKey");
+    let role = role_permissions(&on["BackendClientBackupSharesFunctionRole"]);
+    assert!(
+        role.iter()
+            .filter(|grant| grant.contains("dynamodb:"))
+            .all(|grant| grant.contains(" on ClientBackupShare")),
+        "{role:#?}"
+    );
+    let principals: Vec<String> =
+        list(&on["ClientShareKey"]["Properties"]["KeyPolicy"]["Statement"])
+            .iter()
+            .filter(|statement| statement["Sid"] != "KeyAdministration")
+            .map(|statement| short(&statement["Principal"]["AWS"]))
+            .collect();
+    assert_eq!(principals, ["BackendClientBackupSharesFunctionRole"]);
+    for id in [
+        "ClientBackupSharesTable",
+        "ClientBackupShareHistoryTable",
+        "ClientBackupShareAuditTable",
+        "BackendClientBackupSharesFunctionLogs",
+        "ClientShareCustodyOperatorPolicy",
+        "ClientShareBreakGlassExportPolicy",
+        "ClientBackupSharesErrorsAlarm",
+    ] {
+        assert!(on.contains_key(id), "{id}");
+    }
+    let export =
+        statements(&on["ClientShareBreakGlassExportPolicy"]["Properties"]["PolicyDocument"]);
+    assert!(
+        export
+            .iter()
+            .any(|s| s.starts_with("Allow kms:Decrypt on ClientShareKey")),
+        "{export:#?}"
+    );
+    assert!(
+        !export.iter().any(|s| s.contains("on ShareKey")),
+        "{export:#?}"
+    );
+
+    // Both APIs on: each function's role, and no other, in ClientShareKey's policy.
+    let both = created(
+        "prod",
+        &[
+            &format!("ClientShareCallerArns={backend}"),
+            "ClientSharesJwtIssuer=https://users.example.com/",
+            "ClientSharesJwtAudience=wallet-app",
+        ],
+    );
+    let principals: Vec<String> =
+        list(&both["ClientShareKey"]["Properties"]["KeyPolicy"]["Statement"])
+            .iter()
+            .filter(|statement| statement["Sid"] != "KeyAdministration")
+            .map(|statement| short(&statement["Principal"]["AWS"]))
+            .collect();
+    assert_eq!(
+        principals,
+        [
+            "ClientBackupSharesFunctionRole",
+            "BackendClientBackupSharesFunctionRole"
+        ]
+    );
+}

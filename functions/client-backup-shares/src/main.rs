@@ -1,23 +1,19 @@
-//! Lambda function for the client-share API (optional, off by default, behind API Gateway's JWT
-//! authorizer): `PUT|GET /client-backup-shares/{backupMethod}` and `GET /client-backup-shares`,
-//! the app's encrypted client backup share, owned by the verified token's owner claim.
+//! Lambda function for client backup shares (optional, off by default): the app's encrypted
+//! client backup share per backup method. As `template.yaml` deploys it, either
+//! - for the app, behind the HTTP API's JWT authorizer: `PUT|GET /client-backup-shares/{backupMethod}`
+//!   and `GET /client-backup-shares`, owned by the verified token's owner claim, or
+//! - for the customer's backend (the Enclave MPC API), behind the REST API's IAM authorization:
+//!   the same under `/clients/{clientId}/client-backup-shares` (`CLIENT_SHARE_CALLERS=backend`).
 
 use custodian_backup::app;
 use custodian_backup::domain::envelope::ShareKind;
-use custodian_backup::http::{self, runtime};
+use custodian_backup::http::{self, Callers, runtime};
 use lambda_http::{Error, Request};
-
-/// The token claim that names the user, as `template.yaml` sets it (`ClientSharesOwnerClaim`).
-const OWNER_CLAIM: &str = "OWNER_CLAIM";
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     app::init_tracing();
+    let callers = Callers::from_env()?;
     let store = app::store_from_env(ShareKind::Client).await?;
-    let owner_claim = std::env::var(OWNER_CLAIM)
-        .ok()
-        .filter(|claim| !claim.is_empty())
-        .unwrap_or_else(|| "sub".to_owned());
-    runtime::serve(|request: Request| http::client_backup_shares(&store, &owner_claim, request))
-        .await
+    runtime::serve(|request: Request| http::client_backup_shares(&store, &callers, request)).await
 }

@@ -14,7 +14,8 @@
 //! | `HISTORY_TABLE` | DynamoDB table of replaced shares |
 //! | `AUDIT_TABLE` | DynamoDB table of audit records (exports, restores); only the CLI and eject write it |
 //! | `HISTORY_RETENTION_DAYS` | opt-in pruning: days a replaced share is kept once five newer versions are (default 0: forever) |
-//! | `OWNER_CLAIM` | the client-share function only: the token claim naming a share's owner (default `sub`) |
+//! | `CLIENT_SHARE_CALLERS` | the client-share function only: `app` (default; the owner is a token claim) or `backend` (the Enclave MPC API; the owner is the path's `clientId`, for SigV4 callers) |
+//! | `OWNER_CLAIM` | the client-share function for the app: the token claim naming a share's owner (default `sub`) |
 //! | `STACK_NAME` | the `Stack` dimension of every metric (default `local`) |
 //!
 //! The SDK's own variables apply too, e.g. `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local and

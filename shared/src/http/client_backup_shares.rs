@@ -11,8 +11,14 @@
 //! JWT authorizer checked and passes in the request context: never a path or body value, so one
 //! user can never name another's share. A request without the claim is refused, in case the
 //! route is ever wired without the authorizer.
+//!
+//! For the Enclave MPC API the customer's *backend* stores them instead, under
+//! `/clients/{clientId}/client-backup-shares[/{backupMethod}]` on the REST API with IAM
+//! authorization: there the owner is the path's `clientId`, taken only from a SigV4 caller
+//! ([`Callers::Backend`]). Which of the two a function serves is fixed when it starts.
 
 use super::admit::within_budget;
+use super::caller::{caller_arn, token_claim};
 use super::error::{ErrorBody, MAX_BODY_BYTES, Rejection, json};
 use super::log::{Ending, RequestLog};
 use super::metrics::{self, Route};
@@ -22,18 +28,72 @@ use crate::domain::custody::ShareRecord;
 use crate::domain::{BackupMethod, ClientId, InvalidRequest, Owner, Share, UNKNOWN_BACKUP_METHOD};
 use crate::store::{ShareLookup, ShareWriter};
 use lambda_http::http::{Method, StatusCode, header};
-use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use std::convert::Infallible;
 
-/// The path parameter, as `template.yaml` names it.
+/// The path parameters, as `template.yaml` names them.
 pub const BACKUP_METHOD_PARAMETER: &str = "backupMethod";
+pub const CLIENT_ID_PARAMETER: &str = "clientId";
+
+/// Who calls a client-share function, and so whose shares a request may touch (one per function,
+/// from its environment: `CLIENT_SHARE_CALLERS`, `OWNER_CLAIM`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Callers {
+    /// The app's users, through the HTTP API's JWT authorizer: the owner is the value of this
+    /// claim in the verified token.
+    App { owner_claim: String },
+    /// The customer's backend (the Enclave MPC API), through the REST API's IAM authorization
+    /// and its allow-list: the owner is the path's `clientId`, and only for a SigV4 caller.
+    Backend,
+}
+
+impl Callers {
+    /// `CLIENT_SHARE_CALLERS` is `app` (the default) or `backend`; `OWNER_CLAIM` defaults to `sub`.
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let var = |name| lookup(name).filter(|value| !value.is_empty());
+        match var("CLIENT_SHARE_CALLERS").as_deref() {
+            None | Some("app") => Ok(Self::App {
+                owner_claim: var("OWNER_CLAIM").unwrap_or_else(|| "sub".to_owned()),
+            }),
+            Some("backend") => Ok(Self::Backend),
+            Some(other) => Err(format!(
+                "CLIENT_SHARE_CALLERS is `{other}`: expected `app` or `backend`"
+            )),
+        }
+    }
+
+    /// The owner of the shares `request` may touch, and the SigV4 caller that named it.
+    fn owner(&self, request: &Request) -> Result<(ClientId, Option<String>), Refusal> {
+        match self {
+            Self::App { owner_claim } => token_claim(request, owner_claim)
+                .and_then(|owner| ClientId::parse(&owner).ok())
+                .map(|owner| (owner, None))
+                .ok_or_else(|| Refusal::Unauthenticated(owner_claim.clone())),
+            Self::Backend => {
+                let caller = caller_arn(request).ok_or(Refusal::NoCallerIdentity)?;
+                let client_id = request
+                    .path_parameters()
+                    .first(CLIENT_ID_PARAMETER)
+                    .unwrap_or_default()
+                    .to_owned();
+                Ok((ClientId::parse(&client_id)?, Some(caller)))
+            }
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 enum Refusal {
     #[error("this route needs a verified token with the `{0}` claim, and the request has none")]
     Unauthenticated(String),
+    #[error("this route needs an IAM (SigV4) caller identity, and the request has none")]
+    NoCallerIdentity,
     #[error("the method is not allowed on this path")]
     MethodNotAllowed { allow: &'static str },
     #[error("no client backup share is stored for this backupMethod")]
@@ -54,10 +114,10 @@ impl From<InvalidRequest> for Refusal {
     }
 }
 
-/// Answers one request of the app; `owner_claim` names the claim that identifies the user.
+/// Answers one request of the app (or, for the Enclave MPC API, of the customer's backend).
 pub async fn client_backup_shares(
     store: &(impl ShareWriter + ShareLookup),
-    owner_claim: &str,
+    callers: &Callers,
     request: Request,
 ) -> Result<Response<Body>, Infallible> {
     let mut log = RequestLog::start(Route::ClientBackupShares);
@@ -66,10 +126,9 @@ pub async fn client_backup_shares(
         .first(BACKUP_METHOD_PARAMETER)
         .map(str::to_owned);
     let result = async {
-        let owner = claim(&request, owner_claim)
-            .and_then(|owner| ClientId::parse(&owner).ok())
-            .ok_or_else(|| Refusal::Unauthenticated(owner_claim.to_owned()))?;
+        let (owner, caller) = callers.owner(&request)?;
         log.client_id = Some(owner.to_string());
+        log.caller = caller;
         let backup_method = method.as_deref().map(BackupMethod::parse).transpose()?;
         log.backup_method = backup_method.as_ref().map(ToString::to_string);
         match (request.method(), backup_method) {
@@ -179,22 +238,11 @@ async fn list(store: &impl ShareLookup, owner: &ClientId) -> Answer {
     Ok(("listed", 0, json!({ "clientBackupShares": listed })))
 }
 
-/// The value of `name` among the claims of the token API Gateway's JWT authorizer verified.
-fn claim(request: &Request, name: &str) -> Option<String> {
-    let RequestContext::ApiGatewayV2(context) = request.request_context_ref()? else {
-        return None;
-    };
-    let jwt = context.authorizer.as_ref()?.jwt.as_ref()?;
-    jwt.claims
-        .get(name)
-        .filter(|value| !value.trim().is_empty())
-        .cloned()
-}
-
 impl Refusal {
     fn status(&self) -> StatusCode {
         match self {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::NoCallerIdentity => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge | Self::Invalid(InvalidClientShare::CipherTextTooLarge) => {
@@ -210,6 +258,7 @@ impl Refusal {
     fn code(&self) -> &'static str {
         match self {
             Self::Unauthenticated(_) => "unauthenticated",
+            Self::NoCallerIdentity => "no_caller_identity",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::NotFound => "not_found",
             Self::PayloadTooLarge => "payload_too_large",

@@ -9,6 +9,7 @@
 //! IAM allows; this handler also refuses a request that arrives without that caller identity,
 //! records who asked in the audit trail before it opens the share, and logs one line without it.
 
+use super::caller::caller_arn;
 use super::error::{ErrorBody, json};
 use super::log::{Ending, RequestLog};
 use super::metrics::Route;
@@ -17,7 +18,6 @@ use crate::domain::custody::{Actor, CustodyError, Exported, Via};
 use crate::domain::{BackupMethod, ClientId, InvalidRequest, Owner, UNKNOWN_BACKUP_METHOD};
 use crate::store::ShareExporter;
 use lambda_http::http::{Method, StatusCode};
-use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::convert::Infallible;
 
@@ -149,21 +149,6 @@ pub async fn eject(
         cause,
     });
     Ok(response)
-}
-
-/// The SigV4 caller API Gateway authenticated: REST APIs put it in `identity.userArn`, HTTP APIs
-/// in `authorizer.iam.userArn`.
-fn caller_arn(request: &Request) -> Option<String> {
-    let arn = match request.request_context_ref()? {
-        RequestContext::ApiGatewayV1(context) => context.identity.user_arn.clone(),
-        RequestContext::ApiGatewayV2(context) => context
-            .authorizer
-            .as_ref()
-            .and_then(|authorizer| authorizer.iam.as_ref())
-            .and_then(|iam| iam.user_arn.clone()),
-        _ => None,
-    };
-    arn.filter(|arn| arn.starts_with("arn:"))
 }
 
 impl EjectError {

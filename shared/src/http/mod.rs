@@ -7,6 +7,7 @@
 
 mod admit;
 mod backup;
+mod caller;
 pub mod client_backup_shares;
 pub mod eject;
 pub mod error;
@@ -16,7 +17,7 @@ pub mod metrics;
 pub mod runtime;
 
 pub use backup::backup;
-pub use client_backup_shares::client_backup_shares;
+pub use client_backup_shares::{Callers, client_backup_shares};
 pub use eject::eject;
 pub use fetch::fetch;
 

@@ -5,9 +5,11 @@ use super::*;
 use crate::http::runtime::request_from_event;
 use crate::store::memory::MemoryStore;
 
+mod backend;
+
 /// An HTTP API (payload 2.0) event as API Gateway sends it after its JWT authorizer verified
 /// the token; `claims` `None` is a route wired without the authorizer.
-fn event(
+pub(super) fn event(
     method: &str,
     backup_method: Option<&str>,
     body: Option<&str>,
@@ -48,8 +50,13 @@ fn alice() -> Option<Value> {
     Some(json!({ "sub": "alice", "iss": "https://issuer.example" }))
 }
 
-async fn call(store: &MemoryStore, request: Request) -> (u16, Value) {
-    let response = client_backup_shares(store, "sub", request).await.unwrap();
+pub(super) async fn call(store: &MemoryStore, request: Request) -> (u16, Value) {
+    let callers = Callers::App {
+        owner_claim: "sub".into(),
+    };
+    let response = client_backup_shares(store, &callers, request)
+        .await
+        .unwrap();
     let status = response.status().as_u16();
     let body = match response.body() {
         Body::Text(text) => serde_json::from_str(text).unwrap(),

@@ -3,7 +3,7 @@
 
 use super::decode;
 use crate::http::runtime::request_from_event;
-use crate::http::{backup, client_backup_shares, eject, fetch};
+use crate::http::{Callers, backup, client_backup_shares, eject, fetch};
 use crate::secret::{Authenticator, WebhookSecrets};
 use crate::store::memory::MemoryStore;
 use std::collections::BTreeSet;
@@ -48,6 +48,9 @@ async fn each_event_gets_its_expected_status() {
     let client_store = MemoryStore::default();
     let secrets: Authenticator =
         WebhookSecrets::new(Some(DEV_SECRET.to_owned().into()), None).into();
+    let app = Callers::App {
+        owner_claim: "sub".into(),
+    };
     for (file, route, expected) in expected_statuses() {
         let event = std::fs::read_to_string(events_dir().join(&file)).unwrap();
         let request = request_from_event(&event)
@@ -55,7 +58,10 @@ async fn each_event_gets_its_expected_status() {
         let response = match route.as_str() {
             "backup" => backup(&store, &secrets, request).await,
             "fetch" => fetch(&store, &secrets, request).await,
-            "client-share" => client_backup_shares(&client_store, "sub", request).await,
+            "client-share" => client_backup_shares(&client_store, &app, request).await,
+            "backend-client-share" => {
+                client_backup_shares(&client_store, &Callers::Backend, request).await
+            }
             _ => eject(&store, request).await,
         }
         .unwrap();
