@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. Each installs its tools into
 # .tools/ on first use.
-.PHONY: help run token test sam-local load bench lint build deploy account-setup smoke sim fuzz ci
+.PHONY: help run token test sam-local load bench lint build deploy account-setup smoke sim sim-app fuzz ci
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -48,6 +48,10 @@ smoke: ## Invoke a deployed stack's functions directly with events/ files (ENV=d
 sim: ## The Portal simulator against URL (default: make run's), with PORTAL_WEBHOOK_SECRET
 	PORTAL_WEBHOOK_SECRET=$${PORTAL_WEBHOOK_SECRET:-local-dev-secret-change-me} \
 	  cargo run --quiet -p portal-sim -- --url $${URL:-http://127.0.0.1:9000}
+
+sim-app: ## The simulator as the app, against URL (default make run's :9001), with TOKEN (default a development token)
+	PORTAL_SIM_APP_TOKEN=$${TOKEN:-$$(cargo run --quiet -p local-aws --bin dev-token -- portal-sim-app)} \
+	  cargo run --quiet -p portal-sim -- --app --url $${URL:-http://127.0.0.1:9001}
 
 fuzz: ## Each fuzz target for FUZZ_SECONDS (default 60) on stable Rust; prints executions
 	scripts/fuzz.sh

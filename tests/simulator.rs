@@ -62,3 +62,45 @@ async fn the_simulator_fails_a_receiver_configured_with_another_secret() {
         "the report never prints a secret"
     );
 }
+
+/// The simulator's app mode against the real client-share binary behind the local stand-in of
+/// API Gateway's JWT authorizer: it passes with a user's token, fails every check that needs one
+/// with an expired token, and never prints the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulators_app_mode_passes_against_the_client_share_binary() {
+    use local_aws::app_api;
+    use portal_sim::app::{AppOptions, run_app};
+    use std::time::Duration;
+
+    let f = Fixture::new().await;
+    let mut env = f.function_env("");
+    env.push(("SHARE_KIND", "client"));
+    let function = Arc::new(Function::start(&binary("client-backup-shares"), &env).await);
+    let base_url = app_api::serve(function, 0).await;
+    let options = |token: String| AppOptions {
+        base_url: base_url.clone(),
+        token,
+        method: "PORTAL-SIM".to_owned(),
+    };
+    let token = app_api::dev_token(&local_aws::unique("sim-user"), Duration::from_secs(600));
+    let report = run_app(&options(token.clone())).await;
+    println!("{}", report.render());
+    assert!(report.passed, "{}", report.render());
+    assert_eq!(report.checks.len(), 4);
+    assert!(!report.render().contains(&token));
+
+    let expired = app_api::dev_token("sim-user", Duration::ZERO);
+    let report = run_app(&options(expired)).await;
+    let failed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(
+        failed,
+        ["client-backup", "client-recovery", "client-bad-body"],
+        "{}",
+        report.render()
+    );
+}

@@ -1,10 +1,12 @@
 //! A Portal simulator: calls `{base}/backup` and `{base}/backup/fetch` exactly as Portal does and
 //! checks every answer against the contract, so a deployment can be verified before a real
-//! wallet backup depends on it.
+//! wallet backup depends on it. Its [`app`] mode plays the app's side against the client-share
+//! API instead.
 //!
 //! It stores test shares under one clearly marked test `clientId` and says so in its report.
 //! It never prints the secret.
 
+pub mod app;
 pub mod share;
 
 use serde::Serialize;
@@ -30,6 +32,8 @@ pub struct Report {
     pub client_id: String,
     pub passed: bool,
     pub checks: Vec<Check>,
+    /// What the run left behind, and how to find it.
+    pub test_data: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -65,6 +69,12 @@ pub async fn run(options: &Options) -> Report {
         client_id: options.client_id.clone(),
         passed: checks.iter().all(|check| check.passed),
         checks,
+        test_data: format!(
+            "clientId \"{}\" now holds test shares (its methods and UNKNOWN); replaced ones are \
+             in the history table. The receiver never deletes shares, so remove these items by \
+             hand if you must, or reuse the same --client-id on every run.",
+            options.client_id
+        ),
     }
 }
 
@@ -414,12 +424,7 @@ impl Report {
             if self.passed { "PASS" } else { "FAIL" },
             self.checks.len()
         );
-        out += &format!(
-            "\nTest data: clientId \"{}\" now holds test shares (its methods and UNKNOWN); replaced ones are \
-             in the history table. The receiver never deletes shares, so remove these \
-             items by hand if you must, or reuse the same --client-id on every run.\n",
-            self.client_id
-        );
+        out += &format!("\nTest data: {}\n", self.test_data);
         out
     }
 }
