@@ -11,9 +11,9 @@ source scripts/aws-emulator.sh
 # PROFILE=<cargo profile> measures another build (see Cargo.toml's profiles); default release.
 profile=${PROFILE:-release}
 export BENCH_PROFILE=$profile
-cargo build --profile "$profile" --bin backup --bin backup-fetch --bin bench
+cargo build --profile "$profile" --bin backup --bin backup-fetch --bin client-backup-shares --bin bench
 mkdir -p "target/bench/$profile"
-for function in backup backup-fetch; do
+for function in backup backup-fetch client-backup-shares; do
   python3 - "$function" "$profile" <<'PY'
 import sys, zipfile
 name, profile = sys.argv[1], sys.argv[2]

@@ -49,3 +49,40 @@ pub fn set_header(event: &mut Value, name: &str, values: &[&str]) {
         event["multiValueHeaders"][name] = values.to_vec().into();
     }
 }
+
+/// An HTTP API (payload 2.0) event of the client-share API as API Gateway sends it after its JWT
+/// authorizer verified `user`'s token (`None`: no authorizer claims): `client-share-put.json`'s
+/// shape, for `PUT` or `GET` of one share.
+pub fn client_share_event(
+    method: &str,
+    user: Option<&str>,
+    backup_method: &str,
+    body: Option<&str>,
+) -> Value {
+    let mut event: Value =
+        serde_json::from_str(&event("client-share-put.json")).expect("client-share-put.json");
+    let path = format!("/client-backup-shares/{backup_method}");
+    let route = format!("{method} /client-backup-shares/{{backupMethod}}");
+    event["rawPath"] = path.clone().into();
+    event["routeKey"] = route.clone().into();
+    event["requestContext"]["routeKey"] = route.into();
+    event["requestContext"]["http"]["method"] = method.into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["pathParameters"] = serde_json::json!({ "backupMethod": backup_method });
+    match user {
+        Some(user) => event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = user.into(),
+        None => {
+            event["requestContext"]
+                .as_object_mut()
+                .expect("a request context")
+                .remove("authorizer");
+        }
+    }
+    match body {
+        Some(body) => event["body"] = body.into(),
+        None => {
+            event.as_object_mut().expect("an event").remove("body");
+        }
+    }
+    event
+}

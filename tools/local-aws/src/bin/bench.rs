@@ -4,10 +4,15 @@
 //! The real `bootstrap` binaries run through the Lambda Runtime API harness against DynamoDB Local
 //! and the KMS emulator on loopback. Each request's latency is measured next to the same DynamoDB
 //! and KMS calls issued directly with the SDK (interleaved, so both see the emulators in the same
-//! state); their ratio is the overhead. A request refused for its secret gives the floor: the
-//! Runtime API's exchange and everything before storage. The functions are configured as
-//! `template.yaml` deploys them, the webhook secret read from Secrets Manager (the emulator)
-//! during init.
+//! state); their ratio is the overhead. The functions are configured as `template.yaml` deploys
+//! them, the webhook secret read from Secrets Manager (the emulator) during init; the
+//! client-share function (the app's `PUT`/`GET`) on tables and a key of its own.
+//!
+//! The floor is a request refused before storage by a function that has its secret in the
+//! environment (no Secrets Manager re-read can happen): the Runtime API's exchange, the event's
+//! parse, the check and the answer. With the secret from Secrets Manager a wrong secret waits for
+//! its re-read turn instead (the tarpit): its own row, with the Secrets Manager calls a stream of
+//! them caused, counted on the wire.
 //!
 //! Prints Markdown tables, writes `target/bench/<profile>/results.json` and draws
 //! `docs/performance-<profile>.svg`.
@@ -18,13 +23,15 @@
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kms::types::DataKeySpec;
-use local_aws::events::{DEV_SECRET, rest_event, set_header};
+use local_aws::events::{DEV_SECRET, client_share_event, rest_event, set_header};
 use local_aws::runtime_api::{Function, binary_of};
 use local_aws::{Fixture, aws_emulator, repo_root, unique};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const WARMUP: usize = 50;
@@ -47,15 +54,19 @@ enum Operation {
     BackupRepeat,
     FetchOne,
     FetchEight,
+    ClientSharePut,
+    ClientShareGet,
 }
 
 impl Operation {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 7] = [
         Self::BackupNew,
         Self::BackupReplace,
         Self::BackupRepeat,
         Self::FetchOne,
         Self::FetchEight,
+        Self::ClientSharePut,
+        Self::ClientShareGet,
     ];
 
     fn label(self) -> &'static str {
@@ -65,6 +76,27 @@ impl Operation {
             Self::BackupRepeat => "/backup, repeat",
             Self::FetchOne => "/backup/fetch, 1 share",
             Self::FetchEight => "/backup/fetch, 8 shares",
+            Self::ClientSharePut => "client share PUT, new",
+            Self::ClientShareGet => "client share GET",
+        }
+    }
+
+    /// The storage calls a raw SDK client makes for the same work: a client share's `PUT` is a
+    /// new backup's, its `GET` one share's fetch.
+    fn storage(self) -> Self {
+        match self {
+            Self::ClientSharePut => Self::BackupNew,
+            Self::ClientShareGet => Self::FetchOne,
+            other => other,
+        }
+    }
+
+    /// The refused request whose p50 is this operation's floor.
+    fn floor(self) -> &'static str {
+        match self {
+            Self::FetchOne | Self::FetchEight => "backup-fetch",
+            Self::ClientSharePut | Self::ClientShareGet => "client-backup-shares",
+            _ => "backup",
         }
     }
 }
@@ -102,6 +134,16 @@ async fn main() {
     env.retain(|(name, _)| *name != "WEBHOOK_SECRET");
     env.push(("WEBHOOK_SECRET_ARN", &secret_arn));
     let raw = Raw::new(&f).await;
+    // The client half: the app's function, on its own tables and key, with a share to GET.
+    let client_f = Fixture::new().await;
+    let mut client_env = client_f.function_env("");
+    client_env.push(("SHARE_KIND", "client"));
+    let client_fn =
+        Function::start(&binary_of(&profile(), "client-backup-shares"), &client_env).await;
+    let app_user = unique("app-user");
+    let cipher_text = "Y2lwaGVy".repeat(128);
+    let put = client_event("PUT", &app_user, &cipher_text);
+    assert_eq!(status(&client_fn.invoke(&put).await), 200);
 
     // The warm processes start first: the backup function stores the shares cold fetches read.
     let backup = Function::start(&binary_of(&profile(), "backup"), &env).await;
@@ -181,6 +223,33 @@ async fn main() {
             raw: Vec::new(),
         };
         for i in 0..WARMUP + requests {
+            if let Operation::ClientSharePut | Operation::ClientShareGet = operation {
+                let (event, raw_client, text) = match operation {
+                    Operation::ClientSharePut => {
+                        let user = unique("app-new");
+                        (
+                            client_event("PUT", &user, &cipher_text),
+                            user,
+                            cipher_text.clone(),
+                        )
+                    }
+                    _ => (
+                        client_event("GET", &app_user, ""),
+                        one.clone(),
+                        String::new(),
+                    ),
+                };
+                let started = Instant::now();
+                let answer = client_fn.invoke(&event).await;
+                let handler = started.elapsed();
+                assert_eq!(status(&answer), 200, "{answer:?}");
+                let raw = raw.time(operation.storage(), &raw_client, &text).await;
+                if i >= WARMUP {
+                    latencies.handler.push(handler);
+                    latencies.raw.push(raw);
+                }
+                continue;
+            }
             let (function, route, client, method, text, expected) = match operation {
                 Operation::BackupNew => {
                     let client = unique("new");
@@ -220,6 +289,7 @@ async fn main() {
                     String::new(),
                     "",
                 ),
+                Operation::ClientSharePut | Operation::ClientShareGet => unreachable!("above"),
             };
             let event = rest_event(route, &body(&client, method, &text)).to_string();
             let started = Instant::now();
@@ -239,33 +309,118 @@ async fn main() {
         }
         warm.insert(operation, latencies);
     }
-    // A request refused for its secret never reaches storage: what is left is the Runtime API's
-    // exchange, lambda_http's parse of the event, the secret check and the answer.
+    // The floor: refused before storage by functions holding the secret in the environment (no
+    // re-read can happen); the client-share function's, a request without the token's claim.
+    let floor_backup = Function::start(&binary_of(&profile(), "backup"), &local_env).await;
+    let floor_fetch = Function::start(&binary_of(&profile(), "backup-fetch"), &local_env).await;
+    let no_claim = client_share_event("GET", None, METHODS[0], None).to_string();
     let mut refused = Vec::new();
-    for (name, function, route) in [
-        ("backup", &backup, "/backup"),
-        ("backup-fetch", &fetch, "/backup/fetch"),
+    for (name, function, event) in [
+        ("backup", &floor_backup, wrong_secret("/backup")),
+        ("backup-fetch", &floor_fetch, wrong_secret("/backup/fetch")),
+        ("client-backup-shares", &client_fn, no_claim),
     ] {
-        let client = unique("refused");
-        let mut event = rest_event(route, &body(&client, METHODS[0], &share(&client, 0)));
-        set_header(&mut event, "X-Webhook-Secret", &["not-the-secret"]);
-        let event = event.to_string();
-        let mut latencies = Vec::new();
-        for i in 0..WARMUP + requests {
-            let started = Instant::now();
-            let answer = function.invoke(&event).await;
-            if i >= WARMUP {
-                latencies.push(started.elapsed());
-            }
-            assert_eq!(status(&answer), 401, "{answer:?}");
-        }
-        refused.push((name, latencies));
+        refused.push((
+            name,
+            refusals(function, &event, WARMUP + requests, 401).await,
+        ));
     }
+    // The tarpit: a stream of wrong secrets at a function reading Secrets Manager, through a
+    // proxy that counts its GetSecretValue calls.
+    let tarpit_requests = requests.min(200);
+    let (proxy, calls) =
+        counting_proxy(aws_emulator::endpoint(), b"secretsmanager.GetSecretValue").await;
+    let mut tarpit_env = env.clone();
+    tarpit_env.push(("AWS_ENDPOINT_URL_SECRETS_MANAGER", &proxy));
+    let tarpit_fn = Function::start(&binary_of(&profile(), "backup"), &tarpit_env).await;
+    tarpit_fn.ready_after().await;
+    let before = calls.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let latencies = refusals(&tarpit_fn, &wrong_secret("/backup"), tarpit_requests, 401).await;
+    let tarpit = Tarpit {
+        requests: tarpit_requests,
+        latencies,
+        elapsed: started.elapsed(),
+        secret_reads: calls.load(Ordering::Relaxed) - before,
+    };
     let rss = [
         ("backup", backup.peak_rss_kib()[0]),
         ("backup-fetch", fetch.peak_rss_kib()[0]),
+        ("client-backup-shares", client_fn.peak_rss_kib()[0]),
     ];
-    report(&cold, &warm, &refused, &rss, requests);
+    report(&cold, &warm, &refused, &tarpit, &rss, requests);
+}
+
+/// A stream of wrong secrets at one warm function reading Secrets Manager.
+struct Tarpit {
+    /// Every request of the stream, including the warm-up ones `latencies` leaves out.
+    requests: usize,
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+    secret_reads: usize,
+}
+
+/// `count` invocations of `event`, each answering `expected`; the latencies after the warm-up.
+async fn refusals(function: &Function, event: &str, count: usize, expected: u64) -> Vec<Duration> {
+    let mut latencies = Vec::new();
+    for i in 0..count {
+        let started = Instant::now();
+        let answer = function.invoke(event).await;
+        if i >= WARMUP.min(count / 4) {
+            latencies.push(started.elapsed());
+        }
+        assert_eq!(status(&answer), expected, "{answer:?}");
+    }
+    latencies
+}
+
+fn wrong_secret(route: &str) -> String {
+    let client = unique("refused");
+    let mut event = rest_event(route, &body(&client, METHODS[0], &share(&client, 0)));
+    set_header(&mut event, "X-Webhook-Secret", &["not-the-secret"]);
+    event.to_string()
+}
+
+fn client_event(method: &str, user: &str, cipher_text: &str) -> String {
+    let body = json!({ "cipherText": cipher_text }).to_string();
+    let body = (method == "PUT").then_some(body.as_str());
+    client_share_event(method, Some(user), METHODS[0], body).to_string()
+}
+
+/// A TCP proxy to `target` (`http://host:port`) counting `needle` in what clients send: the
+/// requests of one API operation, whatever the connection reuse.
+async fn counting_proxy(target: &str, needle: &'static [u8]) -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let target = target.trim_start_matches("http://").to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    tokio::spawn(async move {
+        while let Ok((inbound, _)) = listener.accept().await {
+            let outbound = tokio::net::TcpStream::connect(&target).await.unwrap();
+            let (mut from_client, mut to_client) = inbound.into_split();
+            let (mut from_server, mut to_server) = outbound.into_split();
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 64 * 1024];
+                let mut tail: Vec<u8> = Vec::new();
+                while let Ok(n) = from_client.read(&mut buffer).await {
+                    if n == 0 || to_server.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                    // What straddles two reads is matched once, with the previous read's tail.
+                    tail.extend_from_slice(&buffer[..n]);
+                    let found = tail.windows(needle.len()).filter(|w| *w == needle).count();
+                    counted.fetch_add(found, Ordering::Relaxed);
+                    let keep = tail.len().min(needle.len() - 1);
+                    tail.drain(..tail.len() - keep);
+                }
+            });
+            tokio::spawn(async move { tokio::io::copy(&mut from_server, &mut to_client).await });
+        }
+    });
+    (format!("http://{address}"), calls)
 }
 
 /// The same DynamoDB and KMS calls each handler makes, issued directly: what storage alone costs.
@@ -309,6 +464,7 @@ impl Raw {
     }
 
     async fn time(&self, operation: Operation, client: &str, text: &str) -> Duration {
+        let operation = operation.storage();
         let started = Instant::now();
         match operation {
             Operation::BackupNew | Operation::BackupReplace | Operation::BackupRepeat => {
@@ -379,6 +535,7 @@ impl Raw {
                     result.expect("Decrypt");
                 }
             }
+            Operation::ClientSharePut | Operation::ClientShareGet => unreachable!("storage()"),
         }
         started.elapsed()
     }
@@ -495,6 +652,7 @@ fn report(
     cold: &[(String, ColdStarts)],
     warm: &HashMap<Operation, Latencies>,
     refused: &[(&str, Vec<Duration>)],
+    tarpit: &Tarpit,
     rss: &[(&str, u64)],
     requests: usize,
 ) {
@@ -537,19 +695,39 @@ fn report(
             "rawNewClientsMedianMs": ms(raw.0), "rawNewClientsMaxMs": ms(raw.1),
         });
     }
-    println!("\n| refused request ({requests} each: no storage call) | p50 | p99 |");
+    println!(
+        "\n| refused before storage ({requests} each; the floor: no secret re-read) | p50 | p99 |"
+    );
     println!("|---|---|---|");
     for (name, latencies) in refused {
         let (p50, p99) = (percentile(latencies, 50.0), percentile(latencies, 99.0));
         println!("| {name} | {:.2} ms | {:.2} ms |", ms(p50), ms(p99));
         results["refused"][*name] = json!({ "p50Ms": ms(p50), "p99Ms": ms(p99) });
     }
+    let (t50, t99) = (
+        percentile(&tarpit.latencies, 50.0),
+        percentile(&tarpit.latencies, 99.0),
+    );
+    let per_second = tarpit.secret_reads as f64 / tarpit.elapsed.as_secs_f64();
+    println!(
+        "\n| wrong secret, secret from Secrets Manager ({} in a row at one warm process) | p50 | p99 | Lambda time per wrong secret | GetSecretValue calls |",
+        tarpit.requests
+    );
+    println!("|---|---|---|---|---|");
+    println!(
+        "| backup | {:.1} ms | {:.1} ms | {:.0} ms | {} in {:.1} s ({per_second:.1}/s) |",
+        ms(t50),
+        ms(t99),
+        ms(tarpit.elapsed) / tarpit.requests as f64,
+        tarpit.secret_reads,
+        tarpit.elapsed.as_secs_f64()
+    );
+    results["tarpit"] = json!({ "p50Ms": ms(t50), "p99Ms": ms(t99), "requests": tarpit.requests, "seconds": tarpit.elapsed.as_secs_f64(), "getSecretValueCalls": tarpit.secret_reads });
     let floor = |operation: Operation| {
-        let name = match operation {
-            Operation::FetchOne | Operation::FetchEight => "backup-fetch",
-            _ => "backup",
-        };
-        let (_, latencies) = refused.iter().find(|(n, _)| *n == name).unwrap();
+        let (_, latencies) = refused
+            .iter()
+            .find(|(n, _)| *n == operation.floor())
+            .unwrap();
         percentile(latencies, 50.0)
     };
     println!(
