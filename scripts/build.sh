@@ -11,15 +11,4 @@ echo "sam build: release builds of the functions for ${ARCH:-arm64} (about 10 mi
 sam build --parameter-overrides "Architecture=${ARCH:-arm64}"
 echo "sam build took $(( $(date +%s) - started )) s" >&2
 
-status=0
-for bootstrap in .aws-sam/build/*/bootstrap; do
-  needed=$(objdump -T "$bootstrap" | grep -o 'GLIBC_[0-9.]*' | sort -V | tail -n 1)
-  size=$(du -h "$bootstrap" | cut -f1)
-  if [ "$(printf '%s\n%s\n' "${needed#GLIBC_}" 2.34 | sort -V | tail -n 1)" = 2.34 ]; then
-    echo "$bootstrap: $size, needs $needed (provided.al2023 has 2.34): ok"
-  else
-    echo "$bootstrap: needs $needed, newer than provided.al2023's 2.34" >&2
-    status=1
-  fi
-done
-exit $status
+scripts/glibc-check.sh .aws-sam/build/*/bootstrap

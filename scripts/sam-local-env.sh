@@ -5,7 +5,7 @@
 # docker bridge's address), on $DYNAMODB_PORT and $AWS_EMULATOR_PORT, creates the tables and the
 # key that locals.json names, and writes .tools/locals.json: locals.json with the addresses
 # actually used. Exports SAM, LAMBDA_IMAGE and SAM_ENV_VARS.
-scripts/tools.sh dynamodb-local aws-emulator cargo-lambda sam
+scripts/tools.sh dynamodb-local aws-emulator sam
 scripts/docker.sh
 export LAMBDA_IMAGE=${LAMBDA_IMAGE:-custodian-backup/provided-al2023-standin:bookworm}
 export SAM="$PWD/.tools/venv/bin/sam" SAM_CLI_TELEMETRY=0

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Part of `make test`: the functions as `sam local` runs them. Builds them with `sam build` (release,
-# this machine's architecture, with the bootstrap size and glibc check), runs `sam local invoke`
-# on every events/ file and checks each status (events/README.md lists them), then runs the
-# Portal simulator against `sam local start-api`. Where Docker cannot run, it says so and why,
-# loudly, and the run is marked SKIPPED, never passed.
+# Part of `make test`: the functions as `sam local` runs them, from the template, in Lambda-like
+# containers. Runs the binaries the tests just built (laid out as `sam build` would, by
+# scripts/sam-local-template.py, with the glibc check; `make build` and `make deploy` run the
+# release `sam build`), `sam local invoke` on every events/ file, checking each status
+# (events/README.md lists them), then the Portal simulator against `sam local start-api`. Where
+# Docker cannot run, it says so and why, loudly, and the run is marked SKIPPED, never passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -20,9 +21,32 @@ MSG
   exit 0
 fi
 source scripts/sam-local-env.sh
-scripts/build.sh
-event_args=(--env-vars "$SAM_ENV_VARS" --parameter-overrides "$SAM_PARAMETERS EnableEjectEndpoint=true"
+# A no-op after `make test`'s build; run alone, it builds what is stale.
+cargo build --quiet --workspace --all-targets
+python3 scripts/sam-local-template.py target/debug .tools/sam-local-build
+scripts/glibc-check.sh .tools/sam-local-build/*/bootstrap
+event_args=(--template .tools/sam-local-build/template.yaml --env-vars "$SAM_ENV_VARS"
+  --parameter-overrides "$SAM_PARAMETERS EnableEjectEndpoint=true"
   --invoke-image "$LAMBDA_IMAGE" --skip-pull-image)
+
+# One `sam local start-lambda` with a warm container per function (started as Lambda starts one,
+# then reused), invoked through the Lambda API with each file: a container per event would cost
+# about 10 s each.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_for_port() {
+  for _ in $(seq 1 600); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
+}
+lambda_port=$(free_port)
+"$SAM" local start-lambda --host 127.0.0.1 --port "$lambda_port" "${event_args[@]}" --warm-containers EAGER \
+  >"$PWD/.tools/sam-local-lambda.log" 2>&1 &
+lambda=$!
+trap "kill $lambda 2>/dev/null; $(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")" EXIT
+wait_for_port "$lambda_port" "$lambda" || { cat "$PWD/.tools/sam-local-lambda.log" >&2; exit 1; }
 
 failures=0
 while read -r file route expected; do
@@ -33,28 +57,24 @@ while read -r file route expected; do
     client-share) function=ClientBackupSharesFunction ;;
     backend-client-share) function=BackendClientBackupSharesFunction ;;
   esac
-  output=$("$SAM" local invoke "$function" -e "events/$file" "${event_args[@]}" 2>"$PWD/.tools/sam-local-invoke.log") || true
-  status=$(printf '%s' "$output" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1]).get("statusCode"))' 2>/dev/null || echo none)
+  status=$(python3 scripts/sam-local-invoke.py "$lambda_port" "$function" "events/$file" 2>>"$PWD/.tools/sam-local-lambda.log") || status=none
   if [ "$status" = "$expected" ]; then
-    echo "sam local invoke $function -e events/$file: $status" >&2
+    echo "sam local, $function -e events/$file: $status" >&2
   else
-    echo "FAIL sam local invoke $function -e events/$file: expected $expected, got $status" >&2
-    tail -n 20 "$PWD/.tools/sam-local-invoke.log" >&2
+    echo "FAIL sam local, $function -e events/$file: expected $expected, got $status" >&2
+    tail -n 20 "$PWD/.tools/sam-local-lambda.log" >&2
     failures=$((failures + 1))
   fi
 done < <(sed -nE 's/^\| `([^`]+)` \| ([a-z-]+) \| ([0-9]{3}) \|.*$/\1 \2 \3/p' events/README.md)
 [ "$failures" = 0 ] || { echo "$failures events/ files got the wrong status under sam local" >&2; exit 1; }
+kill $lambda 2>/dev/null || true
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$SAM" local start-api --host 127.0.0.1 --port "$port" "${event_args[@]}" --warm-containers EAGER \
   >"$PWD/.tools/sam-local-api.log" 2>&1 &
 api=$!
 trap "kill $api 2>/dev/null; $(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")" EXIT
-for _ in $(seq 1 300); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  kill -0 $api 2>/dev/null || { cat "$PWD/.tools/sam-local-api.log" >&2; exit 1; }
-  sleep 0.2
-done
+wait_for_port "$port" "$api" || { cat "$PWD/.tools/sam-local-api.log" >&2; exit 1; }
 secret=$(python3 -c 'import json; print(json.load(open("locals.json"))["Parameters"]["WEBHOOK_SECRET"])')
 PORTAL_WEBHOOK_SECRET=$secret cargo run --quiet -p portal-sim -- --url "http://127.0.0.1:$port" \
   || { tail -n 40 "$PWD/.tools/sam-local-api.log" >&2; exit 1; }

@@ -23,6 +23,8 @@
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kms::types::DataKeySpec;
+use custodian_backup::domain::client_share::MAX_CIPHER_TEXT_BYTES;
+use custodian_backup::http::error::MAX_BODY_BYTES;
 use local_aws::events::{DEV_SECRET, client_share_event, rest_event, set_header};
 use local_aws::runtime_api::{Function, binary_of};
 use local_aws::{Fixture, aws_emulator, repo_root, unique};
@@ -343,11 +345,29 @@ async fn main() {
         elapsed: started.elapsed(),
         secret_reads: calls.load(Ordering::Relaxed) - before,
     };
-    let rss = [
-        ("backup", backup.peak_rss_kib()[0]),
-        ("backup-fetch", fetch.peak_rss_kib()[0]),
-        ("client-backup-shares", client_fn.peak_rss_kib()[0]),
-    ];
+    let after_warm = [&backup, &fetch, &client_fn].map(|function| function.peak_rss_kib()[0]);
+    // Then the largest requests each accepts: eight backups of a body at the size limit, their
+    // fetch (the largest answer), a cipherText at its limit.
+    let largest = unique("largest");
+    for method in METHODS {
+        let filler = "7".repeat(MAX_BODY_BYTES - 200);
+        let event = rest_event("/backup", &body(&largest, method, &filler));
+        assert_eq!(status(&backup.invoke(&event.to_string()).await), 200);
+    }
+    let event = rest_event("/backup/fetch", &body(&largest, "", ""));
+    assert_eq!(status(&fetch.invoke(&event.to_string()).await), 200);
+    let put = client_event(
+        "PUT",
+        &unique("largest"),
+        &"Q".repeat(MAX_CIPHER_TEXT_BYTES),
+    );
+    assert_eq!(status(&client_fn.invoke(&put).await), 200);
+    let after_largest = [&backup, &fetch, &client_fn].map(|function| function.peak_rss_kib()[0]);
+    let rss: Vec<(&str, u64, u64)> = ["backup", "backup-fetch", "client-backup-shares"]
+        .into_iter()
+        .zip(after_warm.into_iter().zip(after_largest))
+        .map(|(name, (warm, largest))| (name, warm, largest))
+        .collect();
     report(&cold, &warm, &refused, &tarpit, &rss, requests);
 }
 
@@ -653,7 +673,7 @@ fn report(
     warm: &HashMap<Operation, Latencies>,
     refused: &[(&str, Vec<Duration>)],
     tarpit: &Tarpit,
-    rss: &[(&str, u64)],
+    rss: &[(&str, u64, u64)],
     requests: usize,
 ) {
     let commit = std::process::Command::new("git")
@@ -754,9 +774,11 @@ fn report(
         );
         results["warm"][operation.label()] = json!({ "handlerP50Ms": ms(h50), "handlerP99Ms": ms(h99), "rawP50Ms": ms(r50), "rawP99Ms": ms(r99), "overheadP50": ratio, "overheadP50LessRefused": own });
     }
-    println!("\n| function | peak RSS | bootstrap | deployment zip |");
-    println!("|---|---|---|---|");
-    for (name, kib) in rss {
+    println!(
+        "\n| function | peak RSS after the warm run | after its largest request | bootstrap | deployment zip |"
+    );
+    println!("|---|---|---|---|---|");
+    for (name, kib, largest) in rss {
         let bootstrap = size(&repo_root().join("target").join(profile()).join(name));
         let zip = size(
             &repo_root()
@@ -765,12 +787,14 @@ fn report(
                 .join(format!("{name}.zip")),
         );
         println!(
-            "| {name} | {:.1} MiB | {:.2} MB | {:.2} MB |",
+            "| {name} | {:.1} MiB | {:.1} MiB | {:.2} MB | {:.2} MB |",
             *kib as f64 / 1024.0,
+            *largest as f64 / 1024.0,
             bootstrap as f64 / 1e6,
             zip as f64 / 1e6
         );
         results["rssKib"][*name] = json!(kib);
+        results["rssAfterLargestKib"][*name] = json!(largest);
         results["bytes"][*name] = json!({ "bootstrap": bootstrap, "zip": zip });
     }
     let out = repo_root().join("target/bench").join(profile());
