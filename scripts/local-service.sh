@@ -15,7 +15,7 @@ start_local_service() {
   local previous_exit_trap
   previous_exit_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
   # shellcheck disable=SC2064 # expand $pid now
-  trap "kill $pid 2>/dev/null; $previous_exit_trap" EXIT
+  trap "kill $pid 2>/dev/null || true; $previous_exit_trap" EXIT
   for _ in $(seq 1 300); do
     (exec 3<>"/dev/tcp/${LOCAL_SERVICE_HOST:-127.0.0.1}/$port") 2>/dev/null && return 0
     kill -0 $pid 2>/dev/null || { cat "$log" >&2; echo "$name failed to start" >&2; exit 1; }

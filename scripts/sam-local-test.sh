@@ -45,7 +45,7 @@ lambda_port=$(free_port)
 "$SAM" local start-lambda --host 127.0.0.1 --port "$lambda_port" "${event_args[@]}" --warm-containers EAGER \
   >"$PWD/.tools/sam-local-lambda.log" 2>&1 &
 lambda=$!
-trap "kill $lambda 2>/dev/null; $(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")" EXIT
+trap "kill $lambda 2>/dev/null || true; $(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")" EXIT
 wait_for_port "$lambda_port" "$lambda" || { cat "$PWD/.tools/sam-local-lambda.log" >&2; exit 1; }
 
 failures=0
@@ -67,13 +67,13 @@ while read -r file route expected; do
   fi
 done < <(sed -nE 's/^\| `([^`]+)` \| ([a-z-]+) \| ([0-9]{3}) \|.*$/\1 \2 \3/p' events/README.md)
 [ "$failures" = 0 ] || { echo "$failures events/ files got the wrong status under sam local" >&2; exit 1; }
-kill $lambda 2>/dev/null || true
+kill $lambda 2>/dev/null || true; wait $lambda 2>/dev/null || true
 
 port=$(free_port)
 "$SAM" local start-api --host 127.0.0.1 --port "$port" "${event_args[@]}" --warm-containers EAGER \
   >"$PWD/.tools/sam-local-api.log" 2>&1 &
 api=$!
-trap "kill $api 2>/dev/null; $(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")" EXIT
+trap "kill $api 2>/dev/null || true; $(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")" EXIT
 wait_for_port "$port" "$api" || { cat "$PWD/.tools/sam-local-api.log" >&2; exit 1; }
 secret=$(python3 -c 'import json; print(json.load(open("locals.json"))["Parameters"]["WEBHOOK_SECRET"])')
 PORTAL_WEBHOOK_SECRET=$secret cargo run --quiet -p portal-sim -- --url "http://127.0.0.1:$port" \
