@@ -18,28 +18,29 @@ shutil.rmtree(out, ignore_errors=True)
 os.makedirs(out)
 lines = open("template.yaml").read().splitlines(keepends=True)
 
-# Each function's block: from its "  LogicalId:" line to the next resource.
-resource, binaries = None, {}
-in_resources = False
-for line in lines:
-    if re.match(r"^\S", line):
-        in_resources = line.startswith("Resources:")
-        resource = None
-    elif in_resources and (m := re.match(r"^  ([A-Za-z0-9]+):\s*$", line)):
-        resource = m.group(1)
-    elif resource and (m := re.match(r"^        Binary: (\S+)\s*$", line)):
-        binaries[resource] = m.group(1)
 
-written, resource, in_resources = [], None, False
-for line in lines:
-    if re.match(r"^\S", line):
-        in_resources = line.startswith("Resources:")
-        resource = None
-    elif in_resources and (m := re.match(r"^  ([A-Za-z0-9]+):\s*$", line)):
-        resource = m.group(1)
-    if resource in binaries and re.match(r"^      CodeUri: \.\s*$", line):
-        line = f"      CodeUri: {resource}\n"
-    written.append(line)
+def resources(lines):
+    """Each line with the logical ID of the resource it belongs to (None outside Resources)."""
+    resource, in_resources = None, False
+    for line in lines:
+        if re.match(r"^\S", line):
+            in_resources, resource = line.startswith("Resources:"), None
+        elif in_resources and (m := re.match(r"^  ([A-Za-z0-9]+):\s*$", line)):
+            resource = m.group(1)
+        yield resource, line
+
+
+binaries = {
+    resource: m.group(1)
+    for resource, line in resources(lines)
+    if resource and (m := re.match(r"^        Binary: (\S+)\s*$", line))
+}
+written = [
+    f"      CodeUri: {resource}\n"
+    if resource in binaries and re.match(r"^      CodeUri: \.\s*$", line)
+    else line
+    for resource, line in resources(lines)
+]
 open(os.path.join(out, "template.yaml"), "w").write("".join(written))
 
 for resource, binary in binaries.items():

@@ -41,12 +41,18 @@ wait_for_port() {
   done
   return 1
 }
-lambda_port=$(free_port)
-"$SAM" local start-lambda --host 127.0.0.1 --port "$lambda_port" "${event_args[@]}" --warm-containers EAGER \
-  >"$PWD/.tools/sam-local-lambda.log" 2>&1 &
-lambda=$!
-trap "kill $lambda 2>/dev/null || true; $(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")" EXIT
-wait_for_port "$lambda_port" "$lambda" || { cat "$PWD/.tools/sam-local-lambda.log" >&2; exit 1; }
+# `sam local <command>` on a free port with warm containers, stopped on exit; sets port and pid.
+start_sam() {
+  local command=$1 log=$2
+  port=$(free_port)
+  "$SAM" local "$command" --host 127.0.0.1 --port "$port" "${event_args[@]}" --warm-containers EAGER \
+    >"$log" 2>&1 &
+  pid=$!
+  trap "kill $pid 2>/dev/null || true; $(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")" EXIT
+  wait_for_port "$port" "$pid" || { cat "$log" >&2; exit 1; }
+}
+start_sam start-lambda "$PWD/.tools/sam-local-lambda.log"
+lambda=$pid lambda_port=$port
 
 failures=0
 while read -r file route expected; do
@@ -69,12 +75,7 @@ done < <(sed -nE 's/^\| `([^`]+)` \| ([a-z-]+) \| ([0-9]{3}) \|.*$/\1 \2 \3/p' e
 [ "$failures" = 0 ] || { echo "$failures events/ files got the wrong status under sam local" >&2; exit 1; }
 kill $lambda 2>/dev/null || true; wait $lambda 2>/dev/null || true
 
-port=$(free_port)
-"$SAM" local start-api --host 127.0.0.1 --port "$port" "${event_args[@]}" --warm-containers EAGER \
-  >"$PWD/.tools/sam-local-api.log" 2>&1 &
-api=$!
-trap "kill $api 2>/dev/null || true; $(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")" EXIT
-wait_for_port "$port" "$api" || { cat "$PWD/.tools/sam-local-api.log" >&2; exit 1; }
+start_sam start-api "$PWD/.tools/sam-local-api.log"
 secret=$(python3 -c 'import json; print(json.load(open("locals.json"))["Parameters"]["WEBHOOK_SECRET"])')
 PORTAL_WEBHOOK_SECRET=$secret cargo run --quiet -p portal-sim -- --url "http://127.0.0.1:$port" \
   || { tail -n 40 "$PWD/.tools/sam-local-api.log" >&2; exit 1; }

@@ -6,9 +6,9 @@
 //! It stores one test cipherText under a clearly marked method of the token's user, says so in
 //! its report, and never prints the token or the cipherText.
 
-use crate::{Answer, Call, Check, PORTAL_TIMEOUT, Report, check, describe, shown, without_url};
+use crate::{Answer, Check, PORTAL_TIMEOUT, Report, check, describe, exchange, shown};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct AppOptions {
     /// The client-share API's base URL (the stack's `ClientSharesUrl`, or `make run`'s :9001).
@@ -87,25 +87,7 @@ impl<'a> App<'a> {
                 .header("content-type", "application/json")
                 .body(body.to_string());
         }
-        let started = Instant::now();
-        let (status, body) = match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let text = response.text().await.unwrap_or_default();
-                let body = serde_json::from_str(&text)
-                    .map_err(|_| format!("not JSON: {} bytes", text.len()));
-                (Some(status), body)
-            }
-            Err(error) => (None, Err(format!("no answer: {}", without_url(&error)))),
-        };
-        let elapsed = started.elapsed();
-        let call = Call {
-            route,
-            status,
-            millis: elapsed.as_secs_f64() * 1000.0,
-            too_slow: elapsed > PORTAL_TIMEOUT,
-        };
-        Answer { call, body }
+        exchange(route, request).await
     }
 
     fn share_path(&self) -> String {

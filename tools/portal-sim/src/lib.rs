@@ -117,28 +117,7 @@ impl<'a> Portal<'a> {
         if let Some(secret) = secret {
             request = request.header("x-webhook-secret", secret);
         }
-        let started = Instant::now();
-        let result = request.send().await;
-        let (status, body) = match result {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let text = response.text().await.unwrap_or_default();
-                (
-                    Some(status),
-                    serde_json::from_str(&text)
-                        .map_err(|_| format!("not JSON: {} bytes", text.len())),
-                )
-            }
-            Err(error) => (None, Err(format!("no answer: {}", without_url(&error)))),
-        };
-        let elapsed = started.elapsed();
-        let call = Call {
-            route,
-            status,
-            millis: elapsed.as_secs_f64() * 1000.0,
-            too_slow: elapsed > PORTAL_TIMEOUT,
-        };
-        Answer { call, body }
+        exchange(route, request).await
     }
 
     async fn backup(&self, backup_method: Option<&str>, share: &str) -> Answer {
@@ -272,6 +251,29 @@ impl<'a> Portal<'a> {
             [refused],
         )
     }
+}
+
+/// Sends `request` and times it: one exchange as Portal (or, in the app mode, the app) sees it.
+async fn exchange(route: &'static str, request: reqwest::RequestBuilder) -> Answer {
+    let started = Instant::now();
+    let (status, body) = match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap_or_default();
+            let body =
+                serde_json::from_str(&text).map_err(|_| format!("not JSON: {} bytes", text.len()));
+            (Some(status), body)
+        }
+        Err(error) => (None, Err(format!("no answer: {}", without_url(&error)))),
+    };
+    let elapsed = started.elapsed();
+    let call = Call {
+        route,
+        status,
+        millis: elapsed.as_secs_f64() * 1000.0,
+        too_slow: elapsed > PORTAL_TIMEOUT,
+    };
+    Answer { call, body }
 }
 
 fn check<const N: usize>(
