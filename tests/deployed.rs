@@ -84,6 +84,15 @@ fn statements(document: &Value) -> Vec<String> {
     lines
 }
 
+/// The principals a KMS key's policy grants use of the key to (not its administrators).
+fn key_principals(resources: &BTreeMap<String, Value>, key: &str) -> Vec<String> {
+    list(&resources[key]["Properties"]["KeyPolicy"]["Statement"])
+        .iter()
+        .filter(|statement| statement["Sid"] != "KeyAdministration")
+        .map(|statement| short(&statement["Principal"]["AWS"]))
+        .collect()
+}
+
 /// Every permission of an IAM role: its managed policies, then its inline statements.
 fn role_permissions(role: &Value) -> Vec<String> {
     let properties = &role["Properties"];
@@ -888,13 +897,7 @@ fn the_client_share_api_exists_only_with_an_issuer_and_every_route_needs_a_verif
     assert_eq!(env["HISTORY_RETENTION_DAYS"], "0");
 
     // No single key policy opens both halves of a wallet.
-    let principals = |key: &str| -> Vec<String> {
-        list(&on[key]["Properties"]["KeyPolicy"]["Statement"])
-            .iter()
-            .filter(|statement| statement["Sid"] != "KeyAdministration")
-            .map(|statement| short(&statement["Principal"]["AWS"]))
-            .collect()
-    };
+    let principals = |key: &str| key_principals(&on, key);
     assert_eq!(
         principals("ClientShareKey"),
         ["ClientBackupSharesFunctionRole"]
@@ -1015,12 +1018,7 @@ fn the_backend_client_share_routes_exist_only_with_caller_arns_and_admit_only_si
             .all(|grant| grant.contains(" on ClientBackupShare")),
         "{role:#?}"
     );
-    let principals: Vec<String> =
-        list(&on["ClientShareKey"]["Properties"]["KeyPolicy"]["Statement"])
-            .iter()
-            .filter(|statement| statement["Sid"] != "KeyAdministration")
-            .map(|statement| short(&statement["Principal"]["AWS"]))
-            .collect();
+    let principals = key_principals(&on, "ClientShareKey");
     assert_eq!(principals, ["BackendClientBackupSharesFunctionRole"]);
     for id in [
         "ClientBackupSharesTable",
@@ -1055,12 +1053,7 @@ fn the_backend_client_share_routes_exist_only_with_caller_arns_and_admit_only_si
             "ClientSharesJwtAudience=wallet-app",
         ],
     );
-    let principals: Vec<String> =
-        list(&both["ClientShareKey"]["Properties"]["KeyPolicy"]["Statement"])
-            .iter()
-            .filter(|statement| statement["Sid"] != "KeyAdministration")
-            .map(|statement| short(&statement["Principal"]["AWS"]))
-            .collect();
+    let principals = key_principals(&both, "ClientShareKey");
     assert_eq!(
         principals,
         [

@@ -40,12 +40,7 @@ async fn the_simulator_fails_a_receiver_configured_with_another_secret() {
     let base_url = serve(&f).await;
     let report = run(&options(base_url, "not-the-receivers-secret")).await;
     assert!(!report.passed);
-    let failed: Vec<&str> = report
-        .checks
-        .iter()
-        .filter(|c| !c.passed)
-        .map(|c| c.name)
-        .collect();
+    let failed = failed(&report);
     assert_eq!(
         failed,
         [
@@ -91,16 +86,21 @@ async fn the_simulators_app_mode_passes_against_the_client_share_binary() {
 
     let expired = app_api::dev_token("sim-user", Duration::ZERO);
     let report = run_app(&options(expired)).await;
-    let failed: Vec<&str> = report
-        .checks
-        .iter()
-        .filter(|c| !c.passed)
-        .map(|c| c.name)
-        .collect();
+    let failed = failed(&report);
     assert_eq!(
         failed,
         ["client-backup", "client-recovery", "client-bad-body"],
         "{}",
         report.render()
     );
+}
+
+/// The names of the checks a report failed, in order.
+fn failed(report: &portal_sim::Report) -> Vec<&'static str> {
+    report
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name)
+        .collect()
 }
