@@ -13,6 +13,7 @@ pub mod cli;
 pub mod dynamodb_local;
 pub mod events;
 pub mod local_api;
+pub mod network;
 pub mod runtime_api;
 pub mod template;
 

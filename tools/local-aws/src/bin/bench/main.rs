@@ -14,11 +14,20 @@
 //! its re-read turn instead (the tarpit): its own row, with the Secrets Manager calls a stream of
 //! them caused, counted on the wire.
 //!
-//! Prints Markdown tables, writes `target/bench/<profile>/results.json` and draws
-//! `docs/performance-<profile>.svg`.
+//! `BENCH_NETWORK` names the network the emulators are reached over: `loopback` (plain HTTP) or
+//! `deployed` (TLS from a local CA and a delayed link, set up by `scripts/deployed-network.sh`,
+//! which points the endpoints and `SSL_CERT_FILE` at it). The functions get `SSL_CERT_FILE` as
+//! any other variable: no code path exists for the bench. A new client's first call next to its
+//! second shows what opening a connection costs on that network.
+//!
+//! Prints Markdown tables, writes `target/bench/<profile>/results-<network>.json` and draws
+//! `docs/performance-<profile>-<network>.svg`; `bench --compare A.json B.json` prints two runs
+//! side by side.
 //!
 //! `BENCH_COLD_STARTS` (default 20) and `BENCH_REQUESTS` (default 1000) set the sizes;
 //! `BENCH_PROFILE` (default `release`) the cargo profile whose binaries are measured.
+
+mod compare;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -127,6 +136,15 @@ async fn main() {
         let text = std::fs::read_to_string(results).expect("a results.json");
         return chart(&serde_json::from_str(&text).expect("JSON"));
     }
+    if let [_, flag, a, b] = args.as_slice()
+        && flag == "--compare"
+    {
+        let read = |path: &String| -> Value {
+            serde_json::from_str(&std::fs::read_to_string(path).expect("a results.json"))
+                .expect("JSON")
+        };
+        return compare::print(&read(a), &read(b));
+    }
     let cold_starts = setting("BENCH_COLD_STARTS", 20);
     let requests = setting("BENCH_REQUESTS", 1000);
     let f = Fixture::new().await;
@@ -135,11 +153,13 @@ async fn main() {
     let mut env = f.function_env("");
     env.retain(|(name, _)| *name != "WEBHOOK_SECRET");
     env.push(("WEBHOOK_SECRET_ARN", &secret_arn));
+    env.extend(trust());
     let raw = Raw::new(&f).await;
     // The client half: the app's function, on its own tables and key, with a share to GET.
     let client_f = Fixture::new().await;
     let mut client_env = client_f.function_env("");
     client_env.push(("SHARE_KIND", "client"));
+    client_env.extend(trust());
     let client_fn =
         Function::start(&binary_of(&profile(), "client-backup-shares"), &client_env).await;
     let app_user = unique("app-user");
@@ -169,7 +189,8 @@ async fn main() {
 
     eprintln!("cold starts: {cold_starts} fresh processes of each function");
     // Also with the secret in the environment (as `make run` does): init without its read.
-    let local_env = f.function_env(DEV_SECRET);
+    let mut local_env = f.function_env(DEV_SECRET);
+    local_env.extend(trust());
     let mut cold = Vec::new();
     for (secret, env, (name, route, operation)) in [
         (
@@ -329,22 +350,12 @@ async fn main() {
     }
     // The tarpit: a stream of wrong secrets at a function reading Secrets Manager, through a
     // proxy that counts its GetSecretValue calls.
-    let tarpit_requests = requests.min(200);
-    let (proxy, calls) =
-        counting_proxy(aws_emulator::endpoint(), b"secretsmanager.GetSecretValue").await;
-    let mut tarpit_env = env.clone();
-    tarpit_env.push(("AWS_ENDPOINT_URL_SECRETS_MANAGER", &proxy));
-    let tarpit_fn = Function::start(&binary_of(&profile(), "backup"), &tarpit_env).await;
-    tarpit_fn.ready_after().await;
-    let before = calls.load(Ordering::Relaxed);
-    let started = Instant::now();
-    let latencies = refusals(&tarpit_fn, &wrong_secret("/backup"), tarpit_requests, 401).await;
-    let tarpit = Tarpit {
-        requests: tarpit_requests,
-        latencies,
-        elapsed: started.elapsed(),
-        secret_reads: calls.load(Ordering::Relaxed) - before,
+    // Counted in plaintext, so on loopback only: the turn it measures is the network's same.
+    let tarpit = match network().as_str() {
+        "loopback" => Some(tarpit(&env, requests.min(200)).await),
+        _ => None,
     };
+    let setup = connection_setup(&f, &raw, &secret_arn, cold_starts).await;
     let after_warm = [&backup, &fetch, &client_fn].map(|function| function.peak_rss_kib()[0]);
     // Then the largest requests each accepts: eight backups of a body at the size limit, their
     // fetch (the largest answer), a cipherText at its limit.
@@ -368,7 +379,100 @@ async fn main() {
         .zip(after_warm.into_iter().zip(after_largest))
         .map(|(name, (warm, largest))| (name, warm, largest))
         .collect();
-    report(&cold, &warm, &refused, &tarpit, &rss, requests);
+    report(
+        &cold,
+        &warm,
+        &refused,
+        tarpit.as_ref(),
+        &setup,
+        &rss,
+        requests,
+    );
+}
+
+/// `requests` wrong secrets in a row at one warm function that reads its secret from Secrets
+/// Manager (`env`), through a proxy counting its GetSecretValue calls.
+async fn tarpit(env: &[(&str, &str)], requests: usize) -> Tarpit {
+    let (proxy, calls) =
+        counting_proxy(aws_emulator::endpoint(), b"secretsmanager.GetSecretValue").await;
+    let mut tarpit_env = env.to_vec();
+    tarpit_env.push(("AWS_ENDPOINT_URL_SECRETS_MANAGER", &proxy));
+    let function = Function::start(&binary_of(&profile(), "backup"), &tarpit_env).await;
+    function.ready_after().await;
+    let before = calls.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let latencies = refusals(&function, &wrong_secret("/backup"), requests, 401).await;
+    Tarpit {
+        requests,
+        latencies,
+        elapsed: started.elapsed(),
+        secret_reads: calls.load(Ordering::Relaxed) - before,
+    }
+}
+
+/// A new client's first call and its second (on the connection the first opened), for each
+/// service the functions call: the difference is what a connection costs on this network.
+struct Setup {
+    service: &'static str,
+    first: Vec<Duration>,
+    second: Vec<Duration>,
+}
+
+async fn connection_setup(f: &Fixture, raw: &Raw, secret_arn: &str, samples: usize) -> Vec<Setup> {
+    let mut setups: Vec<Setup> = [
+        "DynamoDB GetItem",
+        "KMS GenerateDataKey",
+        "Secrets Manager GetSecretValue",
+    ]
+    .into_iter()
+    .map(|service| Setup {
+        service,
+        first: Vec::new(),
+        second: Vec::new(),
+    })
+    .collect();
+    for _ in 0..samples {
+        let fresh = raw.fresh(f).await;
+        let secrets = aws_emulator::secrets_client().await;
+        for setup in &mut setups {
+            for times in [&mut setup.first, &mut setup.second] {
+                let started = Instant::now();
+                match setup.service {
+                    "DynamoDB GetItem" => {
+                        fresh
+                            .dynamodb
+                            .get_item()
+                            .table_name(&fresh.shares)
+                            .key("clientId", s("none"))
+                            .key("backupMethod", s(METHODS[0]))
+                            .send()
+                            .await
+                            .expect("GetItem");
+                    }
+                    "KMS GenerateDataKey" => {
+                        fresh
+                            .kms
+                            .generate_data_key()
+                            .key_id(&fresh.key_id)
+                            .key_spec(DataKeySpec::Aes256)
+                            .send()
+                            .await
+                            .expect("GenerateDataKey");
+                    }
+                    _ => {
+                        secrets
+                            .get_secret_value()
+                            .secret_id(secret_arn)
+                            .send()
+                            .await
+                            .expect("GetSecretValue");
+                    }
+                }
+                times.push(started.elapsed());
+            }
+        }
+    }
+    setups
 }
 
 /// A stream of wrong secrets at one warm function reading Secrets Manager.
@@ -646,6 +750,20 @@ fn status(answer: &Result<Value, Value>) -> u64 {
         .unwrap_or(0)
 }
 
+/// `loopback` (the default) or `deployed`: see the module's comment.
+fn network() -> String {
+    std::env::var("BENCH_NETWORK").unwrap_or_else(|_| "loopback".to_owned())
+}
+
+/// The trust store's variable, when the network's endpoints have a certificate from a local CA.
+fn trust() -> Option<(&'static str, &'static str)> {
+    static BUNDLE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    BUNDLE
+        .get_or_init(|| std::env::var("SSL_CERT_FILE").ok())
+        .as_deref()
+        .map(|bundle| ("SSL_CERT_FILE", bundle))
+}
+
 fn profile() -> String {
     std::env::var("BENCH_PROFILE").unwrap_or_else(|_| "release".to_owned())
 }
@@ -672,7 +790,8 @@ fn report(
     cold: &[(String, ColdStarts)],
     warm: &HashMap<Operation, Latencies>,
     refused: &[(&str, Vec<Duration>)],
-    tarpit: &Tarpit,
+    tarpit: Option<&Tarpit>,
+    setup: &[Setup],
     rss: &[(&str, u64, u64)],
     requests: usize,
 ) {
@@ -681,8 +800,18 @@ fn report(
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
-    let mut results = json!({ "commit": commit, "profile": profile(), "requests": requests, "cold": {}, "warm": {}, "refused": {}, "rssKib": {}, "bytes": {} });
-    println!("measured at commit {commit}, profile {}\n", profile());
+    let round_trip: Option<f64> = std::env::var("BENCH_ROUND_TRIP_MS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let mut results = json!({ "commit": commit, "profile": profile(), "network": network(), "roundTripMs": round_trip, "requests": requests, "cold": {}, "warm": {}, "refused": {}, "connection": {}, "rssKib": {}, "bytes": {} });
+    println!(
+        "measured at commit {commit}, profile {}, network {}{}\n",
+        profile(),
+        network(),
+        round_trip
+            .map(|ms| format!(" (TLS, round trip {ms:.2} ms measured)"))
+            .unwrap_or_default()
+    );
     println!(
         "| cold start ({} processes, medians; max in brackets) | ready | first response | first request | raw SDK, new clients |",
         cold[0].1.ready.len()
@@ -724,25 +853,31 @@ fn report(
         println!("| {name} | {:.2} ms | {:.2} ms |", ms(p50), ms(p99));
         results["refused"][*name] = json!({ "p50Ms": ms(p50), "p99Ms": ms(p99) });
     }
-    let (t50, t99) = (
-        percentile(&tarpit.latencies, 50.0),
-        percentile(&tarpit.latencies, 99.0),
-    );
-    let per_second = tarpit.secret_reads as f64 / tarpit.elapsed.as_secs_f64();
+    if let Some(tarpit) = tarpit {
+        tarpit_report(tarpit, &mut results);
+    }
     println!(
-        "\n| wrong secret, secret from Secrets Manager ({} in a row at one warm process) | p50 | p99 | Lambda time per wrong secret | GetSecretValue calls |",
-        tarpit.requests
+        "\n| a new client's call ({} clients, medians) | first call | second call | the connection's cost |",
+        setup[0].first.len()
     );
-    println!("|---|---|---|---|---|");
-    println!(
-        "| backup | {:.1} ms | {:.1} ms | {:.0} ms | {} in {:.1} s ({per_second:.1}/s) |",
-        ms(t50),
-        ms(t99),
-        ms(tarpit.elapsed) / tarpit.requests as f64,
-        tarpit.secret_reads,
-        tarpit.elapsed.as_secs_f64()
-    );
-    results["tarpit"] = json!({ "p50Ms": ms(t50), "p99Ms": ms(t99), "requests": tarpit.requests, "seconds": tarpit.elapsed.as_secs_f64(), "getSecretValueCalls": tarpit.secret_reads });
+    println!("|---|---|---|---|");
+    for Setup {
+        service,
+        first,
+        second,
+    } in setup
+    {
+        let (first, second) = (percentile(first, 50.0), percentile(second, 50.0));
+        let cost = first.saturating_sub(second);
+        println!(
+            "| {service} | {:.2} ms | {:.2} ms | {:.2} ms |",
+            ms(first),
+            ms(second),
+            ms(cost)
+        );
+        results["connection"][*service] =
+            json!({ "firstMs": ms(first), "secondMs": ms(second), "costMs": ms(cost) });
+    }
     let floor = |operation: Operation| {
         let (_, latencies) = refused
             .iter()
@@ -799,8 +934,31 @@ fn report(
     }
     let out = repo_root().join("target/bench").join(profile());
     std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("results.json"), format!("{results:#}")).unwrap();
+    let name = format!("results-{}.json", network());
+    std::fs::write(out.join(name), format!("{results:#}")).unwrap();
     chart(&results);
+}
+
+fn tarpit_report(tarpit: &Tarpit, results: &mut Value) {
+    let (t50, t99) = (
+        percentile(&tarpit.latencies, 50.0),
+        percentile(&tarpit.latencies, 99.0),
+    );
+    let per_second = tarpit.secret_reads as f64 / tarpit.elapsed.as_secs_f64();
+    println!(
+        "\n| wrong secret, secret from Secrets Manager ({} in a row at one warm process) | p50 | p99 | Lambda time per wrong secret | GetSecretValue calls |",
+        tarpit.requests
+    );
+    println!("|---|---|---|---|---|");
+    println!(
+        "| backup | {:.1} ms | {:.1} ms | {:.0} ms | {} in {:.1} s ({per_second:.1}/s) |",
+        ms(t50),
+        ms(t99),
+        ms(tarpit.elapsed) / tarpit.requests as f64,
+        tarpit.secret_reads,
+        tarpit.elapsed.as_secs_f64()
+    );
+    results["tarpit"] = json!({ "p50Ms": ms(t50), "p99Ms": ms(t99), "requests": tarpit.requests, "seconds": tarpit.elapsed.as_secs_f64(), "getSecretValueCalls": tarpit.secret_reads });
 }
 
 fn size(path: &std::path::Path) -> u64 {
@@ -811,8 +969,9 @@ fn size(path: &std::path::Path) -> u64 {
 fn chart(results: &Value) {
     let commit = results["commit"].as_str().unwrap_or("?");
     let profile = results["profile"].as_str().unwrap_or("release");
+    let network = results["network"].as_str().unwrap_or("loopback");
     let figure = |op: &Operation, key: &str| results["warm"][op.label()][key].as_f64().unwrap();
-    let path = repo_root().join(format!("docs/performance-{profile}.svg"));
+    let path = repo_root().join(format!("docs/performance-{profile}-{network}.svg"));
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let root = SVGBackend::new(&path, (960, 480)).into_drawing_area();
     root.fill(&WHITE).unwrap();
@@ -823,7 +982,9 @@ fn chart(results: &Value) {
         * 1.15;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("Warm latency, handler vs raw SDK (commit {commit}, profile {profile})"),
+            format!(
+                "Warm latency, handler vs raw SDK (commit {commit}, {profile}, {network} network)"
+            ),
             ("sans-serif", 20),
         )
         .margin(12)
