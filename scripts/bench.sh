@@ -10,7 +10,7 @@
 # docs/performance-<profile>-<network>.svg and, for both, target/bench/<profile>/comparison.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/tools.sh dynamodb-local aws-emulator
+scripts/tools.sh dynamodb-local aws-emulator node-anchor
 # PROFILE=<cargo profile> measures another build (see Cargo.toml's profiles); default release.
 profile=${PROFILE:-release}
 export BENCH_PROFILE=$profile

@@ -2,7 +2,9 @@
 # Sourced by bench.sh for BENCH_NETWORK=deployed, after the emulators started: a local CA and a
 # certificate for localhost, then the emulators behind TLS and a link of $BENCH_DELAY_MS (default
 # 1) each way (tools/local-aws/src/network.rs). Re-exports DYNAMODB_ENDPOINT and
-# AWS_EMULATOR_ENDPOINT as https://localhost:PORT, and SSL_CERT_FILE (read by rustls-native-certs,
+# AWS_EMULATOR_ENDPOINT (KMS) as https://localhost:PORT, exports BENCH_SECRETS_MANAGER_ENDPOINT
+# (the same moto on a port of its own: in AWS, KMS and Secrets Manager are different hosts, and the
+# SDK pools connections per host), and SSL_CERT_FILE (read by rustls-native-certs,
 # the SDK's trust store) as the system bundle plus the local CA, so the functions trust the CA
 # the way they trust AWS's and parse a bundle of the same size. Stopped when the caller exits.
 tls="$PWD/target/bench/tls"
@@ -23,7 +25,7 @@ export NODE_EXTRA_CA_CERTS="$tls/ca.pem"
 
 "target/${BENCH_PROFILE:-release}/deployed-network" --certificate "$tls/localhost.pem" \
   --key "$tls/localhost-key.pem" --delay-ms "${BENCH_DELAY_MS:-1}" \
-  dynamodb="$DYNAMODB_ENDPOINT" aws="$AWS_EMULATOR_ENDPOINT" >"$tls/endpoints" 2>"$tls/handshakes.log" &
+  dynamodb="$DYNAMODB_ENDPOINT" kms="$AWS_EMULATOR_ENDPOINT" secretsmanager="$AWS_EMULATOR_ENDPOINT" >"$tls/endpoints" 2>"$tls/handshakes.log" &
 network_pid=$!
 previous_exit_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
 # shellcheck disable=SC2064 # expand $network_pid now
@@ -34,6 +36,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 export DYNAMODB_ENDPOINT=$(sed -n 's/^dynamodb=//p' "$tls/endpoints")
-export AWS_EMULATOR_ENDPOINT=$(sed -n 's/^aws=//p' "$tls/endpoints")
+export AWS_EMULATOR_ENDPOINT=$(sed -n 's/^kms=//p' "$tls/endpoints")
+export BENCH_SECRETS_MANAGER_ENDPOINT=$(sed -n 's/^secretsmanager=//p' "$tls/endpoints")
 export BENCH_ROUND_TRIP_MS=$(sed -n 's/^round-trip-ms=//p' "$tls/endpoints")
-echo "deployed-like network: DynamoDB at $DYNAMODB_ENDPOINT, KMS and Secrets Manager at $AWS_EMULATOR_ENDPOINT, round trip ${BENCH_ROUND_TRIP_MS} ms (measured)" >&2
+echo "deployed-like network: DynamoDB at $DYNAMODB_ENDPOINT, KMS at $AWS_EMULATOR_ENDPOINT, Secrets Manager at $BENCH_SECRETS_MANAGER_ENDPOINT, round trip ${BENCH_ROUND_TRIP_MS} ms (measured)" >&2

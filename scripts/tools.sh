@@ -6,6 +6,7 @@
 #   scripts/tools.sh aws-emulator     moto_server (from PyPI): KMS and Secrets Manager on loopback
 #   scripts/tools.sh checkov          checkov (from PyPI), the security scanner `make lint` runs on the template
 #   scripts/tools.sh cargo-fuzz       cargo-fuzz (from crates), for `make fuzz`
+#   scripts/tools.sh node-anchor      the bench's Node.js peer of the functions (AWS SDK v3 from npm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools="$PWD/.tools"
@@ -75,6 +76,20 @@ for tool in "$@"; do
       if [ ! -x "$tools/cargo/bin/cargo-fuzz" ]; then
         echo "installing cargo-fuzz into .tools/cargo" >&2
         cargo install --quiet --locked --root "$tools/cargo" "cargo-fuzz@$CARGO_FUZZ" >&2
+      fi
+      ;;
+    node-anchor)
+      # tools/node-anchor is the source (SDK versions in its package.json), copied on every call so
+      # edits take effect; npm ci only when the lockfile changed (ci wipes node_modules, stamp too).
+      require node "Node.js 20 runs the bench's Node anchor"
+      mkdir -p "$tools/node-anchor"
+      cp -p tools/node-anchor/{bootstrap,handler.mjs,package.json,package-lock.json} "$tools/node-anchor/"
+      stamp="$tools/node-anchor/node_modules/.installed-package-lock.json"
+      if ! cmp -s tools/node-anchor/package-lock.json "$stamp"; then
+        require npm "Node.js' npm installs the Node anchor's AWS SDK"
+        echo "installing the Node anchor's AWS SDK into .tools/node-anchor" >&2
+        npm ci --silent --no-audit --no-fund --prefix "$tools/node-anchor" >&2
+        cp tools/node-anchor/package-lock.json "$stamp"
       fi
       ;;
     *) echo "tools.sh: unknown tool '$tool'" >&2; exit 2 ;;

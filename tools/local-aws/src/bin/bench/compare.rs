@@ -18,12 +18,14 @@ const FIGURES: [(&str, &str, &str); 8] = [
 
 pub fn print(a: &Value, b: &Value) {
     let title = |run: &Value| match run["roundTripMs"].as_f64() {
-        Some(ms) => format!("{} (TLS, {ms:.2} ms round trip)", run["network"]),
-        None => run["network"].to_string(),
+        Some(ms) => format!("{} (TLS, {ms:.2} ms round trip)", text(&run["network"])),
+        None => text(&run["network"]).to_owned(),
     };
     println!(
         "commits {} and {}, profile {}\n",
-        a["commit"], b["commit"], a["profile"]
+        text(&a["commit"]),
+        text(&b["commit"]),
+        text(&a["profile"])
     );
     println!(
         "| figure (medians) | {} | {} | the second adds |",
@@ -52,4 +54,8 @@ pub fn print(a: &Value, b: &Value) {
             );
         }
     }
+}
+
+fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or("?")
 }

@@ -28,6 +28,7 @@
 //! `BENCH_PROFILE` (default `release`) the cargo profile whose binaries are measured.
 
 mod compare;
+mod node;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -120,9 +121,9 @@ struct Latencies {
 /// One function's fresh processes: start to first poll, start to first answer, and the same
 /// storage calls made by SDK clients that had never connected.
 #[derive(Default)]
-struct ColdStarts {
-    ready: Vec<Duration>,
-    first: Vec<Duration>,
+pub struct ColdStarts {
+    pub ready: Vec<Duration>,
+    pub first: Vec<Duration>,
     raw: Vec<Duration>,
 }
 
@@ -153,13 +154,13 @@ async fn main() {
     let mut env = f.function_env("");
     env.retain(|(name, _)| *name != "WEBHOOK_SECRET");
     env.push(("WEBHOOK_SECRET_ARN", &secret_arn));
-    env.extend(trust());
+    let env = on_network(env);
     let raw = Raw::new(&f).await;
     // The client half: the app's function, on its own tables and key, with a share to GET.
     let client_f = Fixture::new().await;
     let mut client_env = client_f.function_env("");
     client_env.push(("SHARE_KIND", "client"));
-    client_env.extend(trust());
+    let client_env = on_network(client_env);
     let client_fn =
         Function::start(&binary_of(&profile(), "client-backup-shares"), &client_env).await;
     let app_user = unique("app-user");
@@ -189,8 +190,7 @@ async fn main() {
 
     eprintln!("cold starts: {cold_starts} fresh processes of each function");
     // Also with the secret in the environment (as `make run` does): init without its read.
-    let mut local_env = f.function_env(DEV_SECRET);
-    local_env.extend(trust());
+    let local_env = on_network(f.function_env(DEV_SECRET));
     let mut cold = Vec::new();
     for (secret, env, (name, route, operation)) in [
         (
@@ -356,6 +356,8 @@ async fn main() {
         _ => None,
     };
     let setup = connection_setup(&f, &raw, &secret_arn, cold_starts).await;
+    eprintln!("the Node.js peer: {cold_starts} cold starts, {requests} warm requests of each");
+    let peer = node::measure(&secret_arn, cold_starts, WARMUP, requests).await;
     let after_warm = [&backup, &fetch, &client_fn].map(|function| function.peak_rss_kib()[0]);
     // Then the largest requests each accepts: eight backups of a body at the size limit, their
     // fetch (the largest answer), a cipherText at its limit.
@@ -385,6 +387,7 @@ async fn main() {
         &refused,
         tarpit.as_ref(),
         &setup,
+        &peer,
         &rss,
         requests,
     );
@@ -414,7 +417,7 @@ async fn tarpit(env: &[(&str, &str)], requests: usize) -> Tarpit {
 /// service the functions call: the difference is what a connection costs on this network.
 struct Setup {
     service: &'static str,
-    first: Vec<Duration>,
+    pub first: Vec<Duration>,
     second: Vec<Duration>,
 }
 
@@ -755,13 +758,33 @@ fn network() -> String {
     std::env::var("BENCH_NETWORK").unwrap_or_else(|_| "loopback".to_owned())
 }
 
-/// The trust store's variable, when the network's endpoints have a certificate from a local CA.
-fn trust() -> Option<(&'static str, &'static str)> {
-    static BUNDLE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    BUNDLE
-        .get_or_init(|| std::env::var("SSL_CERT_FILE").ok())
-        .as_deref()
-        .map(|bundle| ("SSL_CERT_FILE", bundle))
+/// What the deployed-like network changes in a function's environment: the trust store's
+/// variable (its endpoints' certificates come from a local CA) and Secrets Manager's endpoint
+/// (a host of its own, as in AWS). Set by `scripts/deployed-network.sh`; nothing on loopback.
+fn network_env() -> &'static [(&'static str, String)] {
+    static ENV: std::sync::OnceLock<Vec<(&'static str, String)>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
+        [
+            ("SSL_CERT_FILE", "SSL_CERT_FILE"),
+            ("NODE_EXTRA_CA_CERTS", "NODE_EXTRA_CA_CERTS"),
+            (
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                "BENCH_SECRETS_MANAGER_ENDPOINT",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, from)| Some((name, std::env::var(from).ok()?)))
+        .collect()
+    })
+}
+
+/// `env` on the bench's network: [`network_env`] replacing what `env` had.
+fn on_network<'a>(mut env: Vec<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+    for (name, value) in network_env() {
+        env.retain(|(n, _)| n != name);
+        env.push((name, value));
+    }
+    env
 }
 
 fn profile() -> String {
@@ -792,6 +815,7 @@ fn report(
     refused: &[(&str, Vec<Duration>)],
     tarpit: Option<&Tarpit>,
     setup: &[Setup],
+    peer: &node::Peer,
     rss: &[(&str, u64, u64)],
     requests: usize,
 ) {
@@ -909,6 +933,7 @@ fn report(
         );
         results["warm"][operation.label()] = json!({ "handlerP50Ms": ms(h50), "handlerP99Ms": ms(h99), "rawP50Ms": ms(r50), "rawP99Ms": ms(r99), "overheadP50": ratio, "overheadP50LessRefused": own });
     }
+    peer_report(cold, warm, peer, rss, &mut results);
     println!(
         "\n| function | peak RSS after the warm run | after its largest request | bootstrap | deployment zip |"
     );
@@ -937,6 +962,72 @@ fn report(
     let name = format!("results-{}.json", network());
     std::fs::write(out.join(name), format!("{results:#}")).unwrap();
     chart(&results);
+}
+
+/// The Node.js peer next to the Rust functions' figures of the same run.
+fn peer_report(
+    cold: &[(String, ColdStarts)],
+    warm: &HashMap<Operation, Latencies>,
+    peer: &node::Peer,
+    rss: &[(&str, u64, u64)],
+    results: &mut Value,
+) {
+    let rust_cold = &cold[0].1; // backup, secret from Secrets Manager, as the peer reads it
+    let first_request = |starts: &ColdStarts| -> Vec<Duration> {
+        starts
+            .first
+            .iter()
+            .zip(&starts.ready)
+            .map(|(f, r)| *f - *r)
+            .collect()
+    };
+    let median = |samples: &[Duration]| ms(percentile(samples, 50.0));
+    let rows = [
+        (
+            "cold start: ready (init)",
+            median(&peer.cold.ready),
+            median(&rust_cold.ready),
+        ),
+        (
+            "cold start: first request",
+            median(&first_request(&peer.cold)),
+            median(&first_request(rust_cold)),
+        ),
+        (
+            "cold start: first response",
+            median(&peer.cold.first),
+            median(&rust_cold.first),
+        ),
+        (
+            "warm /backup, new share p50",
+            median(&peer.backup_new),
+            median(&warm[&Operation::BackupNew].handler),
+        ),
+        (
+            "warm /backup/fetch, 1 share p50",
+            median(&peer.fetch_one),
+            median(&warm[&Operation::FetchOne].handler),
+        ),
+    ];
+    println!(
+        "\n| Node.js 20, AWS SDK v3 peer of backup ({} cold starts, {} warm requests; medians) | Node.js | Rust | Node.js ÷ Rust |",
+        peer.cold.ready.len(),
+        peer.backup_new.len()
+    );
+    println!("|---|---|---|---|");
+    for (label, node, rust) in rows {
+        println!(
+            "| {label} | {node:.2} ms | {rust:.2} ms | {:.1} |",
+            node / rust
+        );
+        results["node"][label] = json!({ "medianMs": node, "rustMs": rust });
+    }
+    let (node_rss, rust_rss) = (peer.rss_kib as f64 / 1024.0, rss[0].1 as f64 / 1024.0);
+    println!(
+        "| peak RSS after the warm run | {node_rss:.1} MiB | {rust_rss:.1} MiB | {:.1} |",
+        node_rss / rust_rss
+    );
+    results["nodeRssKib"] = json!(peer.rss_kib);
 }
 
 fn tarpit_report(tarpit: &Tarpit, results: &mut Value) {
