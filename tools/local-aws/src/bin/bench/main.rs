@@ -381,16 +381,28 @@ async fn main() {
         .zip(after_warm.into_iter().zip(after_largest))
         .map(|(name, (warm, largest))| (name, warm, largest))
         .collect();
-    report(
-        &cold,
-        &warm,
-        &refused,
-        tarpit.as_ref(),
-        &setup,
-        &peer,
-        &rss,
+    report(&Run {
+        cold,
+        warm,
+        refused,
+        tarpit,
+        setup,
+        peer,
+        rss,
         requests,
-    );
+    });
+}
+
+/// Everything one run measured, for [`report`].
+struct Run<'a> {
+    cold: Vec<(String, ColdStarts)>,
+    warm: HashMap<Operation, Latencies>,
+    refused: Vec<(&'a str, Vec<Duration>)>,
+    tarpit: Option<Tarpit>,
+    setup: Vec<Setup>,
+    peer: node::Peer,
+    rss: Vec<(&'a str, u64, u64)>,
+    requests: usize,
 }
 
 /// `requests` wrong secrets in a row at one warm function that reads its secret from Secrets
@@ -809,16 +821,18 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn report(
-    cold: &[(String, ColdStarts)],
-    warm: &HashMap<Operation, Latencies>,
-    refused: &[(&str, Vec<Duration>)],
-    tarpit: Option<&Tarpit>,
-    setup: &[Setup],
-    peer: &node::Peer,
-    rss: &[(&str, u64, u64)],
-    requests: usize,
-) {
+fn report(run: &Run) {
+    let Run {
+        cold,
+        warm,
+        refused,
+        tarpit,
+        setup,
+        peer,
+        rss,
+        requests,
+    } = run;
+    let requests = *requests;
     let commit = std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
         .output()
