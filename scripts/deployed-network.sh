@@ -18,8 +18,12 @@ if [ ! -s "$tls/localhost.pem" ]; then
     -CAcreateserial -days 30 -out "$tls/localhost.pem" \
     -extfile <(printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n') 2>/dev/null
 fi
-system_bundle=$(ls /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt 2>/dev/null | head -n 1)
-cat ${system_bundle:+"$system_bundle"} "$tls/ca.pem" >"$tls/bundle.pem"
+# Debian's bundle, or Amazon Linux's (the one provided.al2023 has).
+system_bundle=/dev/null
+for bundle in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
+  [ -s "$bundle" ] && system_bundle=$bundle && break
+done
+cat "$system_bundle" "$tls/ca.pem" >"$tls/bundle.pem"
 export SSL_CERT_FILE="$tls/bundle.pem"
 export NODE_EXTRA_CA_CERTS="$tls/ca.pem"
 
