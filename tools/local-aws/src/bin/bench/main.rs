@@ -151,10 +151,7 @@ async fn main() {
     let f = Fixture::new().await;
     // As deployed: the webhook secret is read from Secrets Manager during init.
     let secret_arn = aws_emulator::create_webhook_secret(DEV_SECRET).await;
-    let mut env = f.function_env("");
-    env.retain(|(name, _)| *name != "WEBHOOK_SECRET");
-    env.push(("WEBHOOK_SECRET_ARN", &secret_arn));
-    let env = on_network(env);
+    let env = as_deployed(&f, &secret_arn);
     let raw = Raw::new(&f).await;
     // The client half: the app's function, on its own tables and key, with a share to GET.
     let client_f = Fixture::new().await;
@@ -192,28 +189,15 @@ async fn main() {
     // Also with the secret in the environment (as `make run` does): init without its read.
     let local_env = on_network(f.function_env(DEV_SECRET));
     let mut cold = Vec::new();
-    for (secret, env, (name, route, operation)) in [
-        (
-            "Secrets Manager",
-            &env,
-            ("backup", "/backup", Operation::BackupNew),
-        ),
-        (
-            "Secrets Manager",
-            &env,
-            ("backup-fetch", "/backup/fetch", Operation::FetchOne),
-        ),
-        (
-            "environment",
-            &local_env,
-            ("backup", "/backup", Operation::BackupNew),
-        ),
-        (
-            "environment",
-            &local_env,
-            ("backup-fetch", "/backup/fetch", Operation::FetchOne),
-        ),
-    ] {
+    let configurations = [("Secrets Manager", &env), ("environment", &local_env)];
+    let functions = [
+        ("backup", "/backup", Operation::BackupNew),
+        ("backup-fetch", "/backup/fetch", Operation::FetchOne),
+    ];
+    for ((secret, env), (name, route, operation)) in configurations
+        .into_iter()
+        .flat_map(|configuration| functions.map(|function| (configuration, function)))
+    {
         let mut starts = ColdStarts::default();
         for fetched in &cold_fetched {
             let function = Function::start(&binary_of(&profile(), name), env).await;
@@ -788,6 +772,15 @@ fn network_env() -> &'static [(&'static str, String)] {
         .filter_map(|(name, from)| Some((name, std::env::var(from).ok()?)))
         .collect()
     })
+}
+
+/// `f`'s function environment as deployed: the webhook secret read from Secrets Manager
+/// (`secret_arn`), on the bench's network.
+fn as_deployed<'a>(f: &'a Fixture, secret_arn: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut env = f.function_env("");
+    env.retain(|(name, _)| *name != "WEBHOOK_SECRET");
+    env.push(("WEBHOOK_SECRET_ARN", secret_arn));
+    on_network(env)
 }
 
 /// `env` on the bench's network: [`network_env`] replacing what `env` had.

@@ -2,7 +2,7 @@
 //! own Node samples) doing the same calls, started through the same Runtime API harness against
 //! the same emulators, so each Rust figure has a peer measured in the same run.
 
-use crate::{ColdStarts, METHODS, body, on_network, share, status};
+use crate::{ColdStarts, METHODS, as_deployed, body, share, status};
 use local_aws::events::rest_event;
 use local_aws::runtime_api::Function;
 use local_aws::{Fixture, repo_root, unique};
@@ -28,11 +28,8 @@ pub async fn measure(secret_arn: &str, cold_starts: usize, warmup: usize, reques
     );
     // Tables and a key of its own: its history items are keyed its own way.
     let f = Fixture::new().await;
-    let mut env = f.function_env("");
-    env.retain(|(name, _)| *name != "WEBHOOK_SECRET");
-    env.push(("WEBHOOK_SECRET_ARN", secret_arn));
-    // NODE_EXTRA_CA_CERTS there: Node's own trust variable, for the CA the Rust functions trust.
-    let env = on_network(env);
+    // On the network, NODE_EXTRA_CA_CERTS: Node's own trust variable, for the CA Rust trusts.
+    let env = as_deployed(&f, secret_arn);
     let mut cold = ColdStarts::default();
     for _ in 0..cold_starts {
         let function = Function::start(&bootstrap, &env).await;
