@@ -2,10 +2,12 @@
 //! against DynamoDB Local, fed the `events/` files.
 
 use local_aws::events::{DEV_SECRET, event, expected_statuses, rest_event};
+use local_aws::network::Link;
 use local_aws::runtime_api::{Function, binary};
-use local_aws::{Fixture, unique};
+use local_aws::{Fixture, aws_emulator, unique};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 fn status(outcome: &Result<Value, Value>) -> u64 {
     let response = outcome
@@ -167,6 +169,50 @@ async fn without_a_secret_the_binary_refuses_every_request_and_says_why_once() {
         "{logs}"
     );
     assert!(f.scan(&f.tables.shares).await.is_empty());
+}
+
+/// In AWS each new connection is a TLS handshake: with the secret in Secrets Manager, init opens
+/// DynamoDB's and KMS's while it reads the secret, so the first request waits for neither.
+#[tokio::test]
+async fn init_opens_the_connections_to_dynamodb_and_kms_beside_the_secrets_read() {
+    let f = Fixture::new().await;
+    let arn = aws_emulator::create_webhook_secret(DEV_SECRET).await;
+    let port = |endpoint: &str| endpoint.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+    for (name, file) in [
+        ("backup", "backup-multi-backup.json"),
+        ("backup-fetch", "fetch.json"),
+    ] {
+        let dynamodb = Link::to(port(&f.dynamodb_endpoint), Duration::ZERO);
+        let kms = Link::to(port(aws_emulator::endpoint()), Duration::ZERO);
+        let (dynamodb_endpoint, kms_endpoint) = (dynamodb.endpoint(), kms.endpoint());
+        let mut env: Vec<(&str, &str)> = f.function_env("");
+        env.retain(|(name, _)| {
+            !matches!(
+                *name,
+                "WEBHOOK_SECRET" | "AWS_ENDPOINT_URL_DYNAMODB" | "AWS_ENDPOINT_URL_KMS"
+            )
+        });
+        env.extend([
+            ("WEBHOOK_SECRET_ARN", arn.as_str()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb_endpoint),
+            ("AWS_ENDPOINT_URL_KMS", &kms_endpoint),
+        ]);
+        let function = Function::start(&binary(name), &env).await;
+        function.ready_after().await;
+        assert_eq!(
+            (dynamodb.connections(), kms.connections()),
+            (1, 1),
+            "{name}: one connection to each, opened during init"
+        );
+        assert_eq!(status(&function.invoke(&event(file)).await), 200, "{name}");
+        // DynamoDB Local keeps connections open, as DynamoDB does (moto closes each one).
+        assert_eq!(
+            dynamodb.connections(),
+            1,
+            "{name}: the first request reused it"
+        );
+        assert!(!function.output().contains("during init failed"), "{name}");
+    }
 }
 
 /// Printed, not asserted: a figure to watch, not a flaky timing test.

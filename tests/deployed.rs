@@ -249,7 +249,7 @@ fn every_role_may_do_exactly_what_its_function_or_service_calls() {
         ),
         (
             "FetchFunctionRole",
-            [basic, "Allow dynamodb:Query on SharesTable"]
+            [basic, "Allow dynamodb:GetItem on SharesTable", "Allow dynamodb:Query on SharesTable"]
                 .into_iter()
                 .chain(tables_at_rest_write[..2].iter().copied())
                 .chain(secret)

@@ -348,6 +348,18 @@ fn the_share_key_lets_each_function_do_one_thing_and_only_for_a_bound_context() 
             assert_eq!(actions, ["kms:ReplicateKey", "kms:UpdatePrimaryRegion"]);
             continue;
         }
+        if statement["Sid"].as_str() == Some("WebhooksDescribeKeyDuringInit") {
+            // Metadata only, for the two webhooks' init (it opens their KMS connection).
+            assert_eq!(only_when, None);
+            let roles = statement["Principal"]["AWS"].as_sequence().unwrap();
+            assert_eq!(roles.len(), 2, "{principal}");
+            assert!(
+                principal.contains("BackupFunctionRole") && principal.contains("FetchFunctionRole"),
+                "{principal}"
+            );
+            assert_eq!(actions, ["kms:DescribeKey"]);
+            continue;
+        }
         let condition = &statement["Condition"];
         let keys = &condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"];
         assert_eq!(
@@ -562,6 +574,7 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
     assert_eq!(
         grants("FetchFunction"),
         BTreeSet::from([
+            pair("dynamodb:GetItem", "shares"),
             pair("dynamodb:Query", "shares"),
             pair("secretsmanager:GetSecretValue", "secret"),
             pair("kms:Decrypt", "secret at rest"),

@@ -2,6 +2,7 @@
 //! authenticator a function serves with. Nothing here answers a request.
 
 use crate::aws;
+use crate::budget;
 use crate::config::{Config, ConfigError, SecretConfig, ShareKeys, Tables};
 use crate::domain::envelope::ShareKind;
 use crate::kms::ShareKey;
@@ -30,6 +31,7 @@ impl Webhook {
     }
 
     pub async fn new(config: Config, aws: &SdkConfig) -> Self {
+        let store = store(config.keys, config.tables, aws);
         let authenticator = match config.secret {
             SecretConfig::Environment(secrets) => {
                 if !secrets.is_configured() {
@@ -42,13 +44,16 @@ impl Webhook {
             SecretConfig::SecretsManager(secret_id) => {
                 let managed =
                     ManagedSecret::new(aws_sdk_secretsmanager::Client::new(aws), secret_id);
-                // On failure each request tries again (rate-limited); the error is logged.
-                let _ = managed.load().await;
+                // On failure each request tries again (rate-limited); the error is logged. The
+                // first request's connections open meanwhile (each is a TLS handshake in AWS), for
+                // no longer than the read itself may take.
+                let warm_up = tokio::time::timeout(budget::SECRET_READ, store.open_connections());
+                let _ = tokio::join!(managed.load(), warm_up);
                 Authenticator::SecretsManager(managed)
             }
         };
         Self {
-            store: store(config.keys, config.tables, aws),
+            store,
             authenticator,
         }
     }

@@ -149,6 +149,17 @@ impl ShareKey {
         None
     }
 
+    /// Opens the TLS connection to KMS during init, with the one call on this key that uses
+    /// nothing of it: `DescribeKey`, granted to the webhook roles in `ShareKey`'s policy for this.
+    pub async fn open_connection(&self) {
+        if let Err(error) = self.kms.describe_key().key_id(&self.key_id).send().await {
+            tracing::warn!(
+                detail = error_detail(&error),
+                "DescribeKey during init failed: the first request opens its own KMS connection"
+            );
+        }
+    }
+
     /// Decrypts a share sealed for `owner`, only with this key or an accepted one: a data key
     /// wrapped by any other KMS key is refused, even one the function could otherwise use.
     pub async fn open(

@@ -21,6 +21,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -95,25 +96,53 @@ async fn forward(
 /// Listens on a free loopback port and relays each connection to `127.0.0.1:target` with
 /// `delay` each way. Returns the port.
 pub fn delayed_link(target: u16, delay: Duration) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-    let port = listener.local_addr().expect("bound").port();
-    std::thread::spawn(move || {
-        for inbound in listener.incoming().flatten() {
-            let accepted = Instant::now();
-            let Ok(outbound) = TcpStream::connect(("127.0.0.1", target)) else {
-                continue;
-            };
-            let _ = (inbound.set_nodelay(true), outbound.set_nodelay(true));
-            let (Ok(inbound_copy), Ok(outbound_copy)) = (inbound.try_clone(), outbound.try_clone())
-            else {
-                continue;
-            };
-            // The client's first byte could leave only after SYN and SYN-ACK crossed the link.
-            relay(inbound, outbound, delay, accepted + 2 * delay);
-            relay(outbound_copy, inbound_copy, delay, accepted);
-        }
-    });
-    port
+    Link::to(target, delay).port
+}
+
+/// A relay as [`delayed_link`] makes, which also counts the connections it accepted: the tests
+/// see through it which connections a function opens, and when.
+pub struct Link {
+    pub port: u16,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl Link {
+    pub fn to(target: u16, delay: Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = listener.local_addr().expect("bound").port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        std::thread::spawn(move || serve_link(listener, target, delay, &counter));
+        Self { port, accepted }
+    }
+
+    /// `http://127.0.0.1:{port}`, for an `AWS_ENDPOINT_URL_*` variable.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+fn serve_link(listener: TcpListener, target: u16, delay: Duration, accepted_count: &AtomicUsize) {
+    for inbound in listener.incoming().flatten() {
+        accepted_count.fetch_add(1, Ordering::SeqCst);
+        let accepted = Instant::now();
+        let Ok(outbound) = TcpStream::connect(("127.0.0.1", target)) else {
+            continue;
+        };
+        let _ = (inbound.set_nodelay(true), outbound.set_nodelay(true));
+        let (Ok(inbound_copy), Ok(outbound_copy)) = (inbound.try_clone(), outbound.try_clone())
+        else {
+            continue;
+        };
+        // The client's first byte could leave only after SYN and SYN-ACK crossed the link.
+        relay(inbound, outbound, delay, accepted + 2 * delay);
+        relay(outbound_copy, inbound_copy, delay, accepted);
+    }
 }
 
 /// Copies `from` to `to`, each read written `delay` after it arrived (and not before
@@ -170,4 +199,38 @@ pub fn measured_round_trip(delay: Duration, samples: usize) -> Duration {
         .collect();
     times.sort();
     times[times.len() / 2]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_delays_each_way_and_counts_its_connections() {
+        // Lower bounds only: a slow machine can add time, never take it away.
+        let delay = Duration::from_millis(5);
+        assert!(measured_round_trip(delay, 3) >= 2 * delay);
+
+        let echo = TcpListener::bind("127.0.0.1:0").unwrap();
+        let target = echo.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut stream in echo.incoming().flatten() {
+                let mut byte = [0u8; 1];
+                while stream.read_exact(&mut byte).is_ok() && stream.write_all(&byte).is_ok() {}
+            }
+        });
+        let link = Link::to(target, delay);
+        assert_eq!(link.connections(), 0);
+        for expected in 1..=2 {
+            let started = Instant::now();
+            let mut stream = TcpStream::connect(("127.0.0.1", link.port)).unwrap();
+            let mut byte = [7u8; 1];
+            stream.write_all(&byte).unwrap();
+            stream.read_exact(&mut byte).unwrap();
+            assert_eq!(byte, [7]);
+            // The TCP handshake's round trip, then the byte's.
+            assert!(started.elapsed() >= 4 * delay, "{:?}", started.elapsed());
+            assert_eq!(link.connections(), expected);
+        }
+    }
 }

@@ -41,4 +41,25 @@ impl DynamoDbStore {
             share_key,
         }
     }
+
+    /// Opens the TLS connections a first request needs, to DynamoDB and to KMS, during init:
+    /// a `GetItem` of a key no share can have (a clientId of one space fails validation), and
+    /// KMS `DescribeKey`. A failure is logged and left for the first request to meet.
+    pub async fn open_connections(&self) {
+        let placeholder = item::text(" ");
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.tables.shares)
+            .key(schema::CLIENT_ID, placeholder.clone())
+            .key(schema::BACKUP_METHOD, placeholder)
+            .send();
+        let (read, ()) = tokio::join!(read, self.share_key.open_connection());
+        if let Err(error) = read {
+            tracing::warn!(
+                detail = crate::aws::error_detail(&error),
+                "GetItem during init failed: the first request opens its own DynamoDB connection"
+            );
+        }
+    }
 }
