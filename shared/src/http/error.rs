@@ -119,11 +119,12 @@ impl<'a> ErrorBody<'a> {
 }
 
 /// A JSON response that no cache may keep: bodies can hold key material.
-pub fn json(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Response<Body> {
+    let text = serde_json::to_string(body).expect("string keys and values only");
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::CACHE_CONTROL, "no-store")
-        .body(Body::Text(body.to_string()))
+        .body(Body::Text(text))
         .expect("status and static headers are valid")
 }

@@ -38,13 +38,17 @@ pub async fn fetch(
             unreadable,
             unopened,
         } = found;
-        let legacy = shares.iter().find(|current| current.backup_method.is_unknown());
-        let mut body = serde_json::json!({
-            "backupShares": shares.iter().map(|current| current.share.expose_secret()).collect::<Vec<_>>(),
-        });
-        if let Some(legacy) = legacy {
-            body["backupShare"] = legacy.share.expose_secret().into();
-        }
+        let legacy = shares
+            .iter()
+            .find(|current| current.backup_method.is_unknown());
+        // Borrowed, not copied: the shares are in memory once more only as the body's text.
+        let body = Answer {
+            backup_shares: shares
+                .iter()
+                .map(|current| current.share.expose_secret())
+                .collect(),
+            backup_share: legacy.map(|legacy| legacy.share.expose_secret()),
+        };
         let fetched = Outcome::Fetched {
             shares: shares.len(),
             unreadable,
@@ -52,4 +56,13 @@ pub async fn fetch(
         };
         (fetched, json(StatusCode::OK, &body))
     })))
+}
+
+/// `/backup/fetch`'s 200 body.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Answer<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backup_share: Option<&'a str>,
+    backup_shares: Vec<&'a str>,
 }

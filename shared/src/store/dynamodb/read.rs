@@ -19,11 +19,13 @@ impl ShareReader for DynamoDbStore {
             .await?;
         let mut unreadable = 0;
         let mut stored = Vec::new();
-        for item in &items {
-            let read = string(item, schema::BACKUP_METHOD).and_then(|method| {
+        // By value: each item is freed once its share is copied out (a client's shares can
+        // be 2 MB, and the peak counts against the function's memory).
+        for item in items {
+            let read = string(&item, schema::BACKUP_METHOD).and_then(|method| {
                 Ok((
                     BackupMethod::stored(method.to_owned()),
-                    StoredShare::from_item(item)?,
+                    StoredShare::from_item(&item)?,
                 ))
             });
             match read {
