@@ -4,7 +4,7 @@ use custodian_backup::app::{self, Webhook};
 use custodian_backup::http::{self, runtime};
 use lambda_http::{Error, Request};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     app::init_tracing();
     let webhook = Webhook::from_env().await?;

@@ -10,7 +10,7 @@ use custodian_backup::domain::envelope::ShareKind;
 use custodian_backup::http::{self, Callers, runtime};
 use lambda_http::{Error, Request};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     app::init_tracing();
     let callers = Callers::from_env()?;

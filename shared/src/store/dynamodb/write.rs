@@ -19,6 +19,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// re-backup, or junk written with a leaked secret, cannot push every good copy out.
 pub const NEWEST_VERSIONS_NEVER_PRUNED: u64 = 5;
 
+/// What a write finds at a key.
+enum Found {
+    Current(CurrentItem),
+    Empty { newest_kept: Option<u64> },
+}
+
 /// Whether a replacement may give the version it pushes out of the newest five an expiry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Pruning {
@@ -32,31 +38,35 @@ impl ShareWriter for DynamoDbStore {
     async fn put_share(&self, backup: &Backup) -> Result<Stored, StoreError> {
         let sha256 = backup.share.sha256_hex();
         let owner = Owner::of(backup);
-        // Sealing needs KMS and reading needs DynamoDB: one round trip for both.
-        let (first_read, sealed) = tokio::try_join!(self.read_current(owner), async {
+        // Sealing needs KMS and reading needs DynamoDB: they overlap, and for a new share the
+        // history read a create needs happens while KMS still seals.
+        let (first_read, sealed) = tokio::try_join!(self.read_for_write(owner), async {
             Ok(self.share_key.seal(owner, &backup.share).await?)
         })?;
         let mut first_read = Some(first_read);
         for attempt in 0..RETRY.attempts {
             RETRY.pause(attempt).await;
-            let current = match first_read.take() {
-                Some(current) => current,
-                None => self.read_current(owner).await?,
+            let found = match first_read.take() {
+                Some(found) => found,
+                None => self.read_for_write(owner).await?,
             };
             let promoted = current_item(backup, &sealed);
-            let written = match current {
-                None => self.create(owner, promoted).await?.map(|_| Stored::Created),
+            let written = match found {
+                Found::Empty { newest_kept } => self
+                    .create_above(promoted, newest_kept)
+                    .await?
+                    .map(|_| Stored::Created),
                 // The same share. Under an earlier key (a key move, a load from another stack)
                 // or without today's escrow wrap it is sealed again, the old copy kept in
                 // history, so that an earlier key can be dropped from AcceptedShareKeyArns and
                 // every share gains the escrow wrap.
-                Some(current)
+                Found::Current(current)
                     if current.share.sha256 == sha256
                         && !current.share.sealed.needs_sealing_again(&sealed) =>
                 {
                     Some(Stored::Unchanged)
                 }
-                Some(current) => self
+                Found::Current(current) => self
                     .replace(owner, promoted, current, Pruning::Apply)
                     .await?
                     .map(|_| Stored::Replaced),
@@ -70,6 +80,17 @@ impl ShareWriter for DynamoDbStore {
 }
 
 impl DynamoDbStore {
+    /// What a write finds at `owner`'s key: the current share, or none and the newest version
+    /// kept in history, which a create must go above.
+    async fn read_for_write(&self, owner: Owner<'_>) -> Result<Found, StoreError> {
+        Ok(match self.read_current(owner).await? {
+            Some(current) => Found::Current(current),
+            None => Found::Empty {
+                newest_kept: self.newest_kept_version(owner).await?,
+            },
+        })
+    }
+
     /// Creates the current item of an empty key, above every version kept in history (a row
     /// deleted by hand must not make its next share collide there); the new version, or `None`
     /// if another writer created it first.
@@ -78,7 +99,17 @@ impl DynamoDbStore {
         owner: Owner<'_>,
         item: Item,
     ) -> Result<Option<u64>, StoreError> {
-        let version = self.newest_kept_version(owner).await?.unwrap_or(0) + 1;
+        let newest_kept = self.newest_kept_version(owner).await?;
+        self.create_above(item, newest_kept).await
+    }
+
+    /// [`Self::create`] with the newest kept version already read.
+    async fn create_above(
+        &self,
+        item: Item,
+        newest_kept: Option<u64>,
+    ) -> Result<Option<u64>, StoreError> {
+        let version = newest_kept.unwrap_or(0) + 1;
         let item = with_version(item, version);
         let shares = &self.tables.shares;
         let put = self.put_if(shares, schema::CLIENT_ID, item, Condition::Absent);
