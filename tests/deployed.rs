@@ -417,6 +417,25 @@ fn portals_functions_have_reserved_concurrency_in_production_and_dev_may_go_with
 }
 
 #[test]
+fn every_function_runs_with_the_malloc_setting_its_memory_was_measured_with() {
+    let on = created(
+        "prod",
+        &[
+            "EnableEjectEndpoint=true",
+            "ClientSharesJwtIssuer=https://users.example.com/",
+            "ClientSharesJwtAudience=wallet-app",
+            "ClientShareCallerArns=arn:aws:iam::123456789012:role/enclave-backend",
+        ],
+    );
+    let functions = of_type(&on, "AWS::Lambda::Function");
+    assert_eq!(functions.len(), 5, "{functions:?}");
+    for (name, function) in functions {
+        let tunables = &function["Properties"]["Environment"]["Variables"]["GLIBC_TUNABLES"];
+        assert_eq!(tunables, local_aws::GLIBC_TUNABLES, "{name}");
+    }
+}
+
+#[test]
 fn a_new_build_reaches_portal_through_the_live_alias_gradually_in_prod_and_rolls_back_on_alarm() {
     for (env, config) in [("prod", "Canary10Percent5Minutes"), ("dev", "AllAtOnce")] {
         let resources = created(env, &[]);

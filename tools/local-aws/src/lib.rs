@@ -113,6 +113,10 @@ pub struct Fixture {
     key: ShareKey,
 }
 
+/// The malloc setting `template.yaml` gives every function (`tests/deployed.rs` checks they agree),
+/// so the memory measured here is the memory deployed.
+pub const GLIBC_TUNABLES: &str = "glibc.malloc.mmap_threshold=131072";
+
 impl Fixture {
     /// Tables as deployed by default: history kept forever.
     pub async fn new() -> Self {
@@ -157,7 +161,7 @@ impl Fixture {
     }
 
     /// The environment `template.yaml` gives both functions, pointed at these tables in DynamoDB
-    /// Local and this key in the KMS emulator, with JSON logs as in AWS.
+    /// Local and this key in the KMS emulator, with JSON logs and malloc as in AWS.
     pub fn function_env<'a>(&'a self, secret: &'a str) -> Vec<(&'a str, &'a str)> {
         let mut env = vec![
             ("WEBHOOK_SECRET", secret),
@@ -169,6 +173,7 @@ impl Fixture {
             ("AWS_ENDPOINT_URL_KMS", aws_emulator::endpoint()),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", aws_emulator::endpoint()),
             ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("GLIBC_TUNABLES", GLIBC_TUNABLES),
         ];
         env.extend(dynamodb_local::LOCAL_CREDENTIALS);
         env

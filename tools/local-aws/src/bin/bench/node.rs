@@ -29,7 +29,9 @@ pub async fn measure(secret_arn: &str, cold_starts: usize, warmup: usize, reques
     // Tables and a key of its own: its history items are keyed its own way.
     let f = Fixture::new().await;
     // On the network, NODE_EXTRA_CA_CERTS: Node's own trust variable, for the CA Rust trusts.
-    let env = as_deployed(&f, secret_arn);
+    let mut env = as_deployed(&f, secret_arn);
+    // Deployed as AWS's samples deploy it: no malloc setting of ours.
+    env.retain(|(name, _)| *name != "GLIBC_TUNABLES");
     let mut cold = ColdStarts::default();
     for _ in 0..cold_starts {
         let function = Function::start(&bootstrap, &env).await;
