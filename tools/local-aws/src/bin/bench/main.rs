@@ -341,7 +341,12 @@ async fn main() {
     };
     let setup = connection_setup(&f, &raw, &secret_arn, cold_starts).await;
     eprintln!("the Node.js peer: {cold_starts} cold starts, {requests} warm requests of each");
-    let peer = node::measure(&secret_arn, cold_starts, WARMUP, requests).await;
+    let beside = node::Beside {
+        backup: &backup,
+        fetch: &fetch,
+        fetched: &one,
+    };
+    let peer = node::measure(&secret_arn, beside, cold_starts, WARMUP, requests).await;
     let after_warm = [&backup, &fetch, &client_fn].map(|function| function.peak_rss_kib()[0]);
     // Then the largest requests each accepts: eight backups of a body at the size limit, their
     // fetch (the largest answer), a cipherText at its limit.
@@ -940,7 +945,7 @@ fn report(run: &Run) {
         );
         results["warm"][operation.label()] = json!({ "handlerP50Ms": ms(h50), "handlerP99Ms": ms(h99), "rawP50Ms": ms(r50), "rawP99Ms": ms(r99), "overheadP50": ratio, "overheadP50LessRefused": own });
     }
-    peer_report(cold, warm, peer, rss, &mut results);
+    peer_report(cold, peer, rss, &mut results);
     println!(
         "\n| function | peak RSS after the warm run | after its largest request | bootstrap | deployment zip |"
     );
@@ -974,7 +979,6 @@ fn report(run: &Run) {
 /// The Node.js peer next to the Rust functions' figures of the same run.
 fn peer_report(
     cold: &[(String, ColdStarts)],
-    warm: &HashMap<Operation, Latencies>,
     peer: &node::Peer,
     rss: &[(&str, u64, u64)],
     results: &mut Value,
@@ -1008,16 +1012,16 @@ fn peer_report(
         (
             "warm /backup, new share p50",
             median(&peer.backup_new),
-            median(&warm[&Operation::BackupNew].handler),
+            median(&peer.rust_backup_new),
         ),
         (
             "warm /backup/fetch, 1 share p50",
             median(&peer.fetch_one),
-            median(&warm[&Operation::FetchOne].handler),
+            median(&peer.rust_fetch_one),
         ),
     ];
     println!(
-        "\n| Node.js 20, AWS SDK v3 peer of backup ({} cold starts, {} warm requests; medians) | Node.js | Rust | Node.js ÷ Rust |",
+        "\n| Node.js 20, AWS SDK v3 peer of backup ({} cold starts; {} warm requests, alternating with Rust's; medians) | Node.js | Rust | Node.js ÷ Rust |",
         peer.cold.ready.len(),
         peer.backup_new.len()
     );

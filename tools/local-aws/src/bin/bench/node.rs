@@ -8,18 +8,35 @@ use local_aws::runtime_api::Function;
 use local_aws::{Fixture, repo_root, unique};
 use std::time::{Duration, Instant};
 
-/// The peer's cold starts and warm latencies.
+/// The warm Rust functions the peer's warm requests alternate with, request by request, so that
+/// both meet the emulators in the same state (they slow down and speed up over a run).
+pub struct Beside<'a> {
+    pub backup: &'a Function,
+    pub fetch: &'a Function,
+    /// A client with one share stored through `backup`.
+    pub fetched: &'a str,
+}
+
+/// The peer's cold starts and warm latencies, and the Rust functions' beside them.
 pub struct Peer {
     pub cold: ColdStarts,
     pub backup_new: Vec<Duration>,
     pub fetch_one: Vec<Duration>,
+    pub rust_backup_new: Vec<Duration>,
+    pub rust_fetch_one: Vec<Duration>,
     /// Peak RSS of the warm process after its run.
     pub rss_kib: u64,
 }
 
 /// `cold_starts` fresh processes (each storing a new share first), then `requests` warm new
-/// shares and fetches of one, after `warmup` of each.
-pub async fn measure(secret_arn: &str, cold_starts: usize, warmup: usize, requests: usize) -> Peer {
+/// shares and fetches of one, after `warmup` of each, each next to the same request to `rust`.
+pub async fn measure(
+    secret_arn: &str,
+    rust: Beside<'_>,
+    cold_starts: usize,
+    warmup: usize,
+    requests: usize,
+) -> Peer {
     let bootstrap = repo_root().join(".tools/node-anchor/bootstrap");
     assert!(
         bootstrap.exists(),
@@ -51,13 +68,22 @@ pub async fn measure(secret_arn: &str, cold_starts: usize, warmup: usize, reques
         cold,
         backup_new: Vec::new(),
         fetch_one: Vec::new(),
+        rust_backup_new: Vec::new(),
+        rust_fetch_one: Vec::new(),
         rss_kib: 0,
     };
     for i in 0..warmup + requests {
-        let client = unique("node-new");
-        let new = rest_event("/backup", &body(&client, METHODS[0], &share(&client, 0)));
-        let fetch = rest_event("/backup/fetch", &body(&fetched, "", ""));
-        for (event, latencies) in [(new, &mut peer.backup_new), (fetch, &mut peer.fetch_one)] {
+        let new = |prefix: &str| {
+            let client = unique(prefix);
+            rest_event("/backup", &body(&client, METHODS[0], &share(&client, 0)))
+        };
+        let fetch = |client: &str| rest_event("/backup/fetch", &body(client, "", ""));
+        for (function, event, latencies) in [
+            (&function, new("node-new"), &mut peer.backup_new),
+            (rust.backup, new("rust-new"), &mut peer.rust_backup_new),
+            (&function, fetch(&fetched), &mut peer.fetch_one),
+            (rust.fetch, fetch(rust.fetched), &mut peer.rust_fetch_one),
+        ] {
             let started = Instant::now();
             let answer = function.invoke(&event.to_string()).await;
             let took = started.elapsed();
