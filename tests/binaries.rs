@@ -211,7 +211,18 @@ async fn init_opens_the_connections_to_dynamodb_and_kms_beside_the_secrets_read(
             1,
             "{name}: the first request reused it"
         );
-        assert!(!function.output().contains("during init failed"), "{name}");
+        let logs = function.output();
+        assert!(!logs.contains("during init failed"), "{name}");
+        // Init read the secret from Secrets Manager and opened storage: neither it nor the
+        // share of the request that followed is in the log.
+        assert!(
+            !logs.contains(DEV_SECRET),
+            "{name}: logs leak the secret:\n{logs}"
+        );
+        assert!(
+            !logs.contains("0x5f3c"),
+            "{name}: logs leak a share:\n{logs}"
+        );
     }
 }
 
