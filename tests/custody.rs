@@ -291,10 +291,7 @@ async fn restore_brings_back_a_kept_share_keeps_the_one_it_replaces_and_is_safe_
         put(&f, &c.id, METHOD, r#"{"share":"0xe5"}"#).await,
         Stored::Replaced
     );
-    let owner = Owner {
-        client_id: &client_id,
-        backup_method: &method,
-    };
+    let owner = Owner::new(&client_id, &method, None);
     let after = f.store.history(owner).await.unwrap();
     assert_eq!(
         after.iter().map(|r| r.version).collect::<Vec<_>>(),
@@ -460,10 +457,7 @@ async fn restores_racing_portals_backups_lose_no_share() {
     let c = client_with_history(&f).await;
     let client_id = ClientId::parse(&c.id).unwrap();
     let method = BackupMethod::parse(METHOD).unwrap();
-    let owner = Owner {
-        client_id: &client_id,
-        backup_method: &method,
-    };
+    let owner = Owner::new(&client_id, &method, None);
     let actor = custodian_backup::domain::custody::Actor {
         arn: "arn:aws:iam::123456789012:user/operator".into(),
         via: custodian_backup::domain::custody::Via::Cli,

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use custodian_backup::domain::custody::{
     Actor, CustodyError, ExpectCurrent, Kept, Reseal, Restored, Via,
 };
-use custodian_backup::domain::{BackupMethod, ClientId, Owner};
+use custodian_backup::domain::{BackupMethod, BackupSharePairId, ClientId, Owner};
 use custodian_backup::store::dynamodb::DynamoDbStore;
 use custodian_backup::store::{Custody, ShareExporter};
 use custodian_backup::{app, aws};
@@ -53,6 +53,10 @@ enum Command {
         client_id: String,
         /// As Portal sent it, e.g. GDRIVE-SECP256K1 (`list` shows them).
         backup_method: String,
+        /// The share of this backupSharePairId, in its own slot (`list` shows pairs); without
+        /// it, the method's pair-less slot, where every share stored before pairs is.
+        #[arg(long, value_name = "BACKUP_SHARE_PAIR_ID")]
+        pair: Option<String>,
     },
     /// Make a kept version current again; the share it replaces goes to history. Safe to re-run.
     /// Refuses unless the current share is still the one you saw (--expect-current), or --force.
@@ -61,9 +65,14 @@ enum Command {
     Restore {
         client_id: String,
         backup_method: String,
+        /// The share of this backupSharePairId, in its own slot (`list` shows pairs); without
+        /// it, the method's pair-less slot, where every share stored before pairs is.
+        #[arg(long, value_name = "BACKUP_SHARE_PAIR_ID")]
+        pair: Option<String>,
         /// The version to make current (`history` shows them).
         version: Option<u64>,
-        /// Instead of a version: the newest kept share with this backupSharePairId.
+        /// Instead of a version: the newest kept share of the slot with this backupSharePairId
+        /// (one a re-backup displaced before pairs had their own slots).
         #[arg(long)]
         pair_id: Option<String>,
         /// The version `history` showed as current (`none` if there was none): the restore is
@@ -82,6 +91,10 @@ enum Command {
     Export {
         client_id: String,
         backup_method: String,
+        /// The share of this backupSharePairId, in its own slot (`list` shows pairs); without
+        /// it, the method's pair-less slot, where every share stored before pairs is.
+        #[arg(long, value_name = "BACKUP_SHARE_PAIR_ID")]
+        pair: Option<String>,
         /// A kept version instead of the current one.
         #[arg(long)]
         version: Option<u64>,
@@ -111,6 +124,10 @@ enum Command {
     Audit {
         client_id: String,
         backup_method: String,
+        /// The share of this backupSharePairId, in its own slot (`list` shows pairs); without
+        /// it, the method's pair-less slot, where every share stored before pairs is.
+        #[arg(long, value_name = "BACKUP_SHARE_PAIR_ID")]
+        pair: Option<String>,
     },
     /// Every item of the three tables, still sealed, to a new file of JSON lines, with its
     /// checksum manifest beside it (<FILE>.manifest.json). Opens no share.
@@ -191,22 +208,24 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
         Command::History {
             client_id,
             backup_method,
+            pair,
         } => {
-            let (client_id, backup_method) = parse_owner(&client_id, &backup_method)?;
-            let owner = Owner::new(&client_id, &backup_method);
+            let (client_id, backup_method, pair) = parse_owner(&client_id, &backup_method, pair)?;
+            let owner = Owner::new(&client_id, &backup_method, pair.as_ref());
             let versions = store.history(owner).await.map_err(failure)?;
             output.shares(&client_id, Some(&backup_method), &versions);
         }
         Command::Restore {
             client_id,
             backup_method,
+            pair,
             version,
             pair_id,
             expect_current,
             force,
             reason,
         } => {
-            let (client_id, backup_method) = parse_owner(&client_id, &backup_method)?;
+            let (client_id, backup_method, pair) = parse_owner(&client_id, &backup_method, pair)?;
             let kept = match (version, pair_id) {
                 (Some(version), _) => Kept::Version(version),
                 (None, Some(pair_id)) => Kept::PairId(pair_id),
@@ -222,7 +241,7 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
                 (None, _) => ExpectCurrent::Anything,
             };
             let actor = actor(&aws, reason).await?;
-            let owner = Owner::new(&client_id, &backup_method);
+            let owner = Owner::new(&client_id, &backup_method, pair.as_ref());
             let restored = store
                 .restore(owner, &kept, expect, &actor)
                 .await
@@ -235,11 +254,12 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
         Command::Export {
             client_id,
             backup_method,
+            pair,
             version,
             print_share,
             reason,
         } => {
-            let (client_id, backup_method) = parse_owner(&client_id, &backup_method)?;
+            let (client_id, backup_method, pair) = parse_owner(&client_id, &backup_method, pair)?;
             if !print_share {
                 return Err(Failure {
                     exit: Exit::ConfirmationMissing,
@@ -250,7 +270,7 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
             export(
                 &store,
                 &aws,
-                Owner::new(&client_id, &backup_method),
+                Owner::new(&client_id, &backup_method, pair.as_ref()),
                 version,
                 reason,
                 output,
@@ -260,9 +280,10 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
         Command::Audit {
             client_id,
             backup_method,
+            pair,
         } => {
-            let (client_id, backup_method) = parse_owner(&client_id, &backup_method)?;
-            let owner = Owner::new(&client_id, &backup_method);
+            let (client_id, backup_method, pair) = parse_owner(&client_id, &backup_method, pair)?;
+            let owner = Owner::new(&client_id, &backup_method, pair.as_ref());
             let records = store.audit_trail(owner).await.map_err(failure)?;
             output.audit(&client_id, &backup_method, &records);
         }
@@ -382,10 +403,18 @@ fn parse_client(client_id: &str) -> Result<ClientId, Failure> {
     ClientId::parse(client_id).map_err(usage)
 }
 
-fn parse_owner(client_id: &str, backup_method: &str) -> Result<(ClientId, BackupMethod), Failure> {
+fn parse_owner(
+    client_id: &str,
+    backup_method: &str,
+    pair: Option<String>,
+) -> Result<(ClientId, BackupMethod, Option<BackupSharePairId>), Failure> {
     Ok((
         parse_client(client_id)?,
         BackupMethod::parse(backup_method).map_err(usage)?,
+        pair.as_deref()
+            .map(BackupSharePairId::parse)
+            .transpose()
+            .map_err(usage)?,
     ))
 }
 

@@ -6,8 +6,8 @@
 //! A client backup share is stored, sealed and versioned exactly as a custodian share is: the
 //! request becomes a [`Backup`] whose `clientId` is the owner and whose share is the cipherText.
 
-use super::portal::{identifier, parse_object, string_field};
-use super::{Backup, BackupMethod, ClientId, InvalidRequest, Share};
+use super::portal::{parse_object, string_field};
+use super::{Backup, BackupMethod, BackupSharePairId, ClientId, InvalidRequest, Share};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -52,14 +52,16 @@ pub fn client_share_from_json(
     // The app can fix a bad pair id, so it is refused here (Portal's webhook drops one instead).
     let backup_share_pair_id = string_field(BACKUP_SHARE_PAIR_ID, raw.backup_share_pair_id)?
         .filter(|id| !id.is_empty())
-        .map(|id| identifier(BACKUP_SHARE_PAIR_ID, id))
+        .map(|id| BackupSharePairId::parse(&id))
         .transpose()?;
+    // The cipherText is encrypted by the app: it carries no pair id to read.
     Ok(Backup {
         client_id: owner,
         backup_method,
         share: Share::from(cipher_text),
         backup_share_pair_id,
         dropped_pair_id: None,
+        pair_id_disagrees: false,
     })
 }
 
@@ -79,7 +81,13 @@ mod tests {
         let backup = put(body).unwrap();
         assert_eq!(backup.share.expose_secret(), "ab+/=é");
         assert_eq!(backup.client_id.as_str(), "user-1");
-        assert_eq!(backup.backup_share_pair_id.as_deref(), Some("pair-1"));
+        assert_eq!(
+            backup
+                .backup_share_pair_id
+                .as_ref()
+                .map(BackupSharePairId::as_str),
+            Some("pair-1")
+        );
     }
 
     #[test]

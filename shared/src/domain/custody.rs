@@ -24,6 +24,10 @@ pub struct ShareRecord {
     pub share_sha256: String,
     pub share_bytes: u64,
     pub backup_share_pair_id: Option<String>,
+    /// Stored in its pair's own slot (`custody … --pair-id` addresses it); otherwise in its
+    /// method's pair-less slot, as every share stored before pairs.
+    #[serde(skip)]
+    pub in_pair_slot: bool,
     /// The version an operator restored this one from.
     pub restored_from: Option<u64>,
 }

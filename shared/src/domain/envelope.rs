@@ -102,15 +102,17 @@ pub fn fresh_nonce() -> [u8; NONCE_BYTES] {
     Nonce::<Aes256Gcm>::generate().into()
 }
 
-/// The AES-GCM associated data: kind, format and owner, as an unambiguous JSON array.
+/// The AES-GCM associated data: kind, format and owner, as an unambiguous JSON array. A pair's
+/// share adds its pair id as a fourth element; the pair-less slot keeps the three of every share
+/// sealed before pairs, so those still open.
 pub fn associated_data(kind: ShareKind, owner: Owner<'_>) -> Vec<u8> {
-    serde_json::json!([
+    let mut fields = vec![
         format!("{}-backup/v{FORMAT}", kind.as_str()),
-        owner.client_id.as_str(),
-        owner.backup_method.as_str()
-    ])
-    .to_string()
-    .into_bytes()
+        owner.client_id.as_str().to_owned(),
+        owner.backup_method.as_str().to_owned(),
+    ];
+    fields.extend(owner.backup_share_pair_id.map(|id| id.as_str().to_owned()));
+    serde_json::Value::from(fields).to_string().into_bytes()
 }
 
 /// AES-256-GCM encryption; `None` only for a data key of the wrong length.
@@ -175,7 +177,7 @@ impl fmt::Debug for SealedShare {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{BackupMethod, ClientId};
+    use crate::domain::{BackupMethod, BackupSharePairId, ClientId};
 
     const KEY: [u8; 32] = [7; 32];
     const NONCE: [u8; NONCE_BYTES] = [9; NONCE_BYTES];
@@ -185,10 +187,7 @@ mod tests {
         let backup_method = BackupMethod::parse(method).unwrap();
         associated_data(
             ShareKind::Custodian,
-            Owner {
-                client_id: &client_id,
-                backup_method: &backup_method,
-            },
+            Owner::new(&client_id, &backup_method, None),
         )
     }
 
@@ -259,7 +258,7 @@ mod tests {
             ClientId::parse("u").unwrap(),
             BackupMethod::parse("P").unwrap(),
         );
-        let owner = Owner::new(&client_id, &method);
+        let owner = Owner::new(&client_id, &method, None);
         let sealed = seal_with(
             &KEY,
             &NONCE,
@@ -273,6 +272,27 @@ mod tests {
                 .unwrap()
                 .starts_with("[\"client-backup/v1\"")
         );
+    }
+
+    #[test]
+    fn a_pairs_share_opens_only_as_that_pairs() {
+        let (client_id, method) = (
+            ClientId::parse("u").unwrap(),
+            BackupMethod::parse("P").unwrap(),
+        );
+        let (a, b) = (
+            BackupSharePairId::parse("a").unwrap(),
+            BackupSharePairId::parse("b").unwrap(),
+        );
+        let aad =
+            |pair| associated_data(ShareKind::Custodian, Owner::new(&client_id, &method, pair));
+        let share = Share::from("key material".to_owned());
+        let sealed = seal_with(&KEY, &NONCE, &aad(Some(&a)), &share).unwrap();
+        assert!(open_with(&KEY, &NONCE, &aad(Some(&a)), &sealed).is_some());
+        assert!(open_with(&KEY, &NONCE, &aad(Some(&b)), &sealed).is_none());
+        assert!(open_with(&KEY, &NONCE, &aad(None), &sealed).is_none());
+        // The pair-less slot's associated data is the one every earlier share was sealed with.
+        assert_eq!(aad(None), br#"["custodian-backup/v1","u","P"]"#);
     }
 
     #[test]

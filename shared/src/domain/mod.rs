@@ -5,11 +5,13 @@ pub mod client_share;
 pub mod custody;
 pub mod envelope;
 mod owner;
+mod pair;
 mod portal;
 mod share;
 mod stored;
 
 pub use owner::Owner;
+pub use pair::{BackupSharePairId, Wanted};
 pub use portal::{
     Backup, BackupMethod, ClientId, Fetch, InvalidRequest, MAX_IDENTIFIER_BYTES,
     UNKNOWN_BACKUP_METHOD,

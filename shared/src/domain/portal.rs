@@ -3,7 +3,7 @@
 //! Parsing never echoes a value: error messages name the field and the problem, never its content.
 //! A `Share` is key material and can only be read through `expose_secret`.
 
-use super::Share;
+use super::{BackupSharePairId, Share};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt;
@@ -24,16 +24,21 @@ pub struct ClientId(String);
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BackupMethod(String);
 
-/// `POST /backup`: store this share as the current one for (clientId, backupMethod).
+/// `POST /backup`: store this share as the current one for (clientId, backupMethod,
+/// backupSharePairId).
 #[derive(Debug)]
 pub struct Backup {
     pub client_id: ClientId,
     pub backup_method: BackupMethod,
     pub share: Share,
-    pub backup_share_pair_id: Option<String>,
+    /// The body's `backupSharePairId`, or else the one inside the share's own JSON; `None` keeps
+    /// the pair-less slot of earlier Portal versions.
+    pub backup_share_pair_id: Option<BackupSharePairId>,
     /// Why a `backupSharePairId` that was sent is not kept: it is optional, and refusing the
     /// request for it would lose the share.
     pub dropped_pair_id: Option<InvalidRequest>,
+    /// The body's pair id (kept) differs from the one inside the share: counted, never refused.
+    pub pair_id_disagrees: bool,
 }
 
 /// `POST /backup/fetch`: return every current share of this client.
@@ -85,7 +90,7 @@ impl InvalidRequest {
 const CLIENT_ID: &str = "clientId";
 const BACKUP_METHOD: &str = "backupMethod";
 const SHARE: &str = "share";
-const BACKUP_SHARE_PAIR_ID: &str = "backupSharePairId";
+pub(super) const BACKUP_SHARE_PAIR_ID: &str = "backupSharePairId";
 const FIELDS: [&str; 3] = [CLIENT_ID, BACKUP_METHOD, SHARE];
 
 /// The body as sent. Fields are loose `Value`s so a wrong type is reported by field name instead
@@ -126,16 +131,22 @@ impl Backup {
                     .map(|id| identifier(BACKUP_SHARE_PAIR_ID, id))
                     .transpose()
             });
-        let (backup_share_pair_id, dropped_pair_id) = match pair_id {
-            Ok(id) => (id, None),
+        let (sent, dropped_pair_id) = match pair_id {
+            Ok(id) => (id.map(BackupSharePairId::stored), None),
             Err(invalid) => (None, Some(invalid)),
         };
+        let client_id = client_id(raw.client_id)?;
+        let share = Share::from(share);
+        let embedded = BackupSharePairId::embedded_in(&share);
+        let pair_id_disagrees =
+            matches!((&sent, &embedded), (Some(sent), Some(embedded)) if sent != embedded);
         Ok(Self {
-            client_id: client_id(raw.client_id)?,
+            client_id,
             backup_method: BackupMethod(backup_method),
-            share: Share::from(share),
-            backup_share_pair_id,
+            share,
+            backup_share_pair_id: sent.or(embedded),
             dropped_pair_id,
+            pair_id_disagrees,
         })
     }
 }

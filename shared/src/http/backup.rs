@@ -24,7 +24,12 @@ pub async fn backup(
         let backup = Backup::from_json(body)?;
         log.client_id = Some(backup.client_id.to_string());
         log.backup_method = Some(backup.backup_method.to_string());
+        log.backup_share_pair_id = backup
+            .backup_share_pair_id
+            .as_ref()
+            .map(ToString::to_string);
         log.dropped_pair_id = backup.dropped_pair_id.as_ref().map(InvalidRequest::code);
+        log.pair_id_disagrees = backup.pair_id_disagrees;
         within_budget(store.put_share(&backup)).await
     }
     .await;

@@ -3,9 +3,13 @@
 //! method).
 //!
 //! - `PUT /client-backup-shares/{backupMethod}` `{"cipherText", "backupSharePairId"?}` stores it;
-//! - `GET /client-backup-shares/{backupMethod}` returns it, byte for byte (or the legacy
-//!   `UNKNOWN` one when there is none for the method);
-//! - `GET /client-backup-shares` lists the methods stored, never a cipherText.
+//! - `GET /client-backup-shares/{backupMethod}?backupSharePairId=…` returns that pair's, byte for
+//!   byte, or 404 (never another pair's); without the pair id, the newest of the method (or the
+//!   legacy `UNKNOWN` one when there is none for the method);
+//! - `GET /client-backup-shares` lists every method and pair stored, never a cipherText.
+//!
+//! Each pair has its own slot (the app stores a new pair's cipherText before Portal marks the
+//! pair completed, and that upload may fail), so a new pair never replaces another's.
 //!
 //! The owner is the verified token's owner claim (`sub` unless configured), which API Gateway's
 //! JWT authorizer checked and passes in the request context: never a path or body value, so one
@@ -22,10 +26,9 @@ use super::caller::{caller_arn, token_claim};
 use super::error::{ErrorBody, MAX_BODY_BYTES, Rejection, json};
 use super::log::{Ending, RequestLog};
 use super::metrics::{self, Route};
-use super::runtime::BODY_NOT_BASE64;
+use super::runtime::{BODY_NOT_BASE64, URI_NOT_VALID};
 use crate::domain::client_share::{InvalidClientShare, client_share_from_json};
-use crate::domain::custody::ShareRecord;
-use crate::domain::{BackupMethod, ClientId, InvalidRequest, Owner, Share, UNKNOWN_BACKUP_METHOD};
+use crate::domain::{BackupMethod, BackupSharePairId, ClientId, InvalidRequest, Wanted};
 use crate::store::{ShareLookup, ShareWriter};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -35,6 +38,9 @@ use std::convert::Infallible;
 /// The path parameters, as `template.yaml` names them.
 pub const BACKUP_METHOD_PARAMETER: &str = "backupMethod";
 pub const CLIENT_ID_PARAMETER: &str = "clientId";
+/// The query parameter of a `GET` that asks for one pair's share, as Portal's reference server
+/// names it.
+pub const PAIR_ID_QUERY: &str = "backupSharePairId";
 
 /// Who calls a client-share function, and so whose shares a request may touch (one per function,
 /// from its environment: `CLIENT_SHARE_CALLERS`, `OWNER_CLAIM`).
@@ -102,6 +108,8 @@ enum Refusal {
     PayloadTooLarge,
     #[error("request body is marked base64-encoded but is not valid base64")]
     BodyNotBase64,
+    #[error("the query string is not a valid URI query (percent-encode it)")]
+    QueryNotValid,
     #[error(transparent)]
     Invalid(#[from] InvalidClientShare),
     #[error(transparent)]
@@ -129,11 +137,17 @@ pub async fn client_backup_shares(
         let (owner, caller) = callers.owner(&request)?;
         log.client_id = Some(owner.to_string());
         log.caller = caller;
+        // Dropped by the runtime's guard: answering without it could name another pair's share.
+        if request.headers().contains_key(URI_NOT_VALID) {
+            return Err(Refusal::QueryNotValid);
+        }
         let backup_method = method.as_deref().map(BackupMethod::parse).transpose()?;
         log.backup_method = backup_method.as_ref().map(ToString::to_string);
         match (request.method(), backup_method) {
             (&Method::PUT, Some(backup_method)) => put(store, &request, owner, backup_method).await,
-            (&Method::GET, Some(backup_method)) => get(store, &owner, &backup_method).await,
+            (&Method::GET, Some(backup_method)) => {
+                get(store, &request, &owner, &backup_method).await
+            }
             (&Method::GET, None) => list(store, &owner).await,
             (_, Some(_)) => Err(Refusal::MethodNotAllowed { allow: "GET, PUT" }),
             (_, None) => Err(Refusal::MethodNotAllowed { allow: "GET" }),
@@ -186,15 +200,28 @@ async fn put(
     Ok((stored.as_str(), 0, json!({ "result": stored.as_str() })))
 }
 
-async fn get(store: &impl ShareLookup, owner: &ClientId, backup_method: &BackupMethod) -> Answer {
-    let mut found = lookup(store, owner, backup_method).await?;
-    // A share stored before the app sent a backup method answers for any method, as portalex does.
-    let legacy = BackupMethod::parse(UNKNOWN_BACKUP_METHOD).expect("a valid method");
-    let mut fell_back = false;
-    if found.is_none() && !backup_method.is_unknown() {
-        found = lookup(store, owner, &legacy).await?;
-        fell_back = found.is_some();
-    }
+async fn get(
+    store: &impl ShareLookup,
+    request: &Request,
+    owner: &ClientId,
+    backup_method: &BackupMethod,
+) -> Answer {
+    let sent = request
+        .query_string_parameters_ref()
+        .and_then(|query| query.all(PAIR_ID_QUERY))
+        .unwrap_or_default();
+    let pair_id = match sent.as_slice() {
+        [] => None,
+        [pair_id] => Some(BackupSharePairId::parse(pair_id)?),
+        _ => return Err(InvalidRequest::DuplicateField(PAIR_ID_QUERY).into()),
+    };
+    let wanted = Wanted {
+        backup_method,
+        backup_share_pair_id: pair_id.as_ref(),
+    };
+    let found = within_budget(store.find_share(owner, wanted))
+        .await
+        .map_err(Refusal::Storage)?;
     let (record, share) = found.ok_or(Refusal::NotFound)?;
     let mut body = json!({
         "backupMethod": record.backup_method,
@@ -204,20 +231,11 @@ async fn get(store: &impl ShareLookup, owner: &ClientId, backup_method: &BackupM
     if let Some(pair_id) = record.backup_share_pair_id {
         body["backupSharePairId"] = pair_id.into();
     }
-    if fell_back {
+    // A share stored before the app sent a backup method answers for any method, as portalex does.
+    if record.backup_method != backup_method.as_str() {
         body["requestedBackupMethod"] = backup_method.as_str().into();
     }
     Ok(("fetched", 1, body))
-}
-
-async fn lookup(
-    store: &impl ShareLookup,
-    owner: &ClientId,
-    backup_method: &BackupMethod,
-) -> Result<Option<(ShareRecord, Share)>, Refusal> {
-    within_budget(store.current_share(Owner::new(owner, backup_method)))
-        .await
-        .map_err(Refusal::Storage)
 }
 
 async fn list(store: &impl ShareLookup, owner: &ClientId) -> Answer {
@@ -248,9 +266,9 @@ impl Refusal {
             Self::PayloadTooLarge | Self::Invalid(InvalidClientShare::CipherTextTooLarge) => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
-            Self::BodyNotBase64 | Self::Invalid(InvalidClientShare::Invalid(_)) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::BodyNotBase64
+            | Self::QueryNotValid
+            | Self::Invalid(InvalidClientShare::Invalid(_)) => StatusCode::BAD_REQUEST,
             Self::Storage(rejection) => rejection.status(),
         }
     }
@@ -263,6 +281,7 @@ impl Refusal {
             Self::NotFound => "not_found",
             Self::PayloadTooLarge => "payload_too_large",
             Self::BodyNotBase64 => "invalid_base64",
+            Self::QueryNotValid => "invalid_query",
             Self::Invalid(InvalidClientShare::CipherTextTooLarge) => "cipher_text_too_large",
             Self::Invalid(InvalidClientShare::Invalid(invalid)) => invalid.code(),
             Self::Storage(rejection) => rejection.code(),

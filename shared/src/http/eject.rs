@@ -15,7 +15,7 @@ use super::log::{Ending, RequestLog};
 use super::metrics::Route;
 use crate::budget;
 use crate::domain::custody::{Actor, CustodyError, Exported, Via};
-use crate::domain::{BackupMethod, ClientId, InvalidRequest, Owner, UNKNOWN_BACKUP_METHOD};
+use crate::domain::{BackupMethod, ClientId, InvalidRequest, Wanted};
 use crate::store::ShareExporter;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -66,21 +66,13 @@ pub async fn eject(
             let Some(backup_method) = backup_method else {
                 return store.export_client(&client_id, &actor).await;
             };
-            let owner = Owner::new(&client_id, &backup_method);
-            match store.export(owner, None, &actor).await {
-                Err(CustodyError::UnknownBackupMethod) if !backup_method.is_unknown() => {
-                    let legacy = BackupMethod::stored(UNKNOWN_BACKUP_METHOD.to_owned());
-                    let owner = Owner::new(&client_id, &legacy);
-                    // Only the legacy share, if there is one; otherwise the method is unknown.
-                    match store.export(owner, None, &actor).await {
-                        Err(CustodyError::UnknownBackupMethod) => {
-                            Err(CustodyError::UnknownBackupMethod)
-                        }
-                        legacy => legacy.map(|exported| vec![exported]),
-                    }
-                }
-                one => one.map(|exported| vec![exported]),
-            }
+            // The newest of the method (or of the legacy `UNKNOWN` one), as the app's GET.
+            let wanted = Wanted {
+                backup_method: &backup_method,
+                backup_share_pair_id: None,
+            };
+            let one = store.export_wanted(&client_id, wanted, &actor).await;
+            one.map(|exported| vec![exported])
         };
         tokio::time::timeout(budget::STORAGE, exported)
             .await

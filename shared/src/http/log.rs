@@ -26,10 +26,13 @@ pub struct RequestLog {
     /// Set only once validated: a rejected one may hold anything.
     pub client_id: Option<String>,
     pub backup_method: Option<String>,
+    pub backup_share_pair_id: Option<String>,
     pub secret_slot: Option<SecretSlot>,
     pub content_type: ContentType,
     /// Why an invalid optional `backupSharePairId` was dropped (the share was still stored).
     pub dropped_pair_id: Option<&'static str>,
+    /// The body's `backupSharePairId` differs from the share's own (the body's was kept).
+    pub pair_id_disagrees: bool,
     /// Eject: the SigV4 caller API Gateway authenticated.
     pub caller: Option<String>,
     /// Eject: `backupMethod:version` of each share returned.
@@ -55,9 +58,11 @@ impl RequestLog {
             started: Instant::now(),
             client_id: None,
             backup_method: None,
+            backup_share_pair_id: None,
             secret_slot: None,
             content_type: ContentType::Json,
             dropped_pair_id: None,
+            pair_id_disagrees: false,
             caller: None,
             versions: None,
         }
@@ -72,6 +77,9 @@ impl RequestLog {
         let latency_ms = self.latency_ms();
         if self.content_type == ContentType::Other {
             metrics::odd_content_type();
+        }
+        if self.pair_id_disagrees {
+            metrics::pair_id_mismatch();
         }
         let (response, ending) = match result {
             Ok((outcome, response)) => {
@@ -135,6 +143,8 @@ impl RequestLog {
         let route = self.route.as_str();
         let client_id = or_dash(&self.client_id);
         let backup_method = or_dash(&self.backup_method);
+        let backup_share_pair_id = or_dash(&self.backup_share_pair_id);
+        let pair_id_disagrees = self.pair_id_disagrees;
         let caller = or_dash(&self.caller);
         let versions = or_dash(&self.versions);
         let cause = or_dash(&ending.cause);
@@ -156,6 +166,8 @@ impl RequestLog {
                     outcome,
                     client_id,
                     backup_method,
+                    backup_share_pair_id,
+                    pair_id_disagrees,
                     secret_slot,
                     caller,
                     shares,
@@ -173,7 +185,13 @@ impl RequestLog {
         match status {
             500.. => line!(error),
             400..=499 => line!(warn),
-            _ if unreadable > 0 || unopened > 0 || self.dropped_pair_id.is_some() => line!(warn),
+            _ if unreadable > 0
+                || unopened > 0
+                || self.dropped_pair_id.is_some()
+                || self.pair_id_disagrees =>
+            {
+                line!(warn)
+            }
             _ => line!(info),
         }
     }

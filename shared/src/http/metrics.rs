@@ -57,8 +57,13 @@ pub mod name {
     /// 5xx answers of the client-share API.
     pub const CLIENT_BACKUP_SHARE_SERVER_ERRORS: &str = "ClientBackupShareServerErrors";
 
+    /// A `/backup` whose body named another `backupSharePairId` than the share's own JSON: the
+    /// body's is kept (as Portal's reference server does), and a change in what Portal sends is
+    /// seen.
+    pub const PAIR_ID_MISMATCHES: &str = "PairIdMismatches";
+
     /// Every metric the functions emit.
-    pub const ALL: [&str; 20] = [
+    pub const ALL: [&str; 21] = [
         BACKUPS,
         SHARES_CREATED,
         SHARES_REPLACED,
@@ -79,6 +84,7 @@ pub mod name {
         CLIENT_BACKUP_SHARES_STORED,
         CLIENT_BACKUP_SHARE_READS,
         CLIENT_BACKUP_SHARE_SERVER_ERRORS,
+        PAIR_ID_MISMATCHES,
     ];
 }
 
@@ -157,6 +163,11 @@ pub fn client_backup_share(outcome: &str, status: u16, returned: usize) {
     if returned > 0 {
         counter!(name::CLIENT_BACKUP_SHARE_READS).increment(returned as u64);
     }
+}
+
+/// Counts a backup whose body and share named different pair ids.
+pub fn pair_id_mismatch() {
+    counter!(name::PAIR_ID_MISMATCHES).increment(1);
 }
 
 /// Counts a request whose `Content-Type` was not JSON.

@@ -4,15 +4,26 @@
 use super::{ShareExporter, ShareLookup, ShareReader, ShareWriter};
 use crate::domain::custody::{Actor, CustodyError, Exported, ShareRecord};
 use crate::domain::{
-    Backup, BackupMethod, ClientId, ClientShares, CurrentShare, Owner, Share, StoreError, Stored,
+    Backup, BackupMethod, BackupSharePairId, ClientId, ClientShares, CurrentShare, Owner, Share,
+    StoreError, Stored, Wanted,
 };
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+type Slot = (ClientId, BackupMethod, Option<BackupSharePairId>);
+
+fn slot(owner: Owner<'_>) -> Slot {
+    (
+        owner.client_id.clone(),
+        owner.backup_method.clone(),
+        owner.backup_share_pair_id.cloned(),
+    )
+}
+
 #[derive(Default)]
 pub struct MemoryStore {
-    /// Each current share, with its version.
-    current: Mutex<BTreeMap<(ClientId, BackupMethod), (String, u64)>>,
+    /// Each current share by its slot, with its version.
+    current: Mutex<BTreeMap<Slot, (String, u64)>>,
     pub history: Mutex<Vec<String>>,
     /// `(actor ARN, backupMethod, version)` of every export, in order.
     pub exports: Mutex<Vec<(String, String, u64)>>,
@@ -51,9 +62,8 @@ impl MemoryStore {
     fn exported(&self, owner: Owner<'_>, actor: &Actor) -> Result<Exported, CustodyError> {
         self.check("GetItem")?;
         let current = self.current.lock().expect("test store lock");
-        let key = (owner.client_id.clone(), owner.backup_method.clone());
-        let Some((share, version)) = current.get(&key) else {
-            let known = current.keys().any(|(client, _)| client == owner.client_id);
+        let Some((share, version)) = current.get(&slot(owner)) else {
+            let known = current.keys().any(|(client, ..)| client == owner.client_id);
             return Err(match known {
                 true => CustodyError::UnknownBackupMethod,
                 false => CustodyError::UnknownClient,
@@ -63,39 +73,48 @@ impl MemoryStore {
         let audit = (actor.arn.clone(), method.clone(), *version);
         self.exports.lock().expect("test store lock").push(audit);
         let share = Share::from(share.clone());
-        let record = record(owner.backup_method, *version, &share);
+        let record = record(&slot(owner), *version, &share);
         Ok(Exported { record, share })
     }
 }
 
-/// The record of a current share as this store keeps it (no timestamps, no pair id).
-fn record(backup_method: &BackupMethod, version: u64, share: &Share) -> ShareRecord {
+/// The record of a current share as this store keeps it (the version stands in for the time).
+fn record((_, backup_method, pair_id): &Slot, version: u64, share: &Share) -> ShareRecord {
     ShareRecord {
         backup_method: backup_method.to_string(),
         version,
         current: true,
-        stored_at: None,
+        stored_at: Some(format!("{version:020}")),
         replaced_at: None,
         expires_at: None,
         archived_from: None,
         share_sha256: share.sha256_hex(),
         share_bytes: share.len() as u64,
-        backup_share_pair_id: None,
+        backup_share_pair_id: pair_id.as_ref().map(ToString::to_string),
+        in_pair_slot: pair_id.is_some(),
         restored_from: None,
     }
 }
 
 impl ShareLookup for MemoryStore {
-    async fn current_share(
+    async fn find_share(
         &self,
-        owner: Owner<'_>,
+        client_id: &ClientId,
+        wanted: Wanted<'_>,
     ) -> Result<Option<(ShareRecord, Share)>, StoreError> {
-        self.check("GetItem")?;
+        self.check("Query")?;
         let current = self.current.lock().expect("test store lock");
-        let key = (owner.client_id.clone(), owner.backup_method.clone());
-        Ok(current.get(&key).map(|(share, version)| {
-            let share = Share::from(share.clone());
-            (record(owner.backup_method, *version, &share), share)
+        let of_client: Vec<_> = current
+            .iter()
+            .filter(|((client, ..), _)| client == client_id)
+            .collect();
+        let records: Vec<ShareRecord> = of_client
+            .iter()
+            .map(|(slot, (share, version))| record(slot, *version, &Share::from(share.clone())))
+            .collect();
+        Ok(wanted.choose(&records).map(|chosen| {
+            let share = Share::from(of_client[chosen].1.0.clone());
+            (records[chosen].clone(), share)
         }))
     }
 
@@ -104,10 +123,9 @@ impl ShareLookup for MemoryStore {
         let current = self.current.lock().expect("test store lock");
         let of_client = current
             .iter()
-            .filter(|((client, _), _)| client == client_id);
-        let records = of_client.map(|((_, method), (share, version))| {
-            record(method, *version, &Share::from(share.clone()))
-        });
+            .filter(|((client, ..), _)| client == client_id);
+        let records = of_client
+            .map(|(slot, (share, version))| record(slot, *version, &Share::from(share.clone())));
         Ok(records.collect())
     }
 }
@@ -115,7 +133,7 @@ impl ShareLookup for MemoryStore {
 impl ShareWriter for MemoryStore {
     async fn put_share(&self, backup: &Backup) -> Result<Stored, StoreError> {
         self.check("PutItem")?;
-        let key = (backup.client_id.clone(), backup.backup_method.clone());
+        let key = slot(Owner::of(backup));
         let new = backup.share.expose_secret().to_owned();
         let mut current = self.current.lock().expect("test store lock");
         match current.get(&key).cloned() {
@@ -139,8 +157,8 @@ impl ShareReader for MemoryStore {
         let current = self.current.lock().expect("test store lock");
         let shares = current
             .iter()
-            .filter(|((client, _), _)| client == client_id)
-            .map(|((_, method), (share, _))| CurrentShare {
+            .filter(|((client, ..), _)| client == client_id)
+            .map(|((_, method, _), (share, _))| CurrentShare {
                 backup_method: method.clone(),
                 share: Share::from(share.clone()),
             })
@@ -169,20 +187,42 @@ impl ShareExporter for MemoryStore {
         }
     }
 
+    async fn export_wanted(
+        &self,
+        client_id: &ClientId,
+        wanted: Wanted<'_>,
+        actor: &Actor,
+    ) -> Result<Exported, CustodyError> {
+        let chosen = self.find_share(client_id, wanted).await?;
+        let Some((record, _)) = chosen else {
+            return Err(match self.current_records(client_id).await?.is_empty() {
+                true => CustodyError::UnknownClient,
+                false => CustodyError::UnknownBackupMethod,
+            });
+        };
+        let method = BackupMethod::parse(&record.backup_method).expect("a stored method");
+        let pair = record
+            .backup_share_pair_id
+            .map(|pair| BackupSharePairId::parse(&pair).expect("a stored pair id"));
+        self.exported(Owner::new(client_id, &method, pair.as_ref()), actor)
+    }
+
     async fn export_client(
         &self,
         client_id: &ClientId,
         actor: &Actor,
     ) -> Result<Vec<Exported>, CustodyError> {
-        let methods: Vec<BackupMethod> = {
+        let slots: Vec<Slot> = {
             let current = self.current.lock().expect("test store lock");
-            let of_client = current.keys().filter(|(client, _)| client == client_id);
-            of_client.map(|(_, method)| method.clone()).collect()
+            let of_client = current.keys().filter(|(client, ..)| client == client_id);
+            of_client.cloned().collect()
         };
-        if methods.is_empty() {
+        if slots.is_empty() {
             return Err(CustodyError::UnknownClient);
         }
-        let owners = methods.iter().map(|method| Owner::new(client_id, method));
+        let owners = slots
+            .iter()
+            .map(|(client, method, pair)| Owner::new(client, method, pair.as_ref()));
         owners.map(|owner| self.exported(owner, actor)).collect()
     }
 }

@@ -13,16 +13,18 @@ mod mocked;
 use crate::domain::custody::{
     Actor, AuditRecord, CustodyError, ExpectCurrent, Exported, Kept, Restored, ShareRecord,
 };
-use crate::domain::{Backup, ClientId, ClientShares, Owner, Share, StoreError, Stored};
+use crate::domain::{Backup, ClientId, ClientShares, Owner, Share, StoreError, Stored, Wanted};
 use std::future::Future;
 
-/// Stores the share Portal sent as the current one for its (clientId, backupMethod).
+/// Stores the share Portal sent as the current one for its (clientId, backupMethod,
+/// backupSharePairId).
 pub trait ShareWriter: Send + Sync {
     fn put_share(&self, backup: &Backup)
     -> impl Future<Output = Result<Stored, StoreError>> + Send;
 }
 
-/// Reads every current share of a client that opens, in a stable order (by backupMethod).
+/// Reads every current share of a client that opens (every method, every pair, and each
+/// method's pair-less slot), newest first.
 pub trait ShareReader: Send + Sync {
     fn current_shares(
         &self,
@@ -30,16 +32,17 @@ pub trait ShareReader: Send + Sync {
     ) -> impl Future<Output = Result<ClientShares, StoreError>> + Send;
 }
 
-/// What the client-share API reads for the app: one current share with its record, and the
-/// records of them all (never a share).
+/// What the client-share API reads for the app: the one share a request names, and the records
+/// of them all (never a share).
 pub trait ShareLookup: Send + Sync {
-    /// The current share of `owner`, opened, or `None` if there is none.
-    fn current_share(
+    /// The share of `client_id` that `wanted` names (see [`Wanted::choose`]), opened, or `None`.
+    fn find_share(
         &self,
-        owner: Owner<'_>,
+        client_id: &ClientId,
+        wanted: Wanted<'_>,
     ) -> impl Future<Output = Result<Option<(ShareRecord, Share)>, StoreError>> + Send;
 
-    /// The record of every current share of a client, by backupMethod; empty if there is none.
+    /// The record of every current share of a client, newest first; empty if there is none.
     fn current_records(
         &self,
         client_id: &ClientId,
@@ -56,7 +59,16 @@ pub trait ShareExporter: Send + Sync {
         actor: &Actor,
     ) -> impl Future<Output = Result<Exported, CustodyError>> + Send;
 
-    /// Every current share of a client (both curves, and a legacy `UNKNOWN` one).
+    /// The current share of a client that `wanted` names (see [`Wanted::choose`]);
+    /// `UnknownBackupMethod` when none does.
+    fn export_wanted(
+        &self,
+        client_id: &ClientId,
+        wanted: Wanted<'_>,
+        actor: &Actor,
+    ) -> impl Future<Output = Result<Exported, CustodyError>> + Send;
+
+    /// Every current share of a client (both curves, every pair, and a legacy `UNKNOWN` one).
     fn export_client(
         &self,
         client_id: &ClientId,

@@ -91,13 +91,11 @@ pub fn start_watched(name: &str, command: impl FnOnce(u16) -> String) -> String 
     format!("http://{address}")
 }
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::config::HistoryRetention;
 use custodian_backup::config::Tables;
-use custodian_backup::domain::Owner;
-use custodian_backup::domain::{BackupMethod, ClientId};
 use custodian_backup::kms::ShareKey;
-use custodian_backup::store::dynamodb::{DynamoDbStore, Item, StoredShare, schema};
+use custodian_backup::store::dynamodb::item::Slot;
+use custodian_backup::store::dynamodb::{DynamoDbStore, Item, StoredShare};
 
 /// A store on fresh, empty tables in DynamoDB Local, made from `template.yaml`, sealing shares
 /// with a fresh key in the KMS emulator.
@@ -181,18 +179,9 @@ impl Fixture {
 
     /// The share a stored item (current or history) holds, opened with this fixture's key.
     pub async fn share_in(&self, item: &Item) -> String {
-        let text = |name: &str| match item.get(name) {
-            Some(AttributeValue::S(text)) => text.clone(),
-            _ => panic!("item has no string {name}"),
-        };
-        let client_id = ClientId::parse(&text(schema::CLIENT_ID)).expect("a valid clientId");
-        let backup_method =
-            BackupMethod::parse(&text(schema::BACKUP_METHOD)).expect("a valid backupMethod");
+        let (client_id, slot) = Slot::with_client(item).expect("a valid clientId and slot");
         let sealed = StoredShare::from_item(item).expect("a sealed share").sealed;
-        let owner = Owner {
-            client_id: &client_id,
-            backup_method: &backup_method,
-        };
+        let owner = slot.owner(&client_id);
         let share = self
             .key
             .open(owner, &sealed)

@@ -7,7 +7,7 @@
 
 use super::calls::{Condition, Order, Put, RETRY, unavailable};
 use super::item::{
-    Item, StoredShare, audit_digest, audit_item, audit_record, owner_value, restored_item,
+    Item, Slot, StoredShare, audit_digest, audit_item, audit_record, owner_value, restored_item,
     share_record, string, text, whole,
 };
 use super::write::Pruning;
@@ -15,7 +15,7 @@ use super::{DynamoDbStore, schema};
 use crate::domain::custody::{
     Action, Actor, AuditRecord, CustodyError, ExpectCurrent, Exported, Kept, Restored, ShareRecord,
 };
-use crate::domain::{BackupMethod, ClientId, Owner, StoreError};
+use crate::domain::{ClientId, Owner, StoreError, Wanted};
 use crate::store::{Custody, ShareExporter};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -31,6 +31,25 @@ impl ShareExporter for DynamoDbStore {
         self.export_item(owner, &item, current, actor).await
     }
 
+    async fn export_wanted(
+        &self,
+        client_id: &ClientId,
+        wanted: Wanted<'_>,
+        actor: &Actor,
+    ) -> Result<Exported, CustodyError> {
+        let items = self.current_items(client_id).await?;
+        let records = items
+            .iter()
+            .map(|item| share_record(item, true))
+            .collect::<Result<Vec<_>, _>>()?;
+        let chosen = wanted
+            .choose(&records)
+            .ok_or(CustodyError::UnknownBackupMethod)?;
+        let slot = Slot::of(&items[chosen])?;
+        self.export_item(slot.owner(client_id), &items[chosen], true, actor)
+            .await
+    }
+
     async fn export_client(
         &self,
         client_id: &ClientId,
@@ -38,9 +57,11 @@ impl ShareExporter for DynamoDbStore {
     ) -> Result<Vec<Exported>, CustodyError> {
         let mut exported = Vec::new();
         for item in self.current_items(client_id).await? {
-            let backup_method = BackupMethod::stored(string(&item, schema::BACKUP_METHOD)?.into());
-            let owner = Owner::new(client_id, &backup_method);
-            exported.push(self.export_item(owner, &item, true, actor).await?);
+            let slot = Slot::of(&item)?;
+            exported.push(
+                self.export_item(slot.owner(client_id), &item, true, actor)
+                    .await?,
+            );
         }
         Ok(exported)
     }

@@ -5,7 +5,7 @@
 use super::schema;
 use crate::domain::custody::{Action, Actor, AuditRecord, ShareRecord};
 use crate::domain::envelope::{self, EscrowWrap, SealedShare};
-use crate::domain::{Backup, Owner, Share, StoreError};
+use crate::domain::{Backup, BackupMethod, BackupSharePairId, ClientId, Owner, Share, StoreError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -58,21 +58,71 @@ fn escrow_wrap(item: &Item) -> Result<Option<EscrowWrap>, StoreError> {
     }))
 }
 
+/// Where a stored share lives within its client's partition: its backupMethod, and its pair id
+/// unless it is the pair-less slot (see [`schema::BACKUP_METHOD`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    pub backup_method: BackupMethod,
+    pub backup_share_pair_id: Option<BackupSharePairId>,
+}
+
+impl Slot {
+    /// The slot of a stored item (current, history, or a dump's), from its sort key.
+    pub fn of(item: &Item) -> Result<Self, StoreError> {
+        let key = string(item, schema::BACKUP_METHOD)?;
+        let (method, pair) = match key.split_once(schema::PAIR_SEPARATOR) {
+            Some((method, pair)) => (method, Some(pair)),
+            None => (key, None),
+        };
+        if method.is_empty() || pair.is_some_and(str::is_empty) {
+            return Err(StoreError::Corrupt(schema::BACKUP_METHOD));
+        }
+        Ok(Self {
+            backup_method: BackupMethod::stored(method.to_owned()),
+            backup_share_pair_id: pair.map(|pair| BackupSharePairId::stored(pair.to_owned())),
+        })
+    }
+
+    /// The client and slot of a stored item.
+    pub fn with_client(item: &Item) -> Result<(ClientId, Self), StoreError> {
+        let client_id = ClientId::parse(string(item, schema::CLIENT_ID)?)
+            .map_err(|_| StoreError::Corrupt(schema::CLIENT_ID))?;
+        Ok((client_id, Self::of(item)?))
+    }
+
+    /// The owner of the share in this slot of `client_id`'s partition.
+    pub fn owner<'a>(&'a self, client_id: &'a ClientId) -> Owner<'a> {
+        Owner::new(
+            client_id,
+            &self.backup_method,
+            self.backup_share_pair_id.as_ref(),
+        )
+    }
+}
+
+/// The shares table's sort key of `owner`'s slot.
+pub fn slot_key(owner: Owner<'_>) -> String {
+    let method = owner.backup_method.as_str();
+    match owner.backup_share_pair_id {
+        Some(pair) => format!("{method}{}{pair}", schema::PAIR_SEPARATOR),
+        None => method.to_owned(),
+    }
+}
+
 /// The shares table's primary key of `owner`'s current share.
 pub fn row_key(owner: Owner<'_>) -> Item {
     HashMap::from([
         (schema::CLIENT_ID.to_owned(), text(owner.client_id.as_str())),
-        (
-            schema::BACKUP_METHOD.to_owned(),
-            text(owner.backup_method.as_str()),
-        ),
+        (schema::BACKUP_METHOD.to_owned(), text(&slot_key(owner))),
     ])
 }
 
-/// The history and audit tables' partition key: the JSON array `[clientId, backupMethod]`.
+/// The history and audit tables' partition key: the JSON array `[clientId, backupMethod]`, with
+/// the pair id as a third element for a pair's share.
 pub fn owner_value(owner: Owner<'_>) -> AttributeValue {
-    let owner = serde_json::json!([owner.client_id.as_str(), owner.backup_method.as_str()]);
-    AttributeValue::S(owner.to_string())
+    let mut fields = vec![owner.client_id.as_str(), owner.backup_method.as_str()];
+    fields.extend(owner.backup_share_pair_id.map(BackupSharePairId::as_str));
+    AttributeValue::S(serde_json::Value::from(fields).to_string())
 }
 
 /// The current item for `backup`, without its version: the envelope, the share's hash and size,
@@ -104,7 +154,7 @@ pub fn current_item(backup: &Backup, sealed: &SealedShare) -> Item {
         ]);
     }
     if let Some(pair_id) = &backup.backup_share_pair_id {
-        item.insert(schema::BACKUP_SHARE_PAIR_ID.into(), text(pair_id));
+        item.insert(schema::BACKUP_SHARE_PAIR_ID.into(), text(pair_id.as_str()));
     }
     item
 }
@@ -156,6 +206,12 @@ pub fn audit_item(owner: Owner<'_>, action: Action, actor: &Actor, record: &Shar
     if let Some(reason) = &actor.reason {
         item.insert(schema::REASON.to_owned(), text(reason));
     }
+    if let Some(pair_id) = owner.backup_share_pair_id {
+        item.insert(
+            schema::BACKUP_SHARE_PAIR_ID.to_owned(),
+            text(pair_id.as_str()),
+        );
+    }
     item
 }
 
@@ -163,9 +219,13 @@ pub fn audit_item(owner: Owner<'_>, action: Action, actor: &Actor, record: &Shar
 /// dropped here, never opened.
 pub fn share_record(item: &Item, current: bool) -> Result<ShareRecord, StoreError> {
     let stored = StoredShare::from_item(item)?;
+    let slot = Slot::of(item)?;
     let optional_text = |name| string(item, name).ok().map(str::to_owned);
+    let slot_pair = slot
+        .backup_share_pair_id
+        .map(|pair| pair.as_str().to_owned());
     Ok(ShareRecord {
-        backup_method: string(item, schema::BACKUP_METHOD)?.to_owned(),
+        backup_method: slot.backup_method.as_str().to_owned(),
         version: number(item, schema::VERSION)?,
         current,
         stored_at: optional_text(schema::STORED_AT),
@@ -176,7 +236,9 @@ pub fn share_record(item: &Item, current: bool) -> Result<ShareRecord, StoreErro
         archived_from: number(item, schema::ARCHIVED_FROM).ok(),
         share_sha256: stored.sha256,
         share_bytes: number(item, schema::SHARE_BYTES)?,
-        backup_share_pair_id: optional_text(schema::BACKUP_SHARE_PAIR_ID),
+        // The slot's pair is the share's; a pair-less slot's share may know its pair too.
+        in_pair_slot: slot_pair.is_some(),
+        backup_share_pair_id: slot_pair.or_else(|| optional_text(schema::BACKUP_SHARE_PAIR_ID)),
         restored_from: number(item, schema::RESTORED_FROM).ok(),
     })
 }

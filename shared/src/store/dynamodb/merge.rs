@@ -11,12 +11,12 @@
 
 use super::calls::{Condition, Order, Put, RETRY};
 use super::item::{
-    Item, StoredShare, history_item, number, owner_value, string, whole, with_version,
+    Item, Slot, StoredShare, history_item, number, owner_value, string, whole, with_version,
 };
 use super::portable::{Loaded, TableRole};
 use super::write::Pruning;
 use super::{DynamoDbStore, schema};
-use crate::domain::{BackupMethod, ClientId, Owner, StoreError};
+use crate::domain::{Owner, StoreError};
 
 /// The version a current item had when its share was stored, before any `custody reseal`.
 fn sent(item: &Item, version: u64) -> u64 {
@@ -47,10 +47,8 @@ impl DynamoDbStore {
                 Loaded::Different => Merged::Different,
             });
         }
-        let client_id = ClientId::parse(string(item, schema::CLIENT_ID)?)
-            .map_err(|_| StoreError::Corrupt(schema::CLIENT_ID))?;
-        let backup_method = BackupMethod::stored(string(item, schema::BACKUP_METHOD)?.to_owned());
-        let owner = Owner::new(&client_id, &backup_method);
+        let (client_id, slot) = Slot::with_client(item)?;
+        let owner = slot.owner(&client_id);
         let dumped = StoredShare::from_item(item)?;
         let version = number(item, schema::VERSION)?;
         if role == TableRole::History {

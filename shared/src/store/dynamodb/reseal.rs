@@ -7,12 +7,12 @@
 //! the webhook. Each reseal writes an audit record first; the old copy goes to history as in any
 //! replacement, and a share Portal replaced meanwhile is left as it is.
 
-use super::item::{Item, StoredShare, current_item, number, share_record, string, whole};
+use super::item::{Item, Slot, StoredShare, current_item, number, share_record, whole};
 use super::write::Pruning;
 use super::{DynamoDbStore, schema};
 use crate::domain::custody::{Action, Actor, CustodyError, Reseal, Resealed};
 use crate::domain::envelope::SealedShare;
-use crate::domain::{Backup, BackupMethod, ClientId, Owner, StoreError};
+use crate::domain::{Backup, StoreError};
 
 impl DynamoDbStore {
     /// Seals `item` (a current share, as a scan of the shares table returned it) again if `which`
@@ -27,10 +27,8 @@ impl DynamoDbStore {
         if !self.selects(which, &stored.sealed) {
             return Ok(Resealed::NotSelected);
         }
-        let client_id = ClientId::parse(string(item, schema::CLIENT_ID)?)
-            .map_err(|_| StoreError::Corrupt(schema::CLIENT_ID))?;
-        let backup_method = BackupMethod::stored(string(item, schema::BACKUP_METHOD)?.to_owned());
-        let owner = Owner::new(&client_id, &backup_method);
+        let (client_id, slot) = Slot::with_client(item)?;
+        let owner = slot.owner(&client_id);
         let Some(current) = self.read_current(owner).await? else {
             return Ok(Resealed::ChangedMeanwhile);
         };
@@ -58,14 +56,17 @@ impl DynamoDbStore {
         self.audit(owner, Action::Reseal, actor, &record).await?;
         let backup = Backup {
             client_id: client_id.clone(),
-            backup_method: backup_method.clone(),
+            backup_method: slot.backup_method.clone(),
             share,
-            backup_share_pair_id: string(&current.item, schema::BACKUP_SHARE_PAIR_ID)
-                .ok()
-                .map(str::to_owned),
+            backup_share_pair_id: slot.backup_share_pair_id.clone(),
             dropped_pair_id: None,
+            pair_id_disagrees: false,
         };
         let mut promoted = current_item(&backup, &fresh);
+        // A pair-less slot's share keeps the pair id it knows.
+        if let Some(pair_id) = current.item.get(schema::BACKUP_SHARE_PAIR_ID) {
+            promoted.insert(schema::BACKUP_SHARE_PAIR_ID.into(), pair_id.clone());
+        }
         // The version Portal's share had, through any number of reseals (merge compares it).
         let sent = number(&current.item, schema::RESEALED_FROM).unwrap_or(current.version);
         promoted.insert(schema::RESEALED_FROM.into(), whole(sent));

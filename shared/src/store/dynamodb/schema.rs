@@ -3,8 +3,14 @@
 
 /// Shares table: partition key.
 pub const CLIENT_ID: &str = "clientId";
-/// Shares table: sort key.
+/// Shares table: sort key, the share's *slot*: its backupMethod, followed for a pair's share by
+/// [`PAIR_SEPARATOR`] and its backupSharePairId (`GDRIVE-SECP256K1␟bsp_1`). Neither part may hold
+/// a control character (every identifier is checked), so no two owners' slots collide, and the
+/// pair-less slot is the backupMethod alone, as every share stored before pairs has it.
 pub const BACKUP_METHOD: &str = "backupMethod";
+/// Between a slot's backupMethod and its backupSharePairId: U+001F (the unit separator), a
+/// control character no validated identifier can contain.
+pub const PAIR_SEPARATOR: char = '\u{1f}';
 /// The share sealed with AES-256-GCM (ciphertext and tag), binary.
 pub const SEALED_SHARE: &str = "sealedShare";
 /// The AES-GCM nonce, 12 bytes.
@@ -24,13 +30,16 @@ pub const SEAL_FORMAT: &str = "sealFormat";
 pub const SHARE_SHA256: &str = "shareSha256";
 /// Size of the share in bytes.
 pub const SHARE_BYTES: &str = "shareBytes";
+/// The share's backupSharePairId, where known: the slot's pair, or (a share stored before pairs
+/// in its method's pair-less slot) the body's, or the one `custody pair-ids` read from the share.
 pub const BACKUP_SHARE_PAIR_ID: &str = "backupSharePairId";
 /// Starts at 1 and grows by one with each replacement: the optimistic-concurrency guard,
 /// and the history table's sort key, so history sorts in replacement order.
 pub const VERSION: &str = "version";
 pub const STORED_AT: &str = "storedAt";
 /// History and audit tables: partition key, the owner as the JSON array
-/// `[clientId, backupMethod]`. Named `shareKey` on disk, where it cannot change.
+/// `[clientId, backupMethod]`, or `[clientId, backupMethod, backupSharePairId]` for a pair's
+/// share. Named `shareKey` on disk, where it cannot change.
 pub const OWNER: &str = "shareKey";
 /// History table: when the share was moved there, RFC 3339 with nanoseconds.
 pub const REPLACED_AT: &str = "replacedAt";

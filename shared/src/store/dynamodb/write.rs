@@ -1,4 +1,5 @@
-//! `/backup`'s write: one current share per (clientId, backupMethod), every replaced one kept.
+//! `/backup`'s write: one current share per (clientId, backupMethod, backupSharePairId), every
+//! replaced one kept.
 //!
 //! A replacement first copies the old share into history, keyed by its version, and only then
 //! makes the new one current, on condition that the version read is still current. So neither a
@@ -38,8 +39,8 @@ impl ShareWriter for DynamoDbStore {
     async fn put_share(&self, backup: &Backup) -> Result<Stored, StoreError> {
         let sha256 = backup.share.sha256_hex();
         let owner = Owner::of(backup);
-        // Sealing needs KMS and reading needs DynamoDB: they overlap, and for a new share the
-        // history read a create needs happens while KMS still seals.
+        // Sealing needs KMS and reading needs DynamoDB: they overlap, and so do the current and
+        // history reads, so a new share costs one round trip before its put, as its raw twin.
         let (first_read, sealed) = tokio::try_join!(self.read_for_write(owner), async {
             Ok(self.share_key.seal(owner, &backup.share).await?)
         })?;
@@ -81,13 +82,15 @@ impl ShareWriter for DynamoDbStore {
 
 impl DynamoDbStore {
     /// What a write finds at `owner`'s key: the current share, or none and the newest version
-    /// kept in history, which a create must go above.
+    /// kept in history, which a create must go above. Both are read at once: with pairs almost
+    /// every backup is a new slot, and a history read after the current one would add a round
+    /// trip to each (a replacement simply does not use it).
     async fn read_for_write(&self, owner: Owner<'_>) -> Result<Found, StoreError> {
-        Ok(match self.read_current(owner).await? {
+        let (current, newest_kept) =
+            tokio::try_join!(self.read_current(owner), self.newest_kept_version(owner))?;
+        Ok(match current {
             Some(current) => Found::Current(current),
-            None => Found::Empty {
-                newest_kept: self.newest_kept_version(owner).await?,
-            },
+            None => Found::Empty { newest_kept },
         })
     }
 
