@@ -186,11 +186,38 @@ async fn an_app_stores_and_fetches_its_own_client_backup_share_byte_for_byte_and
         assert_eq!(status, 401, "{refused:?}");
     }
 
-    // A replacement keeps the old one in history; the list never carries a cipherText.
-    let replaced = json!({ "cipherText": "c2Vjb25k" });
+    // The same pair again replaces it, the old one kept in history; a new pair never does.
+    let replaced = json!({ "cipherText": "c2Vjb25k", "backupSharePairId": "bsp_1" });
     assert_eq!(
         app.put(&token(&alice), "PASSWORD", replaced).await.1["result"],
         "replaced"
+    );
+    let second_pair = json!({ "cipherText": "cGFpcjI=", "backupSharePairId": "bsp_2" });
+    assert_eq!(
+        app.put(&token(&alice), "PASSWORD", second_pair).await.1["result"],
+        "created"
+    );
+    let of_pair = |pair: &str| format!("/client-backup-shares/PASSWORD?backupSharePairId={pair}");
+    let (status, got) = app
+        .call("GET", &of_pair("bsp_1"), Some(&token(&alice)), None)
+        .await;
+    assert_eq!(
+        (status, got["cipherText"].as_str()),
+        (200, Some("c2Vjb25k"))
+    );
+    let (status, got) = app
+        .call("GET", &of_pair("bsp_9"), Some(&token(&alice)), None)
+        .await;
+    assert_eq!(
+        (status, got["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "never another pair's"
+    );
+    let (status, got) = app.get(&token(&alice), "PASSWORD").await;
+    assert_eq!(
+        (status, got["backupSharePairId"].as_str()),
+        (200, Some("bsp_2")),
+        "the newest"
     );
     assert_eq!(
         app.put(
@@ -206,20 +233,35 @@ async fn an_app_stores_and_fetches_its_own_client_backup_share_byte_for_byte_and
         .call("GET", "/client-backup-shares", Some(&token(&alice)), None)
         .await;
     assert_eq!(status, 200);
-    let methods: Vec<&str> = listed["clientBackupShares"]
+    let slots: Vec<(&str, Option<&str>)> = listed["clientBackupShares"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|entry| entry["backupMethod"].as_str().unwrap())
+        .map(|entry| {
+            (
+                entry["backupMethod"].as_str().unwrap(),
+                entry["backupSharePairId"].as_str(),
+            )
+        })
         .collect();
-    assert_eq!(methods, ["ICLOUD", "PASSWORD"]);
+    assert_eq!(
+        slots,
+        [
+            ("ICLOUD", None),
+            ("PASSWORD", Some("bsp_2")),
+            ("PASSWORD", Some("bsp_1"))
+        ]
+    );
     assert!(
         !listed.to_string().contains("c2Vj") && !listed.to_string().contains("cipherText"),
         "{listed}"
     );
     let mut operator = env(&app.tables, &app.key_id, true);
     operator.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
-    let history = custody_with(&operator, &["--json", "history", &alice, "PASSWORD"]);
+    let history = custody_with(
+        &operator,
+        &["--json", "history", &alice, "PASSWORD", "--pair", "bsp_1"],
+    );
     assert_eq!(history.code, 0, "{}", history.stderr);
     assert_eq!(
         history.json()["shares"].as_array().unwrap().len(),
@@ -437,7 +479,7 @@ async fn the_customers_backend_stores_and_fetches_a_clients_share_only_as_a_sign
         Some(2)
     );
     assert!(!listed.to_string().contains("cipherText"), "{listed}");
-    let replaced = json!({ "cipherText": "cmVwbGFjZWQ=" });
+    let replaced = json!({ "cipherText": "cmVwbGFjZWQ=", "backupSharePairId": "bsp_9" });
     let put = request(
         "PUT",
         &client,
@@ -490,7 +532,14 @@ async fn the_customers_backend_stores_and_fetches_a_clients_share_only_as_a_sign
     operator.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
     let history = custody_with(
         &operator,
-        &["--json", "history", &client, "PASSWORD-ED25519"],
+        &[
+            "--json",
+            "history",
+            &client,
+            "PASSWORD-ED25519",
+            "--pair",
+            "bsp_9",
+        ],
     );
     assert_eq!(history.code, 0, "{}", history.stderr);
     assert_eq!(

@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 const METHOD: &str = "GDRIVE-SECP256K1";
 
-/// Three successive shares of METHOD (versions 1, 2, 3) and one of PASSKEY-ED25519.
+/// Three successive shares of METHOD (versions 1, 2, 3) in its pair-less slot, as the release
+/// before pairs kept them, and one of PASSKEY-ED25519 (in its pair's slot).
 struct Client {
     id: String,
     shares: Vec<String>,
@@ -32,9 +33,10 @@ async fn client_with_history(f: &Fixture) -> Client {
         .zip(["bsp_a1", "bsp_b2", "bsp_c3"])
         .enumerate()
     {
+        // Each pair replaced the one before, as the release before pairs stored them: the
+        // history `restore --pair-id` brings a displaced pair back from.
         let body = json!({ "clientId": id, "backupMethod": METHOD, "share": text, "backupSharePairId": pair });
-        let backup = Backup::from_json(body.to_string().as_bytes()).expect("a valid backup");
-        let stored = f.store.put_share(&backup).await.expect("stored");
+        let stored = f.put_before_pairs(&body).await;
         assert_eq!(
             stored,
             if i == 0 {
@@ -672,7 +674,15 @@ async fn the_eject_binary_returns_every_current_share_and_falls_back_to_the_lega
         (404, Some("unknown_backup_method"))
     );
     // Each share returned has its own audit record.
-    let records = custody(&f, &["--json", "audit", &c.id, "PASSKEY-ED25519"]).json();
+    let audit = [
+        "--json",
+        "audit",
+        &c.id,
+        "PASSKEY-ED25519",
+        "--pair",
+        "bsp_d4",
+    ];
+    let records = custody(&f, &audit).json();
     assert_eq!(records["records"].as_array().unwrap().len(), 1);
 }
 

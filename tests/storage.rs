@@ -92,7 +92,7 @@ async fn a_stored_share_is_fetched_straight_away() {
 }
 
 #[tokio::test]
-async fn fetch_returns_every_method_of_the_client_in_a_stable_order() {
+async fn fetch_returns_every_method_of_the_client_newest_first() {
     let f = Fixture::new().await;
     let client_id = unique("cli");
     for method in [
@@ -116,9 +116,10 @@ async fn fetch_returns_every_method_of_the_client_in_a_stable_order() {
         "not yours",
     )
     .await;
+    // Newest first, every time.
     let expected = json!({ "backupShares": [
-        "share for GDRIVE-ED25519", "share for GDRIVE-SECP256K1",
-        "share for ICLOUD-SECP256K1", "share for PASSWORD-SECP256K1",
+        "share for GDRIVE-SECP256K1", "share for ICLOUD-SECP256K1",
+        "share for GDRIVE-ED25519", "share for PASSWORD-SECP256K1",
     ] });
     assert_eq!(fetch(&f.store, &client_id).await, expected);
     assert_eq!(fetch(&f.store, &client_id).await, expected);

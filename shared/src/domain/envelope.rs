@@ -280,10 +280,7 @@ mod tests {
             ClientId::parse("u").unwrap(),
             BackupMethod::parse("P").unwrap(),
         );
-        let (a, b) = (
-            BackupSharePairId::parse("a").unwrap(),
-            BackupSharePairId::parse("b").unwrap(),
-        );
+        let [a, b] = ["a", "b"].map(|pair| BackupSharePairId::parse(pair).unwrap());
         let aad =
             |pair| associated_data(ShareKind::Custodian, Owner::new(&client_id, &method, pair));
         let share = Share::from("key material".to_owned());

@@ -12,6 +12,7 @@ pub mod client_backup_shares;
 pub mod eject;
 pub mod error;
 mod fetch;
+mod guard;
 mod log;
 pub mod metrics;
 pub mod runtime;

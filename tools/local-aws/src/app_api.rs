@@ -123,7 +123,7 @@ async fn route(
     };
     let event = http_api_event(
         &method,
-        path,
+        &uri,
         &route_key,
         backup_method,
         &headers,
@@ -142,7 +142,7 @@ async fn route(
 
 fn http_api_event(
     method: &Method,
-    path: &str,
+    uri: &Uri,
     route_key: &str,
     backup_method: Option<&str>,
     headers: &HeaderMap,
@@ -156,8 +156,9 @@ fn http_api_event(
             (name.to_string(), Value::from(value))
         })
         .collect();
+    let (path, raw_query) = (uri.path(), uri.query().unwrap_or_default());
     let mut event = json!({
-        "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": "",
+        "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": raw_query,
         "headers": headers,
         "requestContext": {
             "accountId": "123456789012", "apiId": "local", "domainName": "127.0.0.1",

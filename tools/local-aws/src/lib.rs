@@ -91,11 +91,14 @@ pub fn start_watched(name: &str, command: impl FnOnce(u16) -> String) -> String 
     format!("http://{address}")
 }
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::config::HistoryRetention;
 use custodian_backup::config::Tables;
+use custodian_backup::domain::{Backup, Stored};
 use custodian_backup::kms::ShareKey;
-use custodian_backup::store::dynamodb::item::Slot;
-use custodian_backup::store::dynamodb::{DynamoDbStore, Item, StoredShare};
+use custodian_backup::store::ShareWriter;
+use custodian_backup::store::dynamodb::item::client_and_slot;
+use custodian_backup::store::dynamodb::{DynamoDbStore, Item, StoredShare, schema};
 
 /// A store on fresh, empty tables in DynamoDB Local, made from `template.yaml`, sealing shares
 /// with a fresh key in the KMS emulator.
@@ -179,7 +182,7 @@ impl Fixture {
 
     /// The share a stored item (current or history) holds, opened with this fixture's key.
     pub async fn share_in(&self, item: &Item) -> String {
-        let (client_id, slot) = Slot::with_client(item).expect("a valid clientId and slot");
+        let (client_id, slot) = client_and_slot(item).expect("a valid clientId and slot");
         let sealed = StoredShare::from_item(item).expect("a sealed share").sealed;
         let owner = slot.owner(&client_id);
         let share = self
@@ -188,6 +191,30 @@ impl Fixture {
             .await
             .expect("the share opens");
         share.expose_secret().to_owned()
+    }
+
+    /// Stores a `/backup` body as the release before pairs (0.2.0) did: in its method's pair-less
+    /// slot whatever pair it names, with the body's `backupSharePairId` kept beside the share.
+    /// What `sam deploy` of this release finds in the tables.
+    pub async fn put_before_pairs(&self, body: &serde_json::Value) -> Stored {
+        let mut backup = Backup::from_json(body.to_string().as_bytes()).expect("a valid backup");
+        backup.backup_share_pair_id = None;
+        let stored = self.store.put_share(&backup).await.expect("stored");
+        if let Some(pair_id) = body["backupSharePairId"].as_str() {
+            let text = |value: &str| AttributeValue::S(value.to_owned());
+            self.client
+                .update_item()
+                .table_name(&self.tables.shares)
+                .key(schema::CLIENT_ID, text(backup.client_id.as_str()))
+                .key(schema::BACKUP_METHOD, text(backup.backup_method.as_str()))
+                .update_expression("SET #pair = :pair")
+                .expression_attribute_names("#pair", schema::BACKUP_SHARE_PAIR_ID)
+                .expression_attribute_values(":pair", text(pair_id))
+                .send()
+                .await
+                .expect("the pair id set");
+        }
+        stored
     }
 
     /// Every item of a table, as DynamoDB holds it, every page. Tests only: the functions may

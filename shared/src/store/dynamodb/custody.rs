@@ -7,8 +7,8 @@
 
 use super::calls::{Condition, Order, Put, RETRY, unavailable};
 use super::item::{
-    Item, Slot, StoredShare, audit_digest, audit_item, audit_record, owner_value, restored_item,
-    share_record, string, text, whole,
+    Item, StoredShare, audit_digest, audit_item, audit_record, owner_value, restored_item,
+    share_record, slot_of, string, text, whole,
 };
 use super::write::Pruning;
 use super::{DynamoDbStore, schema};
@@ -45,7 +45,7 @@ impl ShareExporter for DynamoDbStore {
         let chosen = wanted
             .choose(&records)
             .ok_or(CustodyError::UnknownBackupMethod)?;
-        let slot = Slot::of(&items[chosen])?;
+        let slot = slot_of(&items[chosen])?;
         self.export_item(slot.owner(client_id), &items[chosen], true, actor)
             .await
     }
@@ -57,7 +57,7 @@ impl ShareExporter for DynamoDbStore {
     ) -> Result<Vec<Exported>, CustodyError> {
         let mut exported = Vec::new();
         for item in self.current_items(client_id).await? {
-            let slot = Slot::of(&item)?;
+            let slot = slot_of(&item)?;
             exported.push(
                 self.export_item(slot.owner(client_id), &item, true, actor)
                     .await?,

@@ -3,9 +3,10 @@
 //! item without an envelope (no deployment ever stored a plaintext share).
 
 use super::schema;
+use super::slot::{Slot, owner_json, slot_key};
 use crate::domain::custody::{Action, Actor, AuditRecord, ShareRecord};
 use crate::domain::envelope::{self, EscrowWrap, SealedShare};
-use crate::domain::{Backup, BackupMethod, BackupSharePairId, ClientId, Owner, Share, StoreError};
+use crate::domain::{Backup, ClientId, Owner, Share, StoreError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -58,57 +59,6 @@ fn escrow_wrap(item: &Item) -> Result<Option<EscrowWrap>, StoreError> {
     }))
 }
 
-/// Where a stored share lives within its client's partition: its backupMethod, and its pair id
-/// unless it is the pair-less slot (see [`schema::BACKUP_METHOD`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Slot {
-    pub backup_method: BackupMethod,
-    pub backup_share_pair_id: Option<BackupSharePairId>,
-}
-
-impl Slot {
-    /// The slot of a stored item (current, history, or a dump's), from its sort key.
-    pub fn of(item: &Item) -> Result<Self, StoreError> {
-        let key = string(item, schema::BACKUP_METHOD)?;
-        let (method, pair) = match key.split_once(schema::PAIR_SEPARATOR) {
-            Some((method, pair)) => (method, Some(pair)),
-            None => (key, None),
-        };
-        if method.is_empty() || pair.is_some_and(str::is_empty) {
-            return Err(StoreError::Corrupt(schema::BACKUP_METHOD));
-        }
-        Ok(Self {
-            backup_method: BackupMethod::stored(method.to_owned()),
-            backup_share_pair_id: pair.map(|pair| BackupSharePairId::stored(pair.to_owned())),
-        })
-    }
-
-    /// The client and slot of a stored item.
-    pub fn with_client(item: &Item) -> Result<(ClientId, Self), StoreError> {
-        let client_id = ClientId::parse(string(item, schema::CLIENT_ID)?)
-            .map_err(|_| StoreError::Corrupt(schema::CLIENT_ID))?;
-        Ok((client_id, Self::of(item)?))
-    }
-
-    /// The owner of the share in this slot of `client_id`'s partition.
-    pub fn owner<'a>(&'a self, client_id: &'a ClientId) -> Owner<'a> {
-        Owner::new(
-            client_id,
-            &self.backup_method,
-            self.backup_share_pair_id.as_ref(),
-        )
-    }
-}
-
-/// The shares table's sort key of `owner`'s slot.
-pub fn slot_key(owner: Owner<'_>) -> String {
-    let method = owner.backup_method.as_str();
-    match owner.backup_share_pair_id {
-        Some(pair) => format!("{method}{}{pair}", schema::PAIR_SEPARATOR),
-        None => method.to_owned(),
-    }
-}
-
 /// The shares table's primary key of `owner`'s current share.
 pub fn row_key(owner: Owner<'_>) -> Item {
     HashMap::from([
@@ -117,12 +67,21 @@ pub fn row_key(owner: Owner<'_>) -> Item {
     ])
 }
 
-/// The history and audit tables' partition key: the JSON array `[clientId, backupMethod]`, with
-/// the pair id as a third element for a pair's share.
+/// The history and audit tables' partition key of `owner`.
 pub fn owner_value(owner: Owner<'_>) -> AttributeValue {
-    let mut fields = vec![owner.client_id.as_str(), owner.backup_method.as_str()];
-    fields.extend(owner.backup_share_pair_id.map(BackupSharePairId::as_str));
-    AttributeValue::S(serde_json::Value::from(fields).to_string())
+    AttributeValue::S(owner_json(owner))
+}
+
+/// The slot of a stored item (current, history, or a dump's), from its sort key.
+pub fn slot_of(item: &Item) -> Result<Slot, StoreError> {
+    Slot::parse(string(item, schema::BACKUP_METHOD)?)
+}
+
+/// The client and slot of a stored item.
+pub fn client_and_slot(item: &Item) -> Result<(ClientId, Slot), StoreError> {
+    let client_id = ClientId::parse(string(item, schema::CLIENT_ID)?)
+        .map_err(|_| StoreError::Corrupt(schema::CLIENT_ID))?;
+    Ok((client_id, slot_of(item)?))
 }
 
 /// The current item for `backup`, without its version: the envelope, the share's hash and size,
@@ -219,7 +178,7 @@ pub fn audit_item(owner: Owner<'_>, action: Action, actor: &Actor, record: &Shar
 /// dropped here, never opened.
 pub fn share_record(item: &Item, current: bool) -> Result<ShareRecord, StoreError> {
     let stored = StoredShare::from_item(item)?;
-    let slot = Slot::of(item)?;
+    let slot = slot_of(item)?;
     let optional_text = |name| string(item, name).ok().map(str::to_owned);
     let slot_pair = slot
         .backup_share_pair_id

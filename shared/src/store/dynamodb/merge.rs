@@ -11,7 +11,8 @@
 
 use super::calls::{Condition, Order, Put, RETRY};
 use super::item::{
-    Item, Slot, StoredShare, history_item, number, owner_value, string, whole, with_version,
+    Item, StoredShare, client_and_slot, history_item, number, owner_value, string, whole,
+    with_version,
 };
 use super::portable::{Loaded, TableRole};
 use super::write::Pruning;
@@ -47,7 +48,7 @@ impl DynamoDbStore {
                 Loaded::Different => Merged::Different,
             });
         }
-        let (client_id, slot) = Slot::with_client(item)?;
+        let (client_id, slot) = client_and_slot(item)?;
         let owner = slot.owner(&client_id);
         let dumped = StoredShare::from_item(item)?;
         let version = number(item, schema::VERSION)?;

@@ -4,7 +4,8 @@
 //! answer (503: worth retrying).
 
 use super::calls::Order;
-use super::item::{Item, Slot, StoredShare, share_record, string, text};
+use super::item::{Item, StoredShare, share_record, slot_of, string, text};
+use super::slot::Slot;
 use super::{DynamoDbStore, schema};
 use crate::domain::custody::ShareRecord;
 use crate::domain::{ClientId, ClientShares, CurrentShare, Share, StoreError, Wanted};
@@ -26,7 +27,7 @@ impl ShareReader for DynamoDbStore {
         // By value: each item is freed once its share is copied out (a client's shares can
         // be 2 MB, and the peak counts against the function's memory).
         for item in items {
-            match Slot::of(&item).and_then(|slot| Ok((slot, StoredShare::from_item(&item)?))) {
+            match slot_of(&item).and_then(|slot| Ok((slot, StoredShare::from_item(&item)?))) {
                 Ok(share) => stored.push(share),
                 Err(error) => {
                     unreadable += 1;
@@ -103,7 +104,7 @@ impl ShareLookup for DynamoDbStore {
             return Ok(None);
         };
         let (record, item) = readable.swap_remove(chosen);
-        let slot = Slot::of(item)?;
+        let slot = slot_of(item)?;
         let stored = StoredShare::from_item(item)?;
         let share = self
             .share_key

@@ -7,7 +7,7 @@
 //! the webhook. Each reseal writes an audit record first; the old copy goes to history as in any
 //! replacement, and a share Portal replaced meanwhile is left as it is.
 
-use super::item::{Item, Slot, StoredShare, current_item, number, share_record, whole};
+use super::item::{Item, StoredShare, client_and_slot, current_item, number, share_record, whole};
 use super::write::Pruning;
 use super::{DynamoDbStore, schema};
 use crate::domain::custody::{Action, Actor, CustodyError, Reseal, Resealed};
@@ -27,7 +27,7 @@ impl DynamoDbStore {
         if !self.selects(which, &stored.sealed) {
             return Ok(Resealed::NotSelected);
         }
-        let (client_id, slot) = Slot::with_client(item)?;
+        let (client_id, slot) = client_and_slot(item)?;
         let owner = slot.owner(&client_id);
         let Some(current) = self.read_current(owner).await? else {
             return Ok(Resealed::ChangedMeanwhile);
