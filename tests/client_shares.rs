@@ -288,6 +288,64 @@ async fn an_app_stores_and_fetches_its_own_client_backup_share_byte_for_byte_and
     assert!(!logs.contains("c2Vj"), "a cipherText in the logs:\n{logs}");
 }
 
+/// lambda_http builds a request's URI from the raw query string and panics when they make none;
+/// with `panic = "abort"` that would end the process. Each such query is a 400 from the real
+/// binary, which answers the next request as before.
+#[tokio::test]
+async fn a_query_string_that_makes_no_uri_is_a_400_and_the_function_lives_on() {
+    let app = App::start().await;
+    let dave = unique("dave");
+    let body = json!({ "cipherText": CIPHER_TEXT, "backupSharePairId": "bsp_1" });
+    assert_eq!(app.put(&token(&dave), "PASSWORD", body).await.0, 200);
+    let get = |query: &str| {
+        let mut event: Value =
+            serde_json::from_str(&local_aws::events::event("client-share-get.json")).unwrap();
+        event["rawQueryString"] = query.into();
+        event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = dave.as_str().into();
+        event.to_string()
+    };
+    let answer = |outcome: Result<Value, Value>| {
+        let response = outcome.expect("an answer, not a function error");
+        let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+        (response["statusCode"].as_u64().unwrap(), body)
+    };
+    for query in [
+        "backupSharePairId=bsp 1",
+        "backupSharePairId=\"bsp_1\"",
+        "backupSharePairId=<bsp_1>",
+        "backupSharePairId=bsp_1\u{0}",
+        "backupSharePairId=bsp_1\u{7f}",
+        "a=\n&backupSharePairId=bsp_1",
+    ] {
+        let (status, body) = answer(app.function.invoke(&get(query)).await);
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_query")),
+            "{query:?}"
+        );
+        assert!(body.get("cipherText").is_none());
+    }
+    for (query, status, code) in [
+        ("backupSharePairId=", 400, Some("empty_field")),
+        (
+            "backupSharePairId=a&backupSharePairId=b",
+            400,
+            Some("duplicate_field"),
+        ),
+        ("backupSharePairId=%1F", 400, Some("invalid_character")),
+        ("backupSharePairId=bsp_2", 404, Some("not_found")),
+        ("backupSharePairId=bsp_1\\", 404, Some("not_found")),
+        ("backupSharePairId=bsp%5F1", 200, None),
+    ] {
+        let (got, body) = answer(app.function.invoke(&get(query)).await);
+        assert_eq!(
+            (got, body["error"]["code"].as_str()),
+            (status, code),
+            "{query:?}: {body}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_bad_body_gets_a_clear_error_and_nothing_is_stored() {
     let app = App::start().await;

@@ -609,7 +609,7 @@ fn every_alarm_and_every_failed_backup_job_notifies_a_topic_with_a_subscriber() 
     let alarms = of_type(&resources, "AWS::CloudWatch::Alarm");
     assert_eq!(
         alarms.len(),
-        12,
+        14,
         "every alarm, eject and NoSuccessfulBackup on"
     );
     for (name, alarm) in alarms {

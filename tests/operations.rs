@@ -90,7 +90,7 @@ async fn the_binaries_print_the_metrics_the_alarms_watch() {
     .collect();
     assert_eq!(backup_metrics, expected);
 
-    let fetch_metrics = metrics_in(
+    let mut fetch_metrics = metrics_in(
         &fetch
             .output_when(|logs| logs.contains("FetchLatency"))
             .await,
@@ -105,6 +105,12 @@ async fn the_binaries_print_the_metrics_the_alarms_watch() {
     .into_iter()
     .map(|(metric, value)| (metric.to_owned(), value))
     .collect();
+    // The answer's size, which the early-warning alarm watches: the share and its JSON around it.
+    let answer_bytes = fetch_metrics.remove(name::FETCH_ANSWER_BYTES);
+    assert!(
+        answer_bytes.is_some_and(|bytes| bytes > 64.0),
+        "{answer_bytes:?}"
+    );
     assert_eq!(fetch_metrics, expected);
 }
 

@@ -180,6 +180,8 @@ fn every_alarm_watches_a_metric_the_functions_emit_of_this_stack_and_notifies_th
         "NoSuccessfulBackupAlarm",
         "WebhookLatencyAlarm",
         "StoredShareUnopenedAlarm",
+        "SharesLeftOutAlarm",
+        "FetchAnswerNearLimitAlarm",
     ] {
         assert!(alarms.contains_key(required), "{required} is missing");
     }

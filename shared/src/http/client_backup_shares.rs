@@ -21,8 +21,9 @@
 //! authorization: there the owner is the path's `clientId`, taken only from a SigV4 caller
 //! ([`Callers::Backend`]). Which of the two a function serves is fixed when it starts.
 
+pub use callers::Callers;
+
 use super::admit::within_budget;
-use super::caller::{caller_arn, token_claim};
 use super::error::{ErrorBody, MAX_BODY_BYTES, Rejection, json};
 use super::log::{Ending, RequestLog};
 use super::metrics::{self, Route};
@@ -42,60 +43,8 @@ pub const CLIENT_ID_PARAMETER: &str = "clientId";
 /// names it.
 pub const PAIR_ID_QUERY: &str = "backupSharePairId";
 
-/// Who calls a client-share function, and so whose shares a request may touch (one per function,
-/// from its environment: `CLIENT_SHARE_CALLERS`, `OWNER_CLAIM`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Callers {
-    /// The app's users, through the HTTP API's JWT authorizer: the owner is the value of this
-    /// claim in the verified token.
-    App { owner_claim: String },
-    /// The customer's backend (the Enclave MPC API), through the REST API's IAM authorization
-    /// and its allow-list: the owner is the path's `clientId`, and only for a SigV4 caller.
-    Backend,
-}
-
-impl Callers {
-    /// `CLIENT_SHARE_CALLERS` is `app` (the default) or `backend`; `OWNER_CLAIM` defaults to `sub`.
-    pub fn from_env() -> Result<Self, String> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Reads the variables through `lookup`, so tests need not touch the process environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let var = |name| lookup(name).filter(|value| !value.is_empty());
-        match var("CLIENT_SHARE_CALLERS").as_deref() {
-            None | Some("app") => Ok(Self::App {
-                owner_claim: var("OWNER_CLAIM").unwrap_or_else(|| "sub".to_owned()),
-            }),
-            Some("backend") => Ok(Self::Backend),
-            Some(other) => Err(format!(
-                "CLIENT_SHARE_CALLERS is `{other}`: expected `app` or `backend`"
-            )),
-        }
-    }
-
-    /// The owner of the shares `request` may touch, and the SigV4 caller that named it.
-    fn owner(&self, request: &Request) -> Result<(ClientId, Option<String>), Refusal> {
-        match self {
-            Self::App { owner_claim } => token_claim(request, owner_claim)
-                .and_then(|owner| ClientId::parse(&owner).ok())
-                .map(|owner| (owner, None))
-                .ok_or_else(|| Refusal::Unauthenticated(owner_claim.clone())),
-            Self::Backend => {
-                let caller = caller_arn(request).ok_or(Refusal::NoCallerIdentity)?;
-                let client_id = request
-                    .path_parameters()
-                    .first(CLIENT_ID_PARAMETER)
-                    .unwrap_or_default()
-                    .to_owned();
-                Ok((ClientId::parse(&client_id)?, Some(caller)))
-            }
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
-enum Refusal {
+pub(super) enum Refusal {
     #[error("this route needs a verified token with the `{0}` claim, and the request has none")]
     Unauthenticated(String),
     #[error("this route needs an IAM (SigV4) caller identity, and the request has none")]
@@ -298,5 +247,6 @@ impl Refusal {
     }
 }
 
+mod callers;
 #[cfg(test)]
 mod tests;

@@ -89,6 +89,7 @@ impl RequestLog {
                         shares,
                         unreadable,
                         unopened,
+                        ..
                     } => (shares, unreadable, unopened),
                     _ => (0, 0, 0),
                 };

@@ -62,8 +62,14 @@ pub mod name {
     /// seen.
     pub const PAIR_ID_MISMATCHES: &str = "PairIdMismatches";
 
+    /// Shares of a client left out of a fetch because all of them do not fit one answer (Lambda's
+    /// 6 MB): the oldest ones, an operator's job (docs/operations.md).
+    pub const SHARES_LEFT_OUT: &str = "SharesLeftOut";
+    /// The size of each fetch's answer in bytes: its maximum nearing 6 MB is the early warning.
+    pub const FETCH_ANSWER_BYTES: &str = "FetchAnswerBytes";
+
     /// Every metric the functions emit.
-    pub const ALL: [&str; 21] = [
+    pub const ALL: [&str; 23] = [
         BACKUPS,
         SHARES_CREATED,
         SHARES_REPLACED,
@@ -85,6 +91,8 @@ pub mod name {
         CLIENT_BACKUP_SHARE_READS,
         CLIENT_BACKUP_SHARE_SERVER_ERRORS,
         PAIR_ID_MISMATCHES,
+        SHARES_LEFT_OUT,
+        FETCH_ANSWER_BYTES,
     ];
 }
 
@@ -116,6 +124,9 @@ pub enum Outcome<'a> {
         shares: usize,
         unreadable: usize,
         unopened: usize,
+        /// The oldest shares that did not fit the answer.
+        left_out: usize,
+        answer_bytes: usize,
     },
     Rejected(&'a Rejection),
 }
@@ -147,6 +158,7 @@ pub fn install(stack: String) -> Result<&'static Collector, metrics_cloudwatch_e
     }
     describe_histogram!(name::BACKUP_LATENCY, Unit::Milliseconds, "");
     describe_histogram!(name::FETCH_LATENCY, Unit::Milliseconds, "");
+    describe_histogram!(name::FETCH_ANSWER_BYTES, Unit::Bytes, "");
     Ok(collector)
 }
 
@@ -196,8 +208,14 @@ pub fn record(route: Route, authenticated: bool, outcome: &Outcome<'_>, latency_
             shares,
             unreadable,
             unopened,
+            left_out,
+            answer_bytes,
         } => {
             count(name::SHARES_RETURNED, *shares as u64);
+            histogram!(name::FETCH_ANSWER_BYTES).record(*answer_bytes as f64);
+            if *left_out > 0 {
+                count(name::SHARES_LEFT_OUT, *left_out as u64);
+            }
             if *unreadable > 0 {
                 count(name::STORED_SHARES_UNREADABLE, *unreadable as u64);
             }

@@ -20,7 +20,7 @@ pub mod runtime;
 pub use backup::backup;
 pub use client_backup_shares::{Callers, client_backup_shares};
 pub use eject::eject;
-pub use fetch::fetch;
+pub use fetch::{MAX_ANSWER_BYTES, fetch};
 
 #[cfg(test)]
 mod tests;

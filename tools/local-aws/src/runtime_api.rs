@@ -3,6 +3,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
@@ -13,6 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
+
+/// Lambda's quota for a synchronous invocation's response payload: 6 MB.
+pub const LAMBDA_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 
 /// How long one invocation may take before the test fails (Portal waits 10 s).
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -132,6 +136,8 @@ impl Function {
             )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(fail))
             .route("/2018-06-01/runtime/init/error", post(init_error))
+            // Lambda's limit on a synchronous response, where axum's default is 2 MB.
+            .layer(DefaultBodyLimit::max(LAMBDA_RESPONSE_BYTES))
             .with_state(api.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

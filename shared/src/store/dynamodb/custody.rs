@@ -5,10 +5,10 @@
 //! the audit table, which the internet-facing functions cannot write, and stop if it cannot be
 //! written: no share leaves and nothing changes without a record. Records are only ever added.
 
-use super::calls::{Condition, Order, Put, RETRY, unavailable};
+use super::calls::{Order, RETRY, unavailable};
 use super::item::{
-    Item, StoredShare, audit_digest, audit_item, audit_record, owner_value, restored_item,
-    share_record, slot_of, string, text, whole,
+    Item, StoredShare, audit_record, owner_value, restored_item, share_record, slot_of, string,
+    text, whole,
 };
 use super::write::Pruning;
 use super::{DynamoDbStore, schema};
@@ -17,8 +17,6 @@ use crate::domain::custody::{
 };
 use crate::domain::{ClientId, Owner, StoreError, Wanted};
 use crate::store::{Custody, ShareExporter};
-use aws_sdk_dynamodb::types::AttributeValue;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 impl ShareExporter for DynamoDbStore {
     async fn export(
@@ -271,51 +269,5 @@ impl DynamoDbStore {
             Ok(_) => CustodyError::UnknownClient,
             Err(error) => unavailable("Query", &error).into(),
         }
-    }
-
-    /// Adds an audit record to the audit table, never over another: its sort key is the time in
-    /// nanoseconds, and a collision takes the next one.
-    pub(super) async fn audit(
-        &self,
-        owner: Owner<'_>,
-        action: Action,
-        actor: &Actor,
-        record: &ShareRecord,
-    ) -> Result<(), StoreError> {
-        let mut item = audit_item(owner, action, actor, record);
-        // Chained to the newest record of this share, so that rewriting or removing one shows.
-        let partition = (schema::OWNER, owner_value(owner));
-        let newest = self
-            .query_all(&self.tables.audit, partition, Order::NewestFirst, &[])
-            .await?;
-        let previous = newest.first().map(audit_digest).unwrap_or_default();
-        item.insert(
-            schema::PREVIOUS_DIGEST.to_owned(),
-            AttributeValue::S(previous.clone()),
-        );
-        let mut nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        for attempt in 0..RETRY.attempts {
-            RETRY.pause(attempt).await;
-            let mut item = item.clone();
-            item.insert(
-                schema::RECORDED_AT.to_owned(),
-                AttributeValue::N(nanos.to_string()),
-            );
-            let digest = audit_digest(&item);
-            let put = self.put_if(&self.tables.audit, schema::OWNER, item, Condition::Absent);
-            match put.await? {
-                Put::Written => {
-                    // A copy of the digest outside the table: the log keeps what a rewrite hides.
-                    tracing::info!(client_id = %owner.client_id, backup_method = %owner.backup_method, recorded_at = %nanos, digest, previous_digest = %previous, "audit record written");
-                    return Ok(());
-                }
-                Put::Conflicted => {}
-                Put::ConditionFailed => nanos += 1,
-            }
-        }
-        Err(RETRY.exhausted())
     }
 }

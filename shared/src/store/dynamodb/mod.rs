@@ -9,6 +9,7 @@
 //!   [`merge`]: `custody load --merge`, a dump of a damaged table merged into restored ones;
 //!   [`reseal`]: `custody reseal`, current shares sealed again under today's keys.
 
+mod audit;
 mod calls;
 mod custody;
 pub mod item;
