@@ -1,15 +1,18 @@
 //! Backup share pairs against DynamoDB Local and the real binaries: a share's identity is
 //! (clientId, backupMethod, backupSharePairId), a new pair never displaces another pair's share,
-//! and the shares stored before pairs stay served after the upgrade.
+//! the shares stored before pairs stay served after the upgrade, and `custody reconcile` proves
+//! against Portal's Custodian API (a stand-in) that every completed pair is held.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::domain::{Backup, Stored};
 use custodian_backup::http as webhook;
 use custodian_backup::store::ShareWriter;
 use custodian_backup::store::dynamodb::schema;
+use local_aws::cli::{Run, custody, custody_with};
+use local_aws::custodian_api::{self, CustodianApi};
 use local_aws::events::{DEV_SECRET, rest_event};
 use local_aws::runtime_api::{Function, binary};
-use local_aws::{Fixture, unique};
+use local_aws::{Fixture, aws_emulator, unique};
 use serde_json::{Value, json};
 
 /// A share as Portal makes it: JSON text that names its own pair.
@@ -282,4 +285,260 @@ async fn shares_stored_before_pairs_stay_served_and_a_new_pair_never_displaces_t
         "bsp_old"
     );
     assert_eq!(f.share_in(&old_item).await, old);
+}
+
+/// `custody reconcile` against the Custodian API stand-in, off the test's runtime (the CLI is a
+/// blocking child process, and the stand-in answers on this runtime).
+async fn reconcile(f: &Fixture, api: &CustodianApi, key: &str, extra: &[&str]) -> Run {
+    let mut env: Vec<(String, String)> = f
+        .function_env("not-used")
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    env.extend([
+        (
+            "AWS_ENDPOINT_URL_STS".into(),
+            aws_emulator::endpoint().to_owned(),
+        ),
+        ("HISTORY_RETENTION_DAYS".into(), "0".into()),
+        ("PORTAL_API_KEY".into(), key.to_owned()),
+    ]);
+    let mut args: Vec<String> = [
+        "--json",
+        "reconcile",
+        "--portal-api-url",
+        &api.base,
+        "--pace-ms",
+        "0",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+    tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        custody_with(&env, &args)
+    })
+    .await
+    .unwrap()
+}
+
+async fn store(f: &Fixture, client_id: &str, method: &str, pair: &str) {
+    let share = share_of(pair, 1);
+    let body = json!({ "clientId": client_id, "backupMethod": method, "share": share });
+    let backup = Backup::from_json(body.to_string().as_bytes()).unwrap();
+    f.store.put_share(&backup).await.unwrap();
+}
+
+const KEY: &str = "portal-api-key-for-tests";
+
+#[tokio::test]
+async fn reconcile_names_every_completed_pair_whose_share_is_not_here_across_portals_pages() {
+    let f = Fixture::new().await;
+    let prefix = unique("rc");
+    let mut clients = Vec::new();
+    for n in 0..1000 {
+        let id = format!("{prefix}-{n:04}");
+        let pairs: &[(&str, &str, &str, &str)] = match n {
+            // Completed and held; incomplete and not held; an orphan beside a held pair.
+            0 => &[("bsp_0", "PASSWORD", "2026-01-01T00:00:00.000Z", "completed")],
+            1 => &[(
+                "bsp_1",
+                "PASSWORD",
+                "2026-01-01T00:00:00.000Z",
+                "incomplete",
+            )],
+            2 => &[("bsp_2", "GDRIVE", "2026-01-01T00:00:00.000Z", "completed")],
+            // The user whose re-backup completed but whose share never reached us.
+            777 => &[(
+                "bsp_777",
+                "PASSKEY",
+                "2026-02-02T00:00:00.000Z",
+                "completed",
+            )],
+            _ => &[],
+        };
+        clients.push(custodian_api::client(&id, pairs));
+    }
+    store(&f, &format!("{prefix}-0000"), "PASSWORD-SECP256K1", "bsp_0").await;
+    store(&f, &format!("{prefix}-0002"), "GDRIVE-SECP256K1", "bsp_2").await;
+    store(
+        &f,
+        &format!("{prefix}-0002"),
+        "GDRIVE-SECP256K1",
+        "bsp_gone",
+    )
+    .await;
+    let api = CustodianApi::serve(KEY, clients).await;
+    let started = std::time::Instant::now();
+    let run = reconcile(&f, &api, KEY, &[]).await;
+    let elapsed = started.elapsed();
+    assert_eq!(run.code, 10, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["clients"], 1000);
+    assert_eq!(report["pairs"], 4);
+    let unrecoverable = report["unrecoverable"].as_array().unwrap();
+    assert_eq!(unrecoverable.len(), 1, "{report}");
+    assert_eq!(unrecoverable[0]["id"], "bsp_777");
+    assert_eq!(unrecoverable[0]["clientId"], format!("{prefix}-0777"));
+    assert_eq!(report["orphans"][0]["backupSharePairId"], "bsp_gone");
+    assert!(
+        run.stderr.contains("UNRECOVERABLE client"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains(KEY) && !run.stdout.contains(KEY),
+        "the key is never printed"
+    );
+    assert_eq!(api.requests(), 10, "ten pages of 100");
+    eprintln!(
+        "reconcile: 1,000 clients (10 pages) against the stand-in and DynamoDB Local in {} ms",
+        elapsed.as_millis()
+    );
+}
+
+#[tokio::test]
+async fn reconcile_never_reports_clean_when_portal_refuses_or_fails_and_resumes_where_it_stopped() {
+    let f = Fixture::new().await;
+    let prefix = unique("rf");
+    let clients: Vec<Value> = (0..250)
+        .map(|n| {
+            let id = format!("{prefix}-{n:03}");
+            custodian_api::client(
+                &id,
+                &[("bsp", "PASSWORD", "2026-01-01T00:00:00.000Z", "completed")],
+            )
+        })
+        .collect();
+    let api = CustodianApi::serve(KEY, clients).await;
+    // A wrong key: a clear error, never a report.
+    let refused = reconcile(&f, &api, "a-wrong-key", &[]).await;
+    assert_eq!(refused.code, 11, "{}", refused.stderr);
+    assert_eq!(refused.json()["error"]["code"], "portal_api");
+    assert!(!refused.stdout.contains("a-wrong-key"));
+
+    // A rate limit: each 429 retried after Retry-After, and the walk completes.
+    api.rate_limit_every(2);
+    let checkpoint = std::env::temp_dir().join(format!("{prefix}.checkpoint"));
+    let checkpoint_arg = checkpoint.to_str().unwrap();
+    api.fail_after(Some(&format!("{prefix}-199")));
+    let failed = reconcile(&f, &api, KEY, &["--checkpoint", checkpoint_arg]).await;
+    assert_eq!(
+        failed.code, 11,
+        "a page that keeps failing is an error:\n{}",
+        failed.stderr
+    );
+    assert!(failed.stderr.contains("retrying"), "{}", failed.stderr);
+    assert!(checkpoint.exists(), "the two finished pages are saved");
+
+    // Portal recovers: the run resumes after the last finished page, and finishes the count.
+    api.fail_after(None);
+    let before = api.requests();
+    let resumed = reconcile(&f, &api, KEY, &["--checkpoint", checkpoint_arg]).await;
+    assert_eq!(resumed.code, 10, "{}", resumed.stderr);
+    let report = resumed.json();
+    assert_eq!(report["clients"], 250);
+    assert_eq!(report["unrecoverable"].as_array().unwrap().len(), 250);
+    assert!(
+        api.requests() - before <= 2,
+        "one page, and a retried 429 at most"
+    );
+    assert!(
+        !checkpoint.exists(),
+        "a finished walk starts afresh next time"
+    );
+}
+
+#[tokio::test]
+async fn reconcile_retire_moves_only_a_superseded_pairs_share_to_history() {
+    let f = Fixture::new().await;
+    let client_id = unique("rt");
+    let pairs = [
+        (
+            "bsp_old",
+            "PASSWORD",
+            "2026-01-01T00:00:00.000Z",
+            "completed",
+        ),
+        (
+            "bsp_new",
+            "PASSWORD",
+            "2026-02-01T00:00:00.000Z",
+            "completed",
+        ),
+        (
+            "bsp_newest",
+            "PASSWORD",
+            "2026-03-01T00:00:00.000Z",
+            "incomplete",
+        ),
+    ];
+    for (pair, ..) in pairs {
+        store(&f, &client_id, "PASSWORD-SECP256K1", pair).await;
+    }
+    // Stored before pairs: never retired, whatever Portal says of its pair.
+    let legacy = json!({ "clientId": client_id, "backupMethod": "PASSWORD-SECP256K1", "share": "legacy", "backupSharePairId": "bsp_legacy" });
+    f.put_before_pairs(&legacy).await;
+    let mut listed = pairs.to_vec();
+    listed.push((
+        "bsp_legacy",
+        "PASSWORD",
+        "2025-01-01T00:00:00.000Z",
+        "completed",
+    ));
+    let api = CustodianApi::serve(KEY, vec![custodian_api::client(&client_id, &listed)]).await;
+
+    let looked = reconcile(&f, &api, KEY, &[]).await;
+    assert_eq!(looked.code, 0, "{}", looked.stderr);
+    assert_eq!(
+        slots(&f, &client_id).await.len(),
+        4,
+        "nothing moves without --retire"
+    );
+    let retired = reconcile(&f, &api, KEY, &["--retire", "--reason", "TICKET-7"]).await;
+    assert_eq!(retired.code, 0, "{}", retired.stderr);
+    assert_eq!(retired.json()["retired"][0]["backupSharePairId"], "bsp_old");
+    assert_eq!(
+        slots(&f, &client_id).await,
+        [
+            "PASSWORD-SECP256K1",
+            "PASSWORD-SECP256K1\u{1f}bsp_new",
+            "PASSWORD-SECP256K1\u{1f}bsp_newest"
+        ]
+    );
+    let history = custody(
+        &f,
+        &[
+            "--json",
+            "history",
+            &client_id,
+            "PASSWORD-SECP256K1",
+            "--pair",
+            "bsp_old",
+        ],
+    );
+    assert_eq!(
+        history.json()["shares"][0]["current"],
+        false,
+        "kept in history"
+    );
+    let audit = custody(
+        &f,
+        &[
+            "--json",
+            "audit",
+            &client_id,
+            "PASSWORD-SECP256K1",
+            "--pair",
+            "bsp_old",
+        ],
+    );
+    assert_eq!(audit.json()["records"][0]["action"], "retire");
+    let again = reconcile(&f, &api, KEY, &["--retire"]).await;
+    assert_eq!(
+        again.json()["retired"],
+        json!([]),
+        "a second run retires nothing"
+    );
 }

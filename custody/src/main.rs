@@ -6,6 +6,7 @@
 
 mod from_export;
 mod portable;
+mod reconcile;
 mod render;
 mod reseal;
 
@@ -14,10 +15,12 @@ use custodian_backup::domain::custody::{
     Actor, CustodyError, ExpectCurrent, Kept, Reseal, Restored, Via,
 };
 use custodian_backup::domain::{BackupMethod, BackupSharePairId, ClientId, Owner};
+use custodian_backup::portal_api::PortalApi;
 use custodian_backup::store::dynamodb::DynamoDbStore;
 use custodian_backup::store::{Custody, ShareExporter};
 use custodian_backup::{app, aws};
 use render::Output;
+use secrecy::SecretString;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -31,7 +34,9 @@ AWS_ENDPOINT_URL_DYNAMODB / _KMS / _STS point it at local emulators.\n\n\
 Exit codes: 0 done; 1 configuration; 2 usage; 3 unknown client, backupMethod, version or pair id; \
 4 confirmation flag missing; 5 AWS unavailable (retry); 6 a stored share failed its integrity check; \
 7 the current share changed since you looked (restore --expect-current); 8 a dump does not match its \
-manifest; 9 load found different items under some keys (left as they were)."
+manifest; 9 load found different items under some keys (left as they were); 10 reconcile found \
+completed pairs whose custodian share is not here (unrecoverable); 11 Portal's Custodian API refused the \
+key or did not answer."
 )]
 struct Cli {
     /// One JSON document on stdout, errors included (`{"error": {"code", "message"}}`).
@@ -129,6 +134,33 @@ enum Command {
         #[arg(long, value_name = "BACKUP_SHARE_PAIR_ID")]
         pair: Option<String>,
     },
+    /// Check every backup share pair Portal's Custodian API lists against the shares held here:
+    /// a `completed` pair without its custodian share is unrecoverable (exit 10). Opens no share.
+    Reconcile {
+        /// Portal's API origin.
+        #[arg(long, default_value = "https://api.portalhq.io")]
+        portal_api_url: String,
+        /// The Portal API key from this Secrets Manager secret (ARN) instead of PORTAL_API_KEY.
+        #[arg(long, value_name = "ARN")]
+        api_key_secret: Option<String>,
+        /// Move to history each pair's share that a newer completed, held pair of the same wallet
+        /// and backup method supersedes (audited); never the newest completed pair's, never a
+        /// pair-less one, never on an incomplete pair's word.
+        #[arg(long)]
+        retire: bool,
+        /// Save progress here after each page, and resume from it.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<std::path::PathBuf>,
+        /// Clients per page (Portal's maximum: 100).
+        #[arg(long, default_value_t = 100)]
+        take: u32,
+        /// Milliseconds between two requests to Portal (300: its limit of 200 a minute).
+        #[arg(long, default_value_t = 300)]
+        pace_ms: u64,
+        /// Why, kept in each retire's audit record.
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Every item of the three tables, still sealed, to a new file of JSON lines, with its
     /// checksum manifest beside it (<FILE>.manifest.json). Opens no share.
     Dump {
@@ -162,6 +194,10 @@ pub enum Exit {
     CurrentChanged = 7,
     DumpCorrupt = 8,
     LoadConflict = 9,
+    /// `reconcile` found completed pairs whose custodian share is not held here.
+    Unrecoverable = 10,
+    /// Portal's Custodian API refused the key or did not answer (retries spent).
+    PortalApi = 11,
 }
 
 /// A failed command: its exit code, a stable code and a message without data.
@@ -174,9 +210,20 @@ pub struct Failure {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Warnings (a retried call, say) on stderr, so stdout stays the command's output.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
     let output = Output { json: cli.json };
     match run(cli.command, &output).await {
         Ok(()) => ExitCode::SUCCESS,
+        // `reconcile` printed its findings already: the verdict goes to stderr beside them.
+        Err(failure) if failure.exit == Exit::Unrecoverable => {
+            eprintln!("custody: {}", failure.message);
+            ExitCode::from(failure.exit as u8)
+        }
         Err(failure) => {
             output.failure(&failure);
             ExitCode::from(failure.exit as u8)
@@ -327,6 +374,42 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
                 &manifest,
             );
         }
+        Command::Reconcile {
+            portal_api_url,
+            api_key_secret,
+            retire,
+            checkpoint,
+            take,
+            pace_ms,
+            reason,
+        } => {
+            let key = portal_api_key(&aws, api_key_secret).await?;
+            let pace = std::time::Duration::from_millis(pace_ms);
+            let walk = reconcile::Walk {
+                store: &store,
+                portal: PortalApi::new(&portal_api_url, key)
+                    .timed(pace, pace.max(std::time::Duration::from_millis(50))),
+                take,
+                checkpoint,
+                retire_as: match retire {
+                    true => Some(actor(&aws, reason).await?),
+                    false => None,
+                },
+            };
+            let done = walk.run().await?;
+            let report = serde_json::to_value(&done).expect("a report");
+            output.report("reconciled", &report);
+            if !done.unrecoverable.is_empty() {
+                return Err(Failure {
+                    exit: Exit::Unrecoverable,
+                    code: "unrecoverable_pairs",
+                    message: format!(
+                        "{} completed pairs have no custodian share here: ask each user to back up again",
+                        done.unrecoverable.len()
+                    ),
+                });
+            }
+        }
         Command::Load { file, merge: false } => {
             let report = portable::load(&store, &file).await?;
             output.report(&format!("loaded {}", file.display()), &report);
@@ -418,7 +501,41 @@ fn parse_owner(
     ))
 }
 
-fn usage(error: impl std::fmt::Display) -> Failure {
+/// The Portal API key: from Secrets Manager when an ARN is given, else `PORTAL_API_KEY`.
+async fn portal_api_key(
+    aws: &aws::SdkConfig,
+    secret: Option<String>,
+) -> Result<SecretString, Failure> {
+    let unavailable = |message: String| Failure {
+        exit: Exit::Configuration,
+        code: "portal_api_key",
+        message,
+    };
+    let Some(arn) = secret else {
+        return std::env::var("PORTAL_API_KEY")
+            .ok()
+            .filter(|key| !key.is_empty())
+            .map(SecretString::from)
+            .ok_or_else(|| unavailable("set PORTAL_API_KEY or --api-key-secret".into()));
+    };
+    let read = aws_sdk_secretsmanager::Client::new(aws)
+        .get_secret_value()
+        .secret_id(&arn)
+        .send()
+        .await
+        .map_err(|error| {
+            unavailable(format!(
+                "GetSecretValue failed: {}",
+                aws::error_detail(&error)
+            ))
+        })?;
+    read.secret_string
+        .filter(|key| !key.is_empty())
+        .map(SecretString::from)
+        .ok_or_else(|| unavailable("the secret holds no string".into()))
+}
+
+pub(crate) fn usage(error: impl std::fmt::Display) -> Failure {
     Failure {
         exit: Exit::Usage,
         code: "invalid_argument",
@@ -430,6 +547,7 @@ pub(crate) fn failure(error: CustodyError) -> Failure {
     let exit = match &error {
         error if error.is_not_found() => Exit::NotFound,
         CustodyError::CurrentChanged { .. } => Exit::CurrentChanged,
+        CustodyError::NotRetirable => Exit::Usage,
         CustodyError::AuditChainBroken { .. } => Exit::Integrity,
         CustodyError::Store(store) if store.is_integrity_failure() => Exit::Integrity,
         _ => Exit::Unavailable,

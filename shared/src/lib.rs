@@ -5,7 +5,8 @@
 //!   did, and the custody vocabulary. No AWS here.
 //! - adapters: [`store`] (DynamoDB, behind one small trait per caller), [`kms`] (the key that
 //!   wraps each share's data key), [`secret`] (the `X-Webhook-Secret` check, Secrets Manager),
-//!   [`aws`] (what every SDK client shares).
+//!   [`aws`] (what every SDK client shares), [`portal_api`] (Portal's Custodian API, for
+//!   `reconcile`).
 //! - [`http`]: the entrypoints. One module per route (`/backup`, `/backup/fetch`, eject), the
 //!   JSON error body, the request log line, metrics, and the Lambda runtime loop.
 //! - [`config`] reads the environment, [`budget`] holds every time limit, [`app`] wires them.
@@ -20,5 +21,6 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod kms;
+pub mod portal_api;
 pub mod secret;
 pub mod store;

@@ -49,6 +49,16 @@ pub enum Restored {
     AlreadyCurrent { version: u64 },
 }
 
+/// What `reconcile --retire` did to one share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+pub enum Retired {
+    /// Moved to history, where it is kept as version `kept`.
+    Retired { version: u64, kept: u64 },
+    /// Not current any more (retired by an earlier run): nothing changed.
+    AlreadyRetired,
+}
+
 /// Which current shares `custody reseal` seals again under today's keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reseal {
@@ -92,6 +102,8 @@ pub enum Action {
     Export,
     Restore,
     Reseal,
+    /// `reconcile --retire`: a pair's share a newer completed pair supersedes, moved to history.
+    Retire,
 }
 
 /// One audit record, as stored.
@@ -155,6 +167,8 @@ pub enum CustodyError {
         "the escrow key did not wrap the share (refused or too slow; an operator needs the escrow key's policy to allow kms:Encrypt); nothing was written"
     )]
     EscrowWrapFailed,
+    #[error("only a pair's own share can be retired, never a method's pair-less one")]
+    NotRetirable,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -170,6 +184,7 @@ impl CustodyError {
             Self::CurrentChanged { .. } => "current_changed",
             Self::AuditChainBroken { .. } => "audit_chain_broken",
             Self::EscrowWrapFailed => "escrow_wrap_failed",
+            Self::NotRetirable => "not_retirable",
             Self::Store(error) if error.is_integrity_failure() => "stored_share_unreadable",
             Self::Store(_) => "storage_unavailable",
         }
@@ -229,6 +244,7 @@ impl Action {
             Self::Export => "export",
             Self::Restore => "restore",
             Self::Reseal => "reseal",
+            Self::Retire => "retire",
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod envelope;
 mod owner;
 mod pair;
 mod portal;
+pub mod reconcile;
 mod share;
 mod stored;
 

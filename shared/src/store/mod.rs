@@ -11,7 +11,7 @@ pub mod memory;
 mod mocked;
 
 use crate::domain::custody::{
-    Actor, AuditRecord, CustodyError, ExpectCurrent, Exported, Kept, Restored, ShareRecord,
+    Actor, AuditRecord, CustodyError, ExpectCurrent, Exported, Kept, Restored, Retired, ShareRecord,
 };
 use crate::domain::{Backup, ClientId, ClientShares, Owner, Share, StoreError, Stored, Wanted};
 use std::future::Future;
@@ -100,6 +100,15 @@ pub trait Custody: ShareExporter {
         expect: ExpectCurrent,
         actor: &Actor,
     ) -> impl Future<Output = Result<Restored, CustodyError>> + Send;
+
+    /// Moves a pair's current share (still at `version`) to history, audited first: for
+    /// `reconcile --retire`, when a newer completed pair of its wallet and method is held.
+    fn retire(
+        &self,
+        owner: Owner<'_>,
+        version: u64,
+        actor: &Actor,
+    ) -> impl Future<Output = Result<Retired, CustodyError>> + Send;
 
     /// Every audit record of one share, newest first.
     fn audit_trail(

@@ -10,6 +10,7 @@
 pub mod app_api;
 pub mod aws_emulator;
 pub mod cli;
+pub mod custodian_api;
 pub mod dynamodb_local;
 pub mod events;
 pub mod local_api;

@@ -13,7 +13,8 @@ use super::item::{
 use super::write::Pruning;
 use super::{DynamoDbStore, schema};
 use crate::domain::custody::{
-    Action, Actor, AuditRecord, CustodyError, ExpectCurrent, Exported, Kept, Restored, ShareRecord,
+    Action, Actor, AuditRecord, CustodyError, ExpectCurrent, Exported, Kept, Restored, Retired,
+    ShareRecord,
 };
 use crate::domain::{ClientId, Owner, StoreError, Wanted};
 use crate::store::{Custody, ShareExporter};
@@ -130,6 +131,15 @@ impl Custody for DynamoDbStore {
             }
         }
         Err(RETRY.exhausted().into())
+    }
+
+    async fn retire(
+        &self,
+        owner: Owner<'_>,
+        version: u64,
+        actor: &Actor,
+    ) -> Result<Retired, CustodyError> {
+        self.retire_share(owner, version, actor).await
     }
 
     /// Every record, newest first, once the chain holds: oldest first, each record names the

@@ -17,6 +17,7 @@ pub mod merge;
 pub mod portable;
 mod read;
 pub mod reseal;
+mod retire;
 pub mod schema;
 pub mod slot;
 mod write;

@@ -156,7 +156,11 @@ impl DynamoDbStore {
     /// race, a retry). One with a different share means the version was reused (a current row
     /// deleted by hand, or restored from a backup): the copy goes above every kept version
     /// instead, marked with the version it had, and nothing kept is overwritten.
-    async fn archive(&self, owner: Owner<'_>, old: CurrentItem) -> Result<u64, StoreError> {
+    pub(super) async fn archive(
+        &self,
+        owner: Owner<'_>,
+        old: CurrentItem,
+    ) -> Result<u64, StoreError> {
         let mut item = history_item(owner, old.item);
         let mut version = old.version;
         for attempt in 0..RETRY.attempts {
