@@ -542,3 +542,57 @@ async fn reconcile_retire_moves_only_a_superseded_pairs_share_to_history() {
         "a second run retires nothing"
     );
 }
+
+#[tokio::test]
+async fn pair_ids_reads_a_legacy_shares_pair_so_reconcile_matches_it_and_changes_no_share() {
+    let f = Fixture::new().await;
+    let client_id = unique("pi");
+    // Stored before pairs, with no pair id in the body: only the share's JSON knows it.
+    let share = share_of("bsp_inside", 1);
+    let body = json!({ "clientId": client_id, "backupMethod": "GDRIVE-SECP256K1", "share": share });
+    f.put_before_pairs(&body).await;
+    f.put_before_pairs(&json!({ "clientId": client_id, "share": "no pair anywhere" }))
+        .await;
+    let listed = [(
+        "bsp_inside",
+        "GDRIVE",
+        "2025-01-01T00:00:00.000Z",
+        "completed",
+    )];
+    let api = CustodianApi::serve(KEY, vec![custodian_api::client(&client_id, &listed)]).await;
+    let before = reconcile(&f, &api, KEY, &[]).await;
+    assert_eq!(before.code, 10, "not matched yet:\n{}", before.stderr);
+    assert_eq!(before.json()["withoutPairId"], 2);
+
+    let sealed_before = f.scan(&f.tables.shares).await;
+    let filled = custody(&f, &["--json", "pair-ids"]);
+    assert_eq!(filled.code, 0, "{}", filled.stderr);
+    assert_eq!(
+        (
+            filled.json()["filled"].clone(),
+            filled.json()["noneInShare"].clone()
+        ),
+        (json!(1), json!(1))
+    );
+    assert!(!filled.stdout.contains("0x0001") && !filled.stderr.contains("0x0001"));
+    let after = f.scan(&f.tables.shares).await;
+    for item in &sealed_before {
+        let same = after
+            .iter()
+            .find(|a| a[schema::BACKUP_METHOD] == item[schema::BACKUP_METHOD])
+            .unwrap();
+        assert_eq!(
+            same[schema::SEALED_SHARE],
+            item[schema::SEALED_SHARE],
+            "the share is untouched"
+        );
+        assert_eq!(same[schema::VERSION], item[schema::VERSION]);
+    }
+    let matched = reconcile(&f, &api, KEY, &[]).await;
+    assert_eq!(matched.code, 0, "{}", matched.stderr);
+    assert_eq!(
+        custody(&f, &["--json", "pair-ids"]).json()["alreadyKnown"],
+        1,
+        "re-runnable"
+    );
+}

@@ -5,6 +5,7 @@
 //! `restore` write an audit record (the caller's IAM ARN from STS) before they act.
 
 mod from_export;
+mod pair_ids;
 mod portable;
 mod reconcile;
 mod render;
@@ -134,6 +135,9 @@ enum Command {
         #[arg(long, value_name = "BACKUP_SHARE_PAIR_ID")]
         pair: Option<String>,
     },
+    /// Give each current share stored before pairs without a backupSharePairId the one inside its
+    /// own JSON, so `reconcile` can match it. Opens those shares: needs kms:Decrypt. Re-runnable.
+    PairIds,
     /// Check every backup share pair Portal's Custodian API lists against the shares held here:
     /// a `completed` pair without its custodian share is unrecoverable (exit 10). Opens no share.
     Reconcile {
@@ -373,6 +377,10 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
                 &format!("dumped {} to {}", exports.display(), out.display()),
                 &manifest,
             );
+        }
+        Command::PairIds => {
+            let report = pair_ids::fill(&store).await?;
+            output.report("pair ids filled in", &report);
         }
         Command::Reconcile {
             portal_api_url,

@@ -14,6 +14,7 @@ mod calls;
 mod custody;
 pub mod item;
 pub mod merge;
+pub mod pair_ids;
 pub mod portable;
 mod read;
 pub mod reseal;
