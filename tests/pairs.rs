@@ -375,8 +375,8 @@ async fn reconcile_names_every_completed_pair_whose_share_is_not_here_across_por
     let elapsed = started.elapsed();
     assert_eq!(run.code, 10, "{}", run.stderr);
     let report = run.json();
-    assert_eq!(report["clients"], 1000);
-    assert_eq!(report["pairs"], 4);
+    assert_eq!(report["totals"]["clients"], 1000);
+    assert_eq!(report["totals"]["pairs"], 4);
     let unrecoverable = report["unrecoverable"].as_array().unwrap();
     assert_eq!(unrecoverable.len(), 1, "{report}");
     assert_eq!(unrecoverable[0]["id"], "bsp_777");
@@ -438,7 +438,7 @@ async fn reconcile_never_reports_clean_when_portal_refuses_or_fails_and_resumes_
     let resumed = reconcile(&f, &api, KEY, &["--checkpoint", checkpoint_arg]).await;
     assert_eq!(resumed.code, 10, "{}", resumed.stderr);
     let report = resumed.json();
-    assert_eq!(report["clients"], 250);
+    assert_eq!(report["totals"]["clients"], 250);
     assert_eq!(report["unrecoverable"].as_array().unwrap().len(), 250);
     assert!(
         api.requests() - before <= 2,
@@ -562,7 +562,7 @@ async fn pair_ids_reads_a_legacy_shares_pair_so_reconcile_matches_it_and_changes
     let api = CustodianApi::serve(KEY, vec![custodian_api::client(&client_id, &listed)]).await;
     let before = reconcile(&f, &api, KEY, &[]).await;
     assert_eq!(before.code, 10, "not matched yet:\n{}", before.stderr);
-    assert_eq!(before.json()["withoutPairId"], 2);
+    assert_eq!(before.json()["totals"]["withoutPairId"], 2);
 
     let sealed_before = f.scan(&f.tables.shares).await;
     let filled = custody(&f, &["--json", "pair-ids"]);

@@ -393,7 +393,7 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
         } => {
             let key = portal_api_key(&aws, api_key_secret).await?;
             let pace = std::time::Duration::from_millis(pace_ms);
-            let walk = reconcile::Walk {
+            let walk = reconcile::Run {
                 store: &store,
                 portal: PortalApi::new(&portal_api_url, key)
                     .timed(pace, pace.max(std::time::Duration::from_millis(50))),

@@ -1,131 +1,93 @@
-//! `custody reconcile`: walks Portal's Custodian API (every client, every wallet's backup share
-//! pairs) and checks each against the custodian shares held here. A `completed` pair whose share
-//! is not here is unrecoverable: printed, counted, and the exit code is 10. Orphans (shares of
-//! pairs Portal does not list) are reported and never touched. `--retire` moves to history only a
-//! pair's share that a newer completed, held pair of its wallet and method supersedes.
+//! `custody reconcile`: the shared walk ([`custodian_backup::reconcile`]) over every page of
+//! Portal's clients, each finding on stderr as it is found and all of them in the report. A
+//! `completed` pair whose custodian share is not held here is unrecoverable: exit code 10.
 //!
-//! Resumable: with `--checkpoint FILE`, each page's cursor and the totals so far are saved after
-//! the page, and a run started with the file resumes after the last finished page.
+//! Resumable: with `--checkpoint FILE`, the next page's cursor and what was found so far are saved
+//! after each page, and a run started with the file resumes after the last finished page.
 
 use crate::{Exit, Failure, failure};
-use custodian_backup::domain::custody::{Actor, CustodyError, Retired};
-use custodian_backup::domain::reconcile::{HeldShare, ListedPair, reconcile_client};
-use custodian_backup::domain::{BackupMethod, BackupSharePairId, ClientId, Owner};
-use custodian_backup::portal_api::{MAX_TAKE, PortalApi};
-use custodian_backup::store::Custody;
+use custodian_backup::domain::custody::Actor;
+use custodian_backup::domain::reconcile::{HeldShare, ListedPair};
+use custodian_backup::portal_api::PortalApi;
+use custodian_backup::reconcile::{Finding, Totals, Walk, WalkError};
 use custodian_backup::store::dynamodb::DynamoDbStore;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// Where the walk is: saved after each page.
+/// Where the walk is and what it found: saved after each page, and the report.
 #[derive(Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Progress {
     /// The next page's cursor; `None` before the first page.
     pub cursor: Option<String>,
-    pub clients: u64,
-    pub pairs: u64,
+    pub totals: Totals,
     pub unrecoverable: Vec<ListedPair>,
     pub orphans: Vec<HeldShare>,
-    pub without_pair_id: u64,
     pub retired: Vec<HeldShare>,
 }
 
-pub struct Walk<'a> {
+pub struct Run<'a> {
     pub store: &'a DynamoDbStore,
     pub portal: PortalApi,
     pub take: u32,
     pub checkpoint: Option<PathBuf>,
-    /// `--retire`: who retires (an audit record per share).
     pub retire_as: Option<Actor>,
 }
 
-impl Walk<'_> {
+impl Run<'_> {
     pub async fn run(&self) -> Result<Progress, Failure> {
         let mut progress = self.resume()?;
+        let walk = Walk {
+            store: self.store,
+            portal: &self.portal,
+            take: self.take,
+            retire_as: self.retire_as.as_ref(),
+        };
         loop {
-            let page = self
-                .portal
-                .clients_page(progress.cursor.as_deref(), self.take.clamp(1, MAX_TAKE))
-                .await
-                .map_err(|error| Failure {
-                    exit: Exit::PortalApi,
-                    code: "portal_api",
-                    message: format!("{error}; run again with the same --checkpoint to resume"),
-                })?;
-            for client in &page.results {
-                let Ok(client_id) = ClientId::parse(&client.id) else {
-                    eprintln!("warning: Portal listed a client id no backup can have; skipped");
-                    continue;
-                };
-                let held = match self.store.list(&client_id).await {
-                    Ok(held) => held,
-                    Err(CustodyError::UnknownClient) => Vec::new(),
-                    Err(error) => return Err(failure(error)),
-                };
-                let findings = reconcile_client(client, &held);
-                for pair in &findings.unrecoverable {
-                    eprintln!(
-                        "UNRECOVERABLE client {} pair {} {}-{} completed, created {}: no custodian share here",
-                        pair.client_id,
-                        pair.pair.id,
-                        pair.pair.backup_method,
-                        pair.curve,
-                        pair.pair.created_at
-                    );
-                }
-                for orphan in &findings.orphans {
-                    eprintln!(
-                        "orphan: client {} {} pair {} v{} (Portal lists no such pair; left as it is)",
-                        orphan.client_id,
-                        orphan.backup_method,
-                        orphan.backup_share_pair_id,
-                        orphan.version
-                    );
-                }
-                if let Some(actor) = &self.retire_as {
-                    for share in &findings.retirable {
-                        if self.retire(&client_id, share, actor).await? {
-                            progress.retired.push(share.clone());
-                        }
+            let Progress {
+                cursor,
+                totals,
+                unrecoverable,
+                orphans,
+                retired,
+            } = &mut progress;
+            let next = walk
+                .page(cursor.as_deref(), totals, &mut |finding| match finding {
+                    Finding::Unrecoverable(pair) => {
+                        eprintln!(
+                            "UNRECOVERABLE client {} pair {} {}-{} completed, created {}: no custodian share here",
+                            pair.client_id, pair.pair.id, pair.pair.backup_method, pair.curve, pair.pair.created_at
+                        );
+                        unrecoverable.push(pair.clone());
                     }
-                }
-                progress.clients += 1;
-                progress.pairs += findings.pairs as u64;
-                progress.without_pair_id += findings.without_pair_id as u64;
-                progress.unrecoverable.extend(findings.unrecoverable);
-                progress.orphans.extend(findings.orphans);
-            }
-            progress.cursor = page.metadata.cursor.filter(|_| !page.results.is_empty());
+                    Finding::Orphan(share) => {
+                        eprintln!(
+                            "orphan: client {} {} pair {} v{} (Portal lists no such pair; left as it is)",
+                            share.client_id, share.backup_method, share.backup_share_pair_id, share.version
+                        );
+                        orphans.push(share.clone());
+                    }
+                    Finding::Retired(share) => retired.push(share.clone()),
+                })
+                .await
+                .map_err(|error| match error {
+                    WalkError::Portal(error) => Failure {
+                        exit: Exit::PortalApi,
+                        code: "portal_api",
+                        message: format!("{error}; run again with the same --checkpoint to resume"),
+                    },
+                    WalkError::Custody(error) => failure(error),
+                })?;
+            *cursor = next;
             eprintln!(
                 "reconcile: {} clients, {} pairs, {} unrecoverable, {} orphans",
-                progress.clients,
-                progress.pairs,
-                progress.unrecoverable.len(),
-                progress.orphans.len()
+                totals.clients, totals.pairs, totals.unrecoverable, totals.orphans
             );
-            if progress.cursor.is_none() {
+            if cursor.is_none() {
                 self.finish()?;
                 return Ok(progress);
             }
             self.save(&progress)?;
-        }
-    }
-
-    /// Retires one share; `false` if Portal stored the pair again since (left as it is).
-    async fn retire(
-        &self,
-        client_id: &ClientId,
-        share: &HeldShare,
-        actor: &Actor,
-    ) -> Result<bool, Failure> {
-        let method = BackupMethod::parse(&share.backup_method).map_err(crate::usage)?;
-        let pair = BackupSharePairId::parse(&share.backup_share_pair_id).map_err(crate::usage)?;
-        let owner = Owner::new(client_id, &method, Some(&pair));
-        match self.store.retire(owner, share.version, actor).await {
-            Ok(Retired::Retired { .. }) => Ok(true),
-            Ok(Retired::AlreadyRetired) | Err(CustodyError::CurrentChanged { .. }) => Ok(false),
-            Err(error) => Err(failure(error)),
         }
     }
 

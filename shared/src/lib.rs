@@ -7,6 +7,8 @@
 //!   wraps each share's data key), [`secret`] (the `X-Webhook-Secret` check, Secrets Manager),
 //!   [`aws`] (what every SDK client shares), [`portal_api`] (Portal's Custodian API, for
 //!   `reconcile`).
+//! - [`reconcile`]: the walk over Portal's clients that `custody reconcile` and the scheduled
+//!   reconcile function share.
 //! - [`http`]: the entrypoints. One module per route (`/backup`, `/backup/fetch`, eject), the
 //!   JSON error body, the request log line, metrics, and the Lambda runtime loop.
 //! - [`config`] reads the environment, [`budget`] holds every time limit, [`app`] wires them.
@@ -22,5 +24,6 @@ pub mod domain;
 pub mod http;
 pub mod kms;
 pub mod portal_api;
+pub mod reconcile;
 pub mod secret;
 pub mod store;
