@@ -1081,3 +1081,72 @@ fn the_backend_client_share_routes_exist_only_with_caller_arns_and_admit_only_si
         ]
     );
 }
+
+#[test]
+fn the_scheduled_reconcile_reads_portals_key_and_the_shares_and_can_never_open_one() {
+    let off = created("prod", &["AlarmEmail=oncall@example.com"]);
+    assert!(
+        !off.contains_key("ReconcileFunction"),
+        "off unless a key is given"
+    );
+    let key = "arn:aws:secretsmanager:us-east-1:123456789012:secret:portal-api-key-AbCdEf";
+    let on = created(
+        "prod",
+        &[
+            "AlarmEmail=oncall@example.com",
+            &format!("PortalApiKeySecretArn={key}"),
+        ],
+    );
+    let function = &on["ReconcileFunction"]["Properties"];
+    assert_eq!(function["Timeout"], 900);
+    assert_eq!(function["ReservedConcurrentExecutions"], 1);
+    let variables = &function["Environment"]["Variables"];
+    assert_eq!(variables["PORTAL_API_KEY_SECRET_ARN"], key);
+    assert_eq!(variables["RECONCILE_RETIRE"], "false");
+    let rules: Vec<String> = of_type(&on, "AWS::Events::Rule")
+        .iter()
+        .map(|(_, rule)| short(&rule["Properties"]["ScheduleExpression"]))
+        .collect();
+    assert!(rules.contains(&"rate(1 hour)".to_owned()), "{rules:?}");
+    let role = role_permissions(&on["ReconcileFunctionRole"]);
+    for granted in [
+        format!("Allow secretsmanager:GetSecretValue on {key}"),
+        "Allow dynamodb:Query on SharesTable".to_owned(),
+        "Allow dynamodb:PutItem on ReconcileStateTable".to_owned(),
+    ] {
+        assert!(role.contains(&granted), "{granted} missing from {role:#?}");
+    }
+    // Only through DynamoDB's at-rest encryption: no KMS call of its own, so no share opens.
+    assert!(
+        role.iter()
+            .filter(|line| line.contains(" kms:"))
+            .all(|line| line.contains("kms:ViaService: dynamodb.")),
+        "{role:#?}"
+    );
+    assert!(
+        !role.iter().any(|line| line.contains("DeleteItem")),
+        "no retiring unless asked"
+    );
+    assert!(
+        !key_principals(&on, "ShareKey")
+            .iter()
+            .any(|p| p.contains("Reconcile"))
+    );
+    for alarm in ["UnrecoverablePairsAlarm", "ReconcileErrorsAlarm"] {
+        assert!(on.contains_key(alarm), "{alarm}");
+    }
+    let retiring = created(
+        "prod",
+        &[
+            "AlarmEmail=oncall@example.com",
+            &format!("PortalApiKeySecretArn={key}"),
+            "ReconcileRetires=true",
+        ],
+    );
+    let role = role_permissions(&retiring["ReconcileFunctionRole"]);
+    assert!(
+        role.contains(&"Allow dynamodb:DeleteItem on SharesTable".to_owned()),
+        "{role:#?}"
+    );
+    assert!(role.contains(&"Allow dynamodb:PutItem on HistoryTable".to_owned()));
+}

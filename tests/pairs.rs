@@ -12,7 +12,7 @@ use local_aws::cli::{Run, custody, custody_with};
 use local_aws::custodian_api::{self, CustodianApi};
 use local_aws::events::{DEV_SECRET, rest_event};
 use local_aws::runtime_api::{Function, binary};
-use local_aws::{Fixture, aws_emulator, unique};
+use local_aws::{Fixture, aws_emulator, template, unique};
 use serde_json::{Value, json};
 
 /// A share as Portal makes it: JSON text that names its own pair.
@@ -594,5 +594,96 @@ async fn pair_ids_reads_a_legacy_shares_pair_so_reconcile_matches_it_and_changes
         custody(&f, &["--json", "pair-ids"]).json()["alreadyKnown"],
         1,
         "re-runnable"
+    );
+}
+
+/// The scheduled reconcile function, through the Lambda Runtime API as EventBridge invokes it:
+/// each invocation checks pages until its deadline is near (the harness gives 8 s, so one page),
+/// saves its place, and the invocation that reaches the last page publishes the walk's findings;
+/// the next walk waits a day.
+#[tokio::test]
+async fn the_scheduled_reconcile_walks_in_pieces_and_publishes_a_finished_walks_findings() {
+    let f = Fixture::new().await;
+    let prefix = unique("sr");
+    let clients: Vec<Value> = (0..250)
+        .map(|n| {
+            let id = format!("{prefix}-{n:03}");
+            let pairs: &[(&str, &str, &str, &str)] = match n {
+                0 => &[(
+                    "bsp_held",
+                    "PASSWORD",
+                    "2026-01-01T00:00:00.000Z",
+                    "completed",
+                )],
+                249 => &[(
+                    "bsp_lost",
+                    "PASSWORD",
+                    "2026-01-01T00:00:00.000Z",
+                    "completed",
+                )],
+                _ => &[],
+            };
+            custodian_api::client(&id, pairs)
+        })
+        .collect();
+    store(
+        &f,
+        &format!("{prefix}-000"),
+        "PASSWORD-SECP256K1",
+        "bsp_held",
+    )
+    .await;
+    let api = CustodianApi::serve(KEY, clients).await;
+    let key_secret = aws_emulator::create_webhook_secret(KEY).await;
+    let state_table = unique("reconcile-state");
+    template::create_table(
+        &f.client,
+        &template::table("ReconcileStateTable"),
+        &state_table,
+    )
+    .await;
+    let mut env = f.function_env("");
+    env.retain(|(name, _)| *name != "WEBHOOK_SECRET");
+    env.extend([
+        ("PORTAL_API_KEY_SECRET_ARN", key_secret.as_str()),
+        ("PORTAL_API_URL", api.base.as_str()),
+        ("RECONCILE_STATE_TABLE", state_table.as_str()),
+        ("STACK_NAME", "reconcile-test"),
+    ]);
+    let function = Function::start(&binary("reconcile"), &env).await;
+    let scheduled = json!({
+        "version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-12-06T01:00:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/reconcile-hourly"], "detail": {},
+    })
+    .to_string();
+    let mut ran = Vec::new();
+    for _ in 0..4 {
+        let outcome = function
+            .invoke(&scheduled)
+            .await
+            .expect("no function error");
+        ran.push(outcome["ran"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ran[0], "Paused { clients: 100 }");
+    assert_eq!(ran[1], "Paused { clients: 200 }");
+    assert!(
+        ran[2]
+            .starts_with("Finished(Totals { clients: 250, pairs: 2, unrecoverable: 1, orphans: 0"),
+        "{}",
+        ran[2]
+    );
+    assert_eq!(
+        ran[3], "NotDue",
+        "the next walk starts a day after this one began"
+    );
+    let logs = function.output();
+    assert!(
+        logs.contains(r#""UnrecoverablePairs":1"#),
+        "published:\n{logs}"
+    );
+    assert!(
+        logs.contains("bsp_lost") && !logs.contains(KEY),
+        "named, and the key never logged"
     );
 }

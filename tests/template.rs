@@ -710,6 +710,8 @@ fn every_table_is_backed_up_daily_into_a_retained_vault_for_a_year_by_default() 
         .unwrap()
         .iter()
         .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::DynamoDB::Table"))
+        // Where the hourly reconcile is in its walk: rebuilt by the next walk, no share in it.
+        .filter(|(id, _)| id.as_str() != Some("ReconcileStateTable"))
         .filter_map(|(id, _)| id.as_str())
         .collect();
     assert_eq!(

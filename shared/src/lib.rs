@@ -8,7 +8,7 @@
 //!   [`aws`] (what every SDK client shares), [`portal_api`] (Portal's Custodian API, for
 //!   `reconcile`).
 //! - [`reconcile`]: the walk over Portal's clients that `custody reconcile` and the scheduled
-//!   reconcile function share.
+//!   reconcile function share; [`reconcile_job`]: that function's hourly piece of the daily walk.
 //! - [`http`]: the entrypoints. One module per route (`/backup`, `/backup/fetch`, eject), the
 //!   JSON error body, the request log line, metrics, and the Lambda runtime loop.
 //! - [`config`] reads the environment, [`budget`] holds every time limit, [`app`] wires them.
@@ -25,5 +25,6 @@ pub mod http;
 pub mod kms;
 pub mod portal_api;
 pub mod reconcile;
+pub mod reconcile_job;
 pub mod secret;
 pub mod store;

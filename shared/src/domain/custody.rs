@@ -95,6 +95,8 @@ pub struct Actor {
 pub enum Via {
     Cli,
     EjectEndpoint,
+    /// The scheduled reconcile function.
+    Reconcile,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,6 +236,7 @@ impl Via {
         match self {
             Self::Cli => "cli",
             Self::EjectEndpoint => "eject-endpoint",
+            Self::Reconcile => "reconcile-function",
         }
     }
 }

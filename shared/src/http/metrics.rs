@@ -68,8 +68,14 @@ pub mod name {
     /// The size of each fetch's answer in bytes: its maximum nearing 6 MB is the early warning.
     pub const FETCH_ANSWER_BYTES: &str = "FetchAnswerBytes";
 
+    /// The scheduled reconcile, once per finished walk: completed pairs without their share here,
+    /// shares of pairs Portal does not list, and superseded shares moved to history.
+    pub const UNRECOVERABLE_PAIRS: &str = "UnrecoverablePairs";
+    pub const ORPHAN_SHARES: &str = "OrphanShares";
+    pub const RETIRED_SHARES: &str = "RetiredShares";
+
     /// Every metric the functions emit.
-    pub const ALL: [&str; 23] = [
+    pub const ALL: [&str; 26] = [
         BACKUPS,
         SHARES_CREATED,
         SHARES_REPLACED,
@@ -93,6 +99,9 @@ pub mod name {
         PAIR_ID_MISMATCHES,
         SHARES_LEFT_OUT,
         FETCH_ANSWER_BYTES,
+        UNRECOVERABLE_PAIRS,
+        ORPHAN_SHARES,
+        RETIRED_SHARES,
     ];
 }
 
@@ -152,7 +161,13 @@ pub fn install(stack: String) -> Result<&'static Collector, metrics_cloudwatch_e
         .with_lambda_request_id("requestId")
         .init()?;
     for counter in name::ALL {
-        if counter != name::BACKUP_LATENCY && counter != name::FETCH_LATENCY {
+        if ![
+            name::BACKUP_LATENCY,
+            name::FETCH_LATENCY,
+            name::FETCH_ANSWER_BYTES,
+        ]
+        .contains(&counter)
+        {
             describe_counter!(counter, Unit::Count, "");
         }
     }
