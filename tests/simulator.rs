@@ -31,7 +31,7 @@ async fn the_portal_simulator_passes_against_the_real_binaries() {
     let report = run(&options(base_url, SECRET)).await;
     println!("{}", report.render());
     assert!(report.passed, "{}", report.render());
-    assert_eq!(report.checks.len(), 5);
+    assert_eq!(report.checks.len(), 6);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,6 +47,7 @@ async fn the_simulator_fails_a_receiver_configured_with_another_secret() {
             "multi-backup",
             "repeated-backup",
             "legacy-backup",
+            "failed-rebackup",
             "wrong-secret"
         ],
         "{}",
@@ -81,7 +82,7 @@ async fn the_simulators_app_mode_passes_against_the_client_share_binary() {
     let report = run_app(&options(token.clone())).await;
     println!("{}", report.render());
     assert!(report.passed, "{}", report.render());
-    assert_eq!(report.checks.len(), 4);
+    assert_eq!(report.checks.len(), 5);
     assert!(!report.render().contains(&token));
 
     let expired = app_api::dev_token("sim-user", Duration::ZERO);
@@ -89,7 +90,12 @@ async fn the_simulators_app_mode_passes_against_the_client_share_binary() {
     let failed = failed(&report);
     assert_eq!(
         failed,
-        ["client-backup", "client-recovery", "client-bad-body"],
+        [
+            "client-backup",
+            "client-recovery",
+            "client-recovery-by-pair",
+            "client-bad-body"
+        ],
         "{}",
         report.render()
     );

@@ -19,6 +19,9 @@ pub struct AppOptions {
     pub method: String,
 }
 
+/// The backup share pair the test cipherText is stored for.
+const PAIR_ID: &str = "bsp_portal_sim";
+
 /// Runs every app check in order and reports them all.
 pub async fn run_app(options: &AppOptions) -> Report {
     let app = App::new(options);
@@ -26,6 +29,7 @@ pub async fn run_app(options: &AppOptions) -> Report {
     let checks = vec![
         app.backup(&cipher_text).await,
         app.recovery(&cipher_text).await,
+        app.recovery_by_pair(&cipher_text).await,
         app.without_token().await,
         app.bad_body(&cipher_text).await,
     ];
@@ -109,7 +113,7 @@ impl<'a> App<'a> {
     /// `backupWallet` → `PUT`; the app may tell Portal `storedClientBackupShare(true, …)` only
     /// after this 200. The SDK retries a failed store: the same cipherText again is `unchanged`.
     async fn backup(&self, cipher_text: &str) -> Check {
-        let body = json!({ "cipherText": cipher_text, "backupSharePairId": "bsp_portal_sim" });
+        let body = json!({ "cipherText": cipher_text, "backupSharePairId": PAIR_ID });
         let first = self.put(body.clone(), true).await;
         let again = self.put(body, true).await;
         let verdict =
@@ -162,6 +166,39 @@ impl<'a> App<'a> {
             verdict,
             "listed without a cipherText, and fetched back byte for byte".into(),
             [list, fetched],
+        )
+    }
+
+    /// Recovery with the user's last completed pair: `GET ?backupSharePairId=` returns that
+    /// pair's cipherText, and a pair never stored is a 404, never another pair's cipherText.
+    async fn recovery_by_pair(&self, cipher_text: &str) -> Check {
+        let of_pair = |pair: &str| format!("{}?backupSharePairId={pair}", self.share_path());
+        let get = |path: String| async move {
+            self.call(
+                reqwest::Method::GET,
+                "GET share of a pair",
+                &path,
+                None,
+                true,
+            )
+            .await
+        };
+        let stored = get(of_pair(PAIR_ID)).await;
+        let never = get(of_pair(&format!("bsp_never_{}", fastrand::u64(..)))).await;
+        let verdict = same_cipher_text(&stored, cipher_text).and_then(|()| {
+            match (never.call.status, &never.body) {
+                (Some(404), Ok(body)) if body.get("cipherText").is_none() => Ok(()),
+                (status, _) => Err(format!(
+                    "a pair never stored answered {}, not 404",
+                    shown(status)
+                )),
+            }
+        });
+        check(
+            "client-recovery-by-pair",
+            verdict,
+            "the pair's cipherText by backupSharePairId; a pair never stored is a 404".into(),
+            [stored, never],
         )
     }
 

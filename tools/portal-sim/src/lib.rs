@@ -61,6 +61,7 @@ pub async fn run(options: &Options) -> Report {
         portal.multi_backup().await,
         portal.repeated_backup().await,
         portal.legacy_backup().await,
+        portal.failed_rebackup().await,
         portal.wrong_secret().await,
         portal.missing_secret().await,
     ];
@@ -121,9 +122,22 @@ impl<'a> Portal<'a> {
     }
 
     async fn backup(&self, backup_method: Option<&str>, share: &str) -> Answer {
+        self.backup_of_pair(backup_method, share, None).await
+    }
+
+    /// A backup whose body names its backup share pair, as Portal's SDK sends it.
+    async fn backup_of_pair(
+        &self,
+        backup_method: Option<&str>,
+        share: &str,
+        pair_id: Option<&str>,
+    ) -> Answer {
         let mut body = json!({ "clientId": self.options.client_id, "share": share });
         if let Some(method) = backup_method {
             body["backupMethod"] = method.into();
+        }
+        if let Some(pair_id) = pair_id {
+            body["backupSharePairId"] = pair_id.into();
         }
         self.post("/backup", &body, Some(&self.options.secret))
             .await
@@ -203,6 +217,31 @@ impl<'a> Portal<'a> {
             verdict,
             "a backup without backupMethod is returned as backupShare".into(),
             [backup, fetch],
+        )
+    }
+
+    /// A re-backup whose client step fails: pair A completed, then pair B's custodian half
+    /// arrived but the app never stored B's cipherText, so A is still the user's last completed
+    /// pair. Recovery needs A's custodian share: the fetch must still return it, beside B's.
+    async fn failed_rebackup(&self) -> Check {
+        let method = format!("{}-SECP256K1", self.options.method);
+        let [a, b] = ["SECP256K1"; 2].map(|curve| share::realistic(&self.options.client_id, curve));
+        let pair_of = |share: &str| {
+            let share: Value = serde_json::from_str(share).expect("a realistic share is JSON");
+            share["backupSharePairId"].as_str().map(str::to_owned)
+        };
+        // A's pair id in the body too; B's only inside its share, as older SDKs send it.
+        let first = self
+            .backup_of_pair(Some(&method), &a, pair_of(&a).as_deref())
+            .await;
+        let second = self.backup(Some(&method), &b).await;
+        let fetch = self.fetch().await;
+        let verdict = stored(&[&first, &second]).and_then(|()| contains(&fetch, &[a, b]));
+        check(
+            "failed-rebackup",
+            verdict,
+            "after a re-backup whose client step failed, the earlier pair's custodian share is still fetched for recovery, beside the new one".into(),
+            [first, second, fetch],
         )
     }
 
