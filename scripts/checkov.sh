@@ -12,6 +12,7 @@ for env in dev prod; do
     AlarmEmail=oncall@example.com EnableEjectEndpoint=true EnableWebAcl=true HistoryRetentionDays=30 \
     ClientSharesJwtIssuer=https://users.example.com/ ClientSharesJwtAudience=wallet-app \
     ClientShareCallerArns=arn:aws:iam::123456789012:role/enclave-backend \
+    PortalApiKeySecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:portal-api-key-AbCdEf ReconcileRetires=true \
     2>/dev/null | .tools/venv/bin/python -c 'import json, sys; json.dump(json.load(sys.stdin)["template"], sys.stdout)' >"$out/$env.json"
 done
 # BC_SKIP_MAPPING: checkov's guideline download, which needs the network and changes nothing.

@@ -687,3 +687,71 @@ async fn the_scheduled_reconcile_walks_in_pieces_and_publishes_a_finished_walks_
         "named, and the key never logged"
     );
 }
+
+/// The failure this release fixes, as 0.2.0 left it: pair B's share replaced pair A's (the
+/// user's last completed pair) in the method's slot, and A went to history. `restore-pair` brings
+/// A back into its own slot beside B, and reconcile then finds every completed pair held.
+#[tokio::test]
+async fn restore_pair_brings_back_a_pair_an_earlier_version_displaced_without_displacing_another() {
+    let f = Fixture::new().await;
+    let client_id = unique("rp");
+    let (a, b) = (share_of("bsp_A", 1), share_of("bsp_B", 2));
+    for (share, pair) in [(&a, "bsp_A"), (&b, "bsp_B")] {
+        let body = json!({ "clientId": client_id, "backupMethod": "PASSWORD-SECP256K1", "share": share, "backupSharePairId": pair });
+        f.put_before_pairs(&body).await;
+    }
+    let listed = [
+        ("bsp_A", "PASSWORD", "2026-01-01T00:00:00.000Z", "completed"),
+        (
+            "bsp_B",
+            "PASSWORD",
+            "2026-02-01T00:00:00.000Z",
+            "incomplete",
+        ),
+    ];
+    let api = CustodianApi::serve(KEY, vec![custodian_api::client(&client_id, &listed)]).await;
+    let before = reconcile(&f, &api, KEY, &[]).await;
+    assert_eq!(
+        before.code, 10,
+        "A is completed and only in history:\n{}",
+        before.stderr
+    );
+
+    let args = [
+        "--json",
+        "restore-pair",
+        &client_id,
+        "PASSWORD-SECP256K1",
+        "bsp_A",
+        "--reason",
+        "TICKET-9",
+    ];
+    let restored = custody(&f, &args);
+    assert_eq!(restored.code, 0, "{}", restored.stderr);
+    assert_eq!(restored.json()["result"], "restored");
+    let portal = Webhooks::start(&f).await;
+    assert_eq!(
+        portal.fetch(&client_id).await,
+        [a, b],
+        "A back in its own slot, B untouched"
+    );
+    assert_eq!(
+        custody(&f, &args).json()["result"],
+        "alreadyCurrent",
+        "safe to re-run"
+    );
+    let audit = custody(
+        &f,
+        &[
+            "--json",
+            "audit",
+            &client_id,
+            "PASSWORD-SECP256K1",
+            "--pair",
+            "bsp_A",
+        ],
+    );
+    assert_eq!(audit.json()["records"][0]["action"], "restore");
+    let after = reconcile(&f, &api, KEY, &[]).await;
+    assert_eq!(after.code, 0, "{}", after.stderr);
+}

@@ -92,6 +92,18 @@ enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Bring back, into its own pair's slot, a pair's share that a version before pairs (0.2.0)
+    /// moved to its method's history when a later pair replaced it. Sealed again for that slot
+    /// (opens it: needs what `export` needs); nothing current is displaced. Safe to re-run.
+    RestorePair {
+        client_id: String,
+        backup_method: String,
+        /// The backupSharePairId to bring back (`history` shows each kept share's).
+        backup_share_pair_id: String,
+        /// Why, kept in the audit record.
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Print the current share (or --version N) for Portal's eject. Key material: needs
     /// --print-share, and writes an audit record first.
     Export {
@@ -300,6 +312,26 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
             output.restored(&client_id, &backup_method, &restored);
             if matches!(restored, Restored::Restored { .. }) {
                 witness(&store, owner).await;
+            }
+        }
+        Command::RestorePair {
+            client_id,
+            backup_method,
+            backup_share_pair_id,
+            reason,
+        } => {
+            let (client_id, backup_method, pair) =
+                parse_owner(&client_id, &backup_method, Some(backup_share_pair_id))?;
+            let pair = pair.expect("given");
+            let actor = actor(&aws, reason).await?;
+            let method_slot = Owner::new(&client_id, &backup_method, None);
+            let restored = store
+                .restore_pair(method_slot, &pair, &actor)
+                .await
+                .map_err(failure)?;
+            output.restored(&client_id, &backup_method, &restored);
+            if matches!(restored, Restored::Restored { .. }) {
+                witness(&store, Owner::new(&client_id, &backup_method, Some(&pair))).await;
             }
         }
         Command::Export {

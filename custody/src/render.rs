@@ -64,8 +64,7 @@ impl Output {
         match restored {
             Restored::Restored { from, version } => println!(
                 "restored version {from} of {client_id} / {backup_method}: it is current again as version {version}; \
-                 version {} is kept in history",
-                version - 1
+                 whatever was current there before is kept in history"
             ),
             Restored::AlreadyCurrent { version } => println!(
                 "the requested share is already current (version {version}) for {client_id} / {backup_method}: nothing changed"

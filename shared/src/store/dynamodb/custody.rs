@@ -247,7 +247,7 @@ impl DynamoDbStore {
 
     /// The current item if its `backupSharePairId` is `pair_id`, else the newest kept one that
     /// has it; and whether it is current.
-    async fn find_pair(
+    pub(super) async fn find_pair(
         &self,
         owner: Owner<'_>,
         pair_id: &str,

@@ -15,6 +15,7 @@ mod custody;
 pub mod item;
 pub mod merge;
 pub mod pair_ids;
+mod pair_restore;
 pub mod portable;
 mod read;
 pub mod reseal;

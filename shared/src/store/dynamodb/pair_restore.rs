@@ -1,0 +1,73 @@
+//! `custody restore-pair`: before pairs had slots of their own (0.2.0), a later pair's share
+//! replaced an earlier pair's, which went to the method's history. This brings such a share back
+//! into its own pair's slot, sealed again for that slot (the pair-less slot's seal does not open
+//! there), beside whatever is current: nothing is displaced, and an audit record comes first.
+
+use super::item::{current_item, share_record, whole};
+use super::{DynamoDbStore, schema};
+use crate::domain::custody::{Action, Actor, CustodyError, Restored};
+use crate::domain::{Backup, BackupSharePairId, Owner, StoreError};
+
+impl DynamoDbStore {
+    /// Restores the newest share of `pair_id` kept in `method_slot`'s history (or current there)
+    /// into the pair's own slot of the same client and method.
+    pub async fn restore_pair(
+        &self,
+        method_slot: Owner<'_>,
+        pair_id: &BackupSharePairId,
+        actor: &Actor,
+    ) -> Result<Restored, CustodyError> {
+        let pair_slot = Owner::new(
+            method_slot.client_id,
+            method_slot.backup_method,
+            Some(pair_id),
+        );
+        let (kept, _) = self.find_pair(method_slot, pair_id.as_str()).await?;
+        let record = share_record(&kept, false)?;
+        if let Some(current) = self.read_current(pair_slot).await? {
+            return match current.share.sha256 == record.share_sha256 {
+                true => Ok(Restored::AlreadyCurrent {
+                    version: current.version,
+                }),
+                // Portal stored this pair again since: that share is the pair's.
+                false => Err(CustodyError::CurrentChanged {
+                    expected: "no share in the pair's slot".into(),
+                    found: format!("version {}", current.version),
+                }),
+            };
+        }
+        self.audit(pair_slot, Action::Restore, actor, &record)
+            .await?;
+        let stored = super::item::StoredShare::from_item(&kept)?;
+        let share = self
+            .share_key
+            .open(method_slot, &stored.sealed)
+            .await
+            .map_err(StoreError::from)?;
+        let sealed = self
+            .share_key
+            .seal(pair_slot, &share)
+            .await
+            .map_err(StoreError::from)?;
+        let backup = Backup {
+            client_id: method_slot.client_id.clone(),
+            backup_method: method_slot.backup_method.clone(),
+            share,
+            backup_share_pair_id: Some(pair_id.clone()),
+            dropped_pair_id: None,
+            pair_id_disagrees: false,
+        };
+        let mut item = current_item(&backup, &sealed);
+        item.insert(schema::RESTORED_FROM.into(), whole(record.version));
+        match self.create(pair_slot, item).await? {
+            Some(version) => Ok(Restored::Restored {
+                from: record.version,
+                version,
+            }),
+            None => Err(CustodyError::CurrentChanged {
+                expected: "no share in the pair's slot".into(),
+                found: "a share Portal stored meanwhile".into(),
+            }),
+        }
+    }
+}
