@@ -732,8 +732,8 @@ async fn restore_pair_brings_back_a_pair_an_earlier_version_displaced_without_di
     let portal = Webhooks::start(&f).await;
     assert_eq!(
         portal.fetch(&client_id).await,
-        [a, b],
-        "A back in its own slot, B untouched"
+        [b, a],
+        "A back in its own slot with its own age, B untouched"
     );
     assert_eq!(
         custody(&f, &args).json()["result"],
@@ -754,4 +754,15 @@ async fn restore_pair_brings_back_a_pair_an_earlier_version_displaced_without_di
     assert_eq!(audit.json()["records"][0]["action"], "restore");
     let after = reconcile(&f, &api, KEY, &[]).await;
     assert_eq!(after.code, 0, "{}", after.stderr);
+
+    // Displaced without a pair id in the body: found by the one inside the kept share.
+    let other = unique("rp");
+    let (c, d) = (share_of("bsp_C", 3), share_of("bsp_D", 4));
+    for share in [&c, &d] {
+        let body = json!({ "clientId": other, "backupMethod": "GDRIVE-ED25519", "share": share });
+        f.put_before_pairs(&body).await;
+    }
+    let args = ["--json", "restore-pair", &other, "GDRIVE-ED25519", "bsp_C"];
+    assert_eq!(custody(&f, &args).json()["result"], "restored");
+    assert_eq!(portal.fetch(&other).await, [d, c]);
 }

@@ -100,6 +100,32 @@ async fn the_standalone_recipe_opens_current_and_replaced_shares_byte_for_byte()
 }
 
 #[tokio::test]
+async fn the_standalone_recipe_opens_a_backup_share_pairs_shares_too() {
+    let f = Fixture::new().await;
+    let client = unique("cli-pair");
+    for share in [FIRST, SECOND] {
+        let body = json!({ "clientId": client, "backupMethod": BACKUP_METHOD, "share": share, "backupSharePairId": "bsp_é#1" });
+        let backup = Backup::from_json(body.to_string().as_bytes()).unwrap();
+        f.store.put_share(&backup).await.unwrap();
+    }
+    let of_client = |items: Vec<Item>| {
+        items
+            .into_iter()
+            .find(|item| item.get(schema::CLIENT_ID) == Some(&AttributeValue::S(client.clone())))
+            .expect("the client's item")
+    };
+    let current = of_client(f.scan(&f.tables.shares).await);
+    assert!(
+        matches!(&current[schema::BACKUP_METHOD], AttributeValue::S(slot) if slot.ends_with("\u{1f}bsp_é#1"))
+    );
+    assert_eq!(opened(&recipe(&current, &[])), SECOND);
+    assert_eq!(
+        opened(&recipe(&of_client(f.scan(&f.tables.history).await), &[])),
+        FIRST
+    );
+}
+
+#[tokio::test]
 async fn with_a_data_key_released_beforehand_the_recipe_calls_nothing() {
     let f = Fixture::new().await;
     let client = unique("cli");

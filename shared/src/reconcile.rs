@@ -64,14 +64,25 @@ impl<S: Custody> Walk<'_, S> {
             .clients_page(cursor, self.take.clamp(1, MAX_TAKE))
             .await?;
         for client in &page.results {
-            let Ok(client_id) = ClientId::parse(&client.id) else {
-                tracing::warn!("Portal listed a client id no backup can have; skipped");
-                continue;
-            };
-            let held = match self.store.list(&client_id).await {
-                Ok(held) => held,
-                Err(CustodyError::UnknownClient) => Vec::new(),
-                Err(error) => return Err(error.into()),
+            // A client whose shares cannot be read is not proven recoverable: each of its
+            // completed pairs counts as unrecoverable (and is named), never as held.
+            let client_id = ClientId::parse(&client.id).ok();
+            let held = match &client_id {
+                None => {
+                    tracing::error!(
+                        "Portal listed a client id no backup can have: its completed pairs count as unrecoverable"
+                    );
+                    Vec::new()
+                }
+                Some(client_id) => match self.store.list(client_id).await {
+                    Ok(held) => held,
+                    Err(CustodyError::UnknownClient) => Vec::new(),
+                    Err(CustodyError::Store(error)) if error.is_integrity_failure() => {
+                        tracing::error!(client_id = %client_id, cause = %error, "a stored share of this client is unreadable: its completed pairs count as unrecoverable");
+                        Vec::new()
+                    }
+                    Err(error) => return Err(error.into()),
+                },
             };
             let findings = reconcile_client(client, &held);
             totals.clients += 1;
@@ -87,11 +98,11 @@ impl<S: Custody> Walk<'_, S> {
                 .orphans
                 .iter()
                 .for_each(|share| found(Finding::Orphan(share)));
-            let Some(actor) = self.retire_as else {
+            let (Some(actor), Some(client_id)) = (self.retire_as, &client_id) else {
                 continue;
             };
             for share in &findings.retirable {
-                if self.retire(&client_id, share, actor).await? {
+                if self.retire(client_id, share, actor).await? {
                     totals.retired += 1;
                     found(Finding::Retired(share));
                 }

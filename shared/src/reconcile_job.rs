@@ -1,8 +1,10 @@
 //! The scheduled reconcile (the `reconcile` function, on when `PortalApiKeySecretArn` is set):
 //! every hour EventBridge invokes it, and it walks Portal's clients a page at a time from where
-//! the last invocation stopped, until its time is nearly up. A walk that reaches the last page
-//! publishes its totals (`UnrecoverablePairs`, `OrphanShares`, `RetiredShares`) and the next one
-//! starts a day after it began: a daily check of any number of clients, in 15-minute pieces.
+//! the last invocation stopped, until its time is nearly up. The next walk starts 23 hours after
+//! the last began (so the hourly schedule never skips a day): a daily check of any number of
+//! clients, in 15-minute pieces. Every invocation publishes the last finished walk's
+//! `UnrecoverablePairs` and `OrphanShares`, so their alarm stays on until a walk finds none; a
+//! walk's `RetiredShares` once, when it finishes.
 //!
 //! Its role reads the Portal API key and queries the shares table, and has no KMS grant: it cannot
 //! open a share. It retires only when `RECONCILE_RETIRE` is `true` (the template's
@@ -44,6 +46,9 @@ struct State {
     started_at: Option<String>,
     /// Set when the walk reached Portal's last page.
     finished: bool,
+    /// The last finished walk's totals: published by every invocation, so its alarm stays in
+    /// alarm until a walk finds nothing.
+    last: Option<Totals>,
 }
 
 /// What one invocation did.
@@ -107,6 +112,15 @@ impl ReconcileJob {
     /// One invocation: checks pages until `deadline` is near, then saves its place.
     pub async fn run(&self, deadline: SystemTime) -> Result<Ran, WalkError> {
         let mut state = self.load().await?;
+        let ran = self.walk(&mut state, deadline).await;
+        if let Some(last) = &state.last {
+            counter!(name::UNRECOVERABLE_PAIRS).increment(last.unrecoverable);
+            counter!(name::ORPHAN_SHARES).increment(last.orphans);
+        }
+        ran
+    }
+
+    async fn walk(&self, state: &mut State, deadline: SystemTime) -> Result<Ran, WalkError> {
         let now = SystemTime::now();
         if state.finished || state.cursor.is_none() && state.started_at.is_none() {
             let began = state
@@ -116,8 +130,9 @@ impl ReconcileJob {
             if state.finished && began.is_some_and(|began| now < began + WALK_EVERY) {
                 return Ok(Ran::NotDue);
             }
-            state = State {
+            *state = State {
                 started_at: Some(humantime::format_rfc3339_seconds(now).to_string()),
+                last: state.last.take(),
                 ..State::default()
             };
         }
@@ -134,10 +149,9 @@ impl ReconcileJob {
             state.cursor = next;
             if state.cursor.is_none() {
                 state.finished = true;
-                self.save(&state).await?;
+                state.last = Some(state.totals.clone());
+                self.save(state).await?;
                 let totals = state.totals.clone();
-                counter!(name::UNRECOVERABLE_PAIRS).increment(totals.unrecoverable);
-                counter!(name::ORPHAN_SHARES).increment(totals.orphans);
                 counter!(name::RETIRED_SHARES).increment(totals.retired);
                 tracing::info!(
                     clients = totals.clients,
@@ -150,7 +164,7 @@ impl ReconcileJob {
                 );
                 return Ok(Ran::Finished(totals));
             }
-            self.save(&state).await?;
+            self.save(state).await?;
             let left = deadline
                 .duration_since(SystemTime::now())
                 .unwrap_or_default();

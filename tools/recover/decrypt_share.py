@@ -41,7 +41,10 @@ def main():
 
     if item["sealFormat"]["N"] != "1":
         sys.exit("unknown sealFormat " + item["sealFormat"]["N"])
-    client_id, backup_method = text("clientId"), text("backupMethod")
+    # The sort key is the share's slot: its backupMethod, then, for a backup share pair's share,
+    # U+001F and the pair id (docs/storage.md).
+    client_id, slot = text("clientId"), text("backupMethod")
+    backup_method, _, pair_id = slot.partition("\u001f")
     if args.data_key:
         data_key = base64.b64decode(args.data_key)
     else:
@@ -57,9 +60,9 @@ def main():
             EncryptionContext={"clientId": client_id, "backupMethod": backup_method},
         )["Plaintext"]
     # The owner bound in as associated data: compact JSON, non-ASCII as UTF-8.
-    owner = json.dumps(
-        [args.kind + "-backup/v1", client_id, backup_method], separators=(",", ":"), ensure_ascii=False
-    ).encode()
+    # A pair's share has its pair id as a fourth element.
+    fields = [args.kind + "-backup/v1", client_id, backup_method] + ([pair_id] if pair_id else [])
+    owner = json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
     # Raises (exit 1, nothing printed) unless key, nonce, owner and ciphertext are exactly those sealed.
     share = AESGCM(data_key).decrypt(blob("nonce"), blob("sealedShare"), owner)
     if hashlib.sha256(share).hexdigest() != text("shareSha256"):

@@ -14,8 +14,8 @@ mod stored;
 pub use owner::Owner;
 pub use pair::{BackupSharePairId, Wanted};
 pub use portal::{
-    Backup, BackupMethod, ClientId, Fetch, InvalidRequest, MAX_IDENTIFIER_BYTES,
-    UNKNOWN_BACKUP_METHOD,
+    BACKUP_SHARE_PAIR_ID, Backup, BackupMethod, ClientId, Fetch, InvalidRequest,
+    MAX_IDENTIFIER_BYTES, UNKNOWN_BACKUP_METHOD,
 };
 pub use share::Share;
 pub use stored::{ClientShares, CurrentShare, StoreError, Stored};

@@ -90,7 +90,9 @@ impl InvalidRequest {
 const CLIENT_ID: &str = "clientId";
 const BACKUP_METHOD: &str = "backupMethod";
 const SHARE: &str = "share";
-pub(super) const BACKUP_SHARE_PAIR_ID: &str = "backupSharePairId";
+/// Portal's name for a backup share pair's id: a body field, and the client-share GET's and
+/// eject's query parameter.
+pub const BACKUP_SHARE_PAIR_ID: &str = "backupSharePairId";
 const FIELDS: [&str; 3] = [CLIENT_ID, BACKUP_METHOD, SHARE];
 
 /// The body as sent. Fields are loose `Value`s so a wrong type is reported by field name instead

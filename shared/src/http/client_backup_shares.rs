@@ -29,7 +29,9 @@ use super::log::{Ending, RequestLog};
 use super::metrics::{self, Route};
 use super::runtime::{BODY_NOT_BASE64, URI_NOT_VALID};
 use crate::domain::client_share::{InvalidClientShare, client_share_from_json};
-use crate::domain::{BackupMethod, BackupSharePairId, ClientId, InvalidRequest, Wanted};
+use crate::domain::{
+    BACKUP_SHARE_PAIR_ID, BackupMethod, BackupSharePairId, ClientId, InvalidRequest, Wanted,
+};
 use crate::store::{ShareLookup, ShareWriter};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -39,9 +41,6 @@ use std::convert::Infallible;
 /// The path parameters, as `template.yaml` names them.
 pub const BACKUP_METHOD_PARAMETER: &str = "backupMethod";
 pub const CLIENT_ID_PARAMETER: &str = "clientId";
-/// The query parameter of a `GET` that asks for one pair's share, as Portal's reference server
-/// names it.
-pub const PAIR_ID_QUERY: &str = "backupSharePairId";
 
 #[derive(Debug, thiserror::Error)]
 pub(super) enum Refusal {
@@ -157,12 +156,12 @@ async fn get(
 ) -> Answer {
     let sent = request
         .query_string_parameters_ref()
-        .and_then(|query| query.all(PAIR_ID_QUERY))
+        .and_then(|query| query.all(BACKUP_SHARE_PAIR_ID))
         .unwrap_or_default();
     let pair_id = match sent.as_slice() {
         [] => None,
         [pair_id] => Some(BackupSharePairId::parse(pair_id)?),
-        _ => return Err(InvalidRequest::DuplicateField(PAIR_ID_QUERY).into()),
+        _ => return Err(InvalidRequest::DuplicateField(BACKUP_SHARE_PAIR_ID).into()),
     };
     let wanted = Wanted {
         backup_method,

@@ -15,7 +15,9 @@ use super::log::{Ending, RequestLog};
 use super::metrics::Route;
 use crate::budget;
 use crate::domain::custody::{Actor, CustodyError, Exported, Via};
-use crate::domain::{BackupMethod, ClientId, InvalidRequest, Wanted};
+use crate::domain::{
+    BACKUP_SHARE_PAIR_ID, BackupMethod, BackupSharePairId, ClientId, InvalidRequest, Wanted,
+};
 use crate::store::ShareExporter;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -57,6 +59,17 @@ pub async fn eject(
         let arn = caller.clone().ok_or(EjectError::NoCallerIdentity)?;
         let client_id = ClientId::parse(client_id)?;
         let backup_method = backup_method.map(BackupMethod::parse).transpose()?;
+        // `?backupSharePairId=`: that pair's share; without it, the method's newest.
+        let query = request.query_string_parameters();
+        let pair_id = match query
+            .all(BACKUP_SHARE_PAIR_ID)
+            .unwrap_or_default()
+            .as_slice()
+        {
+            [] => None,
+            [pair_id] => Some(BackupSharePairId::parse(pair_id)?),
+            _ => return Err(InvalidRequest::DuplicateField(BACKUP_SHARE_PAIR_ID).into()),
+        };
         let actor = Actor {
             arn,
             via: Via::EjectEndpoint,
@@ -66,10 +79,10 @@ pub async fn eject(
             let Some(backup_method) = backup_method else {
                 return store.export_client(&client_id, &actor).await;
             };
-            // The newest of the method (or of the legacy `UNKNOWN` one), as the app's GET.
+            // As the app's GET: the pair's share, or the method's newest; then `UNKNOWN`'s.
             let wanted = Wanted {
                 backup_method: &backup_method,
-                backup_share_pair_id: None,
+                backup_share_pair_id: pair_id.as_ref(),
             };
             let one = store.export_wanted(&client_id, wanted, &actor).await;
             one.map(|exported| vec![exported])

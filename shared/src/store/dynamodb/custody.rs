@@ -205,7 +205,7 @@ impl DynamoDbStore {
     }
 
     /// Every version of one share kept in history, newest first.
-    async fn kept_items(&self, owner: Owner<'_>) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn kept_items(&self, owner: Owner<'_>) -> Result<Vec<Item>, StoreError> {
         let partition = (schema::OWNER, owner_value(owner));
         self.query_all(&self.tables.history, partition, Order::NewestFirst, &[])
             .await

@@ -3,12 +3,36 @@
 //! into its own pair's slot, sealed again for that slot (the pair-less slot's seal does not open
 //! there), beside whatever is current: nothing is displaced, and an audit record comes first.
 
-use super::item::{current_item, share_record, whole};
+use super::item::{Item, StoredShare, current_item, share_record, whole};
 use super::{DynamoDbStore, schema};
 use crate::domain::custody::{Action, Actor, CustodyError, Restored};
 use crate::domain::{Backup, BackupSharePairId, Owner, StoreError};
 
 impl DynamoDbStore {
+    /// The newest share kept in `method_slot`'s history whose own JSON names `pair_id`, among
+    /// those stored without a pair id beside them (Portal's body had none): each is opened.
+    async fn kept_by_embedded_pair(
+        &self,
+        method_slot: Owner<'_>,
+        pair_id: &BackupSharePairId,
+    ) -> Result<Item, CustodyError> {
+        for item in self.kept_items(method_slot).await? {
+            if item.contains_key(schema::BACKUP_SHARE_PAIR_ID) {
+                continue;
+            }
+            let stored = StoredShare::from_item(&item)?;
+            let share = self
+                .share_key
+                .open(method_slot, &stored.sealed)
+                .await
+                .map_err(StoreError::from)?;
+            if BackupSharePairId::embedded_in(&share).as_ref() == Some(pair_id) {
+                return Ok(item);
+            }
+        }
+        Err(CustodyError::UnknownPairId)
+    }
+
     /// Restores the newest share of `pair_id` kept in `method_slot`'s history (or current there)
     /// into the pair's own slot of the same client and method.
     pub async fn restore_pair(
@@ -22,7 +46,13 @@ impl DynamoDbStore {
             method_slot.backup_method,
             Some(pair_id),
         );
-        let (kept, _) = self.find_pair(method_slot, pair_id.as_str()).await?;
+        let kept = match self.find_pair(method_slot, pair_id.as_str()).await {
+            Ok((kept, _)) => kept,
+            Err(CustodyError::UnknownPairId) => {
+                self.kept_by_embedded_pair(method_slot, pair_id).await?
+            }
+            Err(error) => return Err(error),
+        };
         let record = share_record(&kept, false)?;
         if let Some(current) = self.read_current(pair_slot).await? {
             return match current.share.sha256 == record.share_sha256 {
@@ -38,7 +68,7 @@ impl DynamoDbStore {
         }
         self.audit(pair_slot, Action::Restore, actor, &record)
             .await?;
-        let stored = super::item::StoredShare::from_item(&kept)?;
+        let stored = StoredShare::from_item(&kept)?;
         let share = self
             .share_key
             .open(method_slot, &stored.sealed)
@@ -59,6 +89,10 @@ impl DynamoDbStore {
         };
         let mut item = current_item(&backup, &sealed);
         item.insert(schema::RESTORED_FROM.into(), whole(record.version));
+        // Its age as Portal sent it: a later pair's share stays the newer one.
+        if let Some(stored_at) = kept.get(schema::STORED_AT) {
+            item.insert(schema::STORED_AT.into(), stored_at.clone());
+        }
         match self.create(pair_slot, item).await? {
             Some(version) => Ok(Restored::Restored {
                 from: record.version,

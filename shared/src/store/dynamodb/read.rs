@@ -10,7 +10,11 @@ use super::{DynamoDbStore, schema};
 use crate::domain::custody::ShareRecord;
 use crate::domain::{ClientId, ClientShares, CurrentShare, Share, StoreError, Wanted};
 use crate::store::{ShareLookup, ShareReader};
+use futures_util::StreamExt;
 use std::cmp::Reverse;
+
+/// Shares of one client opened with KMS at once.
+const OPENED_AT_ONCE: usize = 32;
 
 impl ShareReader for DynamoDbStore {
     async fn current_shares(&self, client_id: &ClientId) -> Result<ClientShares, StoreError> {
@@ -35,7 +39,9 @@ impl ShareReader for DynamoDbStore {
                 }
             }
         }
-        // One KMS round trip for all of the client's shares, not one after another.
+        // One KMS round trip for a client's shares, not one after another; at most
+        // `OPENED_AT_ONCE` at a time, so a client with hundreds of pairs does not meet KMS's
+        // request quota in one burst.
         let opened = stored.into_iter().map(|(slot, stored)| async move {
             let opened = self
                 .share_key
@@ -45,7 +51,11 @@ impl ShareReader for DynamoDbStore {
         });
         let mut shares = Vec::new();
         let (mut unopened, mut first_failure) = (0, None);
-        for (slot, opened) in futures_util::future::join_all(opened).await {
+        let opened: Vec<_> = futures_util::stream::iter(opened)
+            .buffered(OPENED_AT_ONCE)
+            .collect()
+            .await;
+        for (slot, opened) in opened {
             let Slot {
                 backup_method,
                 backup_share_pair_id,

@@ -63,9 +63,12 @@ impl DynamoDbStore {
             pair_id_disagrees: false,
         };
         let mut promoted = current_item(&backup, &fresh);
-        // A pair-less slot's share keeps the pair id it knows.
-        if let Some(pair_id) = current.item.get(schema::BACKUP_SHARE_PAIR_ID) {
-            promoted.insert(schema::BACKUP_SHARE_PAIR_ID.into(), pair_id.clone());
+        // The same share as Portal sent it: it keeps its pair id and its age (fetch and the
+        // client-share GET order shares by when Portal stored them).
+        for kept in [schema::BACKUP_SHARE_PAIR_ID, schema::STORED_AT] {
+            if let Some(value) = current.item.get(kept) {
+                promoted.insert(kept.into(), value.clone());
+            }
         }
         // The version Portal's share had, through any number of reseals (merge compares it).
         let sent = number(&current.item, schema::RESEALED_FROM).unwrap_or(current.version);

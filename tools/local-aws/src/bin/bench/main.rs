@@ -656,7 +656,16 @@ impl Raw {
                             item["encryptedDataKey"].as_b().unwrap().as_ref(),
                         ))
                         .encryption_context("clientId", client)
-                        .encryption_context("backupMethod", item["backupMethod"].as_s().unwrap())
+                        // The slot's backupMethod: the sort key up to a pair id.
+                        .encryption_context(
+                            "backupMethod",
+                            item["backupMethod"]
+                                .as_s()
+                                .unwrap()
+                                .split('\u{1f}')
+                                .next()
+                                .unwrap(),
+                        )
                         .send()
                 });
                 for result in futures_util::future::join_all(opened).await {
@@ -731,10 +740,12 @@ fn s(text: &str) -> AttributeValue {
     AttributeValue::S(text.to_owned())
 }
 
-/// An 8 KB share like Portal's (a stringified JSON object), different for each `n`.
+/// An 8 KB share like Portal's (a stringified JSON object), different for each `n`, of one backup
+/// share pair per client: a new client's share fills a new pair's slot, as almost every backup
+/// does, and a client's next one replaces it.
 fn share(client: &str, n: usize) -> String {
     let filler = "ab01".repeat(2000);
-    json!({ "clientId": client, "backupSharePairId": format!("bsp_{n}"), "share": filler })
+    json!({ "clientId": client, "backupSharePairId": "bsp_bench", "n": n, "share": filler })
         .to_string()
 }
 
