@@ -172,8 +172,7 @@ async fn without_a_secret_the_binary_refuses_every_request_and_says_why_once() {
 }
 
 /// In AWS each new connection is a TLS handshake: with the secret in Secrets Manager, init opens
-/// DynamoDB's (two: a write reads the current share and its history at once) and KMS's while it
-/// reads the secret, so the first request waits for none.
+/// DynamoDB's and KMS's while it reads the secret, so the first request waits for neither.
 #[tokio::test]
 async fn init_opens_the_connections_to_dynamodb_and_kms_beside_the_secrets_read() {
     let f = Fixture::new().await;
@@ -202,15 +201,15 @@ async fn init_opens_the_connections_to_dynamodb_and_kms_beside_the_secrets_read(
         function.ready_after().await;
         assert_eq!(
             (dynamodb.connections(), kms.connections()),
-            (2, 1),
-            "{name}: two connections to DynamoDB and one to KMS, opened during init"
+            (1, 1),
+            "{name}: one connection to each, opened during init"
         );
         assert_eq!(status(&function.invoke(&event(file)).await), 200, "{name}");
         // DynamoDB Local keeps connections open, as DynamoDB does (moto closes each one).
         assert_eq!(
             dynamodb.connections(),
-            2,
-            "{name}: the first request reused them"
+            1,
+            "{name}: the first request reused it"
         );
         let logs = function.output();
         assert!(!logs.contains("during init failed"), "{name}");

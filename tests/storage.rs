@@ -263,7 +263,8 @@ async fn a_current_row_deleted_by_hand_never_blocks_its_key() {
         .send()
         .await
         .unwrap();
-    // Created above every kept version, so the next replacements find their versions free.
+    // Created at version 1, taken in history: the first replacement keeps it above every kept
+    // version instead, and nothing kept is overwritten.
     back_up_in_turn(&f, &client_id, &["v4", "v5", "v6"]).await;
     assert_eq!(
         fetch(&f.store, &client_id).await,

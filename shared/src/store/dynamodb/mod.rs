@@ -1,6 +1,7 @@
 //! The DynamoDB store: one current share per (clientId, backupMethod, backupSharePairId) in the
 //! shares table ([`slot`]), every replaced share kept in the history table, and the operator's
-//! audit records in the audit table. Every share is sealed (see [`crate::domain::envelope`]) before it is written.
+//! audit records in the audit table. Every share is sealed (see [`crate::domain::envelope`])
+//! before it is written.
 //!
 //! - [`schema`]: attribute names; [`item`]: items in and records out;
 //! - `calls`: the conditional put, the paginated query and the retry policy the rest share;
@@ -48,21 +49,19 @@ impl DynamoDbStore {
     }
 
     /// Opens the TLS connections a first request needs, to DynamoDB and to KMS, during init:
-    /// two `GetItem`s of a key no share can have (a clientId of one space fails validation) at
-    /// once, since a write reads the current share and its history at once; and KMS
-    /// `DescribeKey`. A failure is logged and left for the first request to meet.
+    /// a `GetItem` of a key no share can have (a clientId of one space fails validation), and
+    /// KMS `DescribeKey`. A failure is logged and left for the first request to meet.
     pub async fn open_connections(&self) {
-        let read = || {
-            let placeholder = item::text(" ");
-            self.client
-                .get_item()
-                .table_name(&self.tables.shares)
-                .key(schema::CLIENT_ID, placeholder.clone())
-                .key(schema::BACKUP_METHOD, placeholder)
-                .send()
-        };
-        let (first, second, ()) = tokio::join!(read(), read(), self.share_key.open_connection());
-        if let Err(error) = first.and(second) {
+        let placeholder = item::text(" ");
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.tables.shares)
+            .key(schema::CLIENT_ID, placeholder.clone())
+            .key(schema::BACKUP_METHOD, placeholder)
+            .send();
+        let (read, ()) = tokio::join!(read, self.share_key.open_connection());
+        if let Err(error) = read {
             tracing::warn!(
                 detail = crate::aws::error_detail(&error),
                 "GetItem during init failed: the first request opens its own DynamoDB connection"

@@ -20,12 +20,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// re-backup, or junk written with a leaked secret, cannot push every good copy out.
 pub const NEWEST_VERSIONS_NEVER_PRUNED: u64 = 5;
 
-/// What a write finds at a key.
-enum Found {
-    Current(CurrentItem),
-    Empty { newest_kept: Option<u64> },
-}
-
 /// Whether a replacement may give the version it pushes out of the newest five an expiry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Pruning {
@@ -39,9 +33,9 @@ impl ShareWriter for DynamoDbStore {
     async fn put_share(&self, backup: &Backup) -> Result<Stored, StoreError> {
         let sha256 = backup.share.sha256_hex();
         let owner = Owner::of(backup);
-        // Sealing needs KMS and reading needs DynamoDB: they overlap, and so do the current and
-        // history reads, so a new share costs one round trip before its put, as its raw twin.
-        let (first_read, sealed) = tokio::try_join!(self.read_for_write(owner), async {
+        // Sealing needs KMS and reading needs DynamoDB: they overlap, so a new share costs one
+        // round trip before its put, as its raw twin.
+        let (first_read, sealed) = tokio::try_join!(self.read_current(owner), async {
             Ok(self.share_key.seal(owner, &backup.share).await?)
         })?;
         let mut first_read = Some(first_read);
@@ -49,25 +43,30 @@ impl ShareWriter for DynamoDbStore {
             RETRY.pause(attempt).await;
             let found = match first_read.take() {
                 Some(found) => found,
-                None => self.read_for_write(owner).await?,
+                None => self.read_current(owner).await?,
             };
             let promoted = current_item(backup, &sealed);
             let written = match found {
-                Found::Empty { newest_kept } => self
-                    .create_above(promoted, newest_kept)
+                // A new slot starts at version 1 without reading history: with pairs almost every
+                // backup is one. Where history already holds versions (the row was retired,
+                // deleted by hand or restored from a backup), the first replacement finds its
+                // version taken and keeps the share above every kept one instead (`archive`):
+                // nothing kept is overwritten either way.
+                None => self
+                    .create_above(promoted, None)
                     .await?
                     .map(|_| Stored::Created),
                 // The same share. Under an earlier key (a key move, a load from another stack)
                 // or without today's escrow wrap it is sealed again, the old copy kept in
                 // history, so that an earlier key can be dropped from AcceptedShareKeyArns and
                 // every share gains the escrow wrap.
-                Found::Current(current)
+                Some(current)
                     if current.share.sha256 == sha256
                         && !current.share.sealed.needs_sealing_again(&sealed) =>
                 {
                     Some(Stored::Unchanged)
                 }
-                Found::Current(current) => self
+                Some(current) => self
                     .replace(owner, promoted, current, Pruning::Apply)
                     .await?
                     .map(|_| Stored::Replaced),
@@ -81,22 +80,9 @@ impl ShareWriter for DynamoDbStore {
 }
 
 impl DynamoDbStore {
-    /// What a write finds at `owner`'s key: the current share, or none and the newest version
-    /// kept in history, which a create must go above. Both are read at once: with pairs almost
-    /// every backup is a new slot, and a history read after the current one would add a round
-    /// trip to each (a replacement simply does not use it).
-    async fn read_for_write(&self, owner: Owner<'_>) -> Result<Found, StoreError> {
-        let (current, newest_kept) =
-            tokio::try_join!(self.read_current(owner), self.newest_kept_version(owner))?;
-        Ok(match current {
-            Some(current) => Found::Current(current),
-            None => Found::Empty { newest_kept },
-        })
-    }
-
-    /// Creates the current item of an empty key, above every version kept in history (a row
-    /// deleted by hand must not make its next share collide there); the new version, or `None`
-    /// if another writer created it first.
+    /// Creates the current item of an empty key, above every version kept in history (an
+    /// operator's restore or merge: the share it brings back becomes the newest version); the
+    /// new version, or `None` if another writer created it first.
     pub(super) async fn create(
         &self,
         owner: Owner<'_>,
@@ -106,7 +92,7 @@ impl DynamoDbStore {
         self.create_above(item, newest_kept).await
     }
 
-    /// [`Self::create`] with the newest kept version already read.
+    /// Creates the current item of an empty key above `newest_kept` (version 1 without).
     async fn create_above(
         &self,
         item: Item,
