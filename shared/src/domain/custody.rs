@@ -32,6 +32,32 @@ pub struct ShareRecord {
     pub restored_from: Option<u64>,
 }
 
+#[cfg(test)]
+impl ShareRecord {
+    /// A current share's record as the domain's tests need it: where it is and when it came.
+    pub(crate) fn current(
+        backup_method: &str,
+        pair: Option<&str>,
+        in_pair_slot: bool,
+        stored_at: Option<&str>,
+    ) -> Self {
+        Self {
+            backup_method: backup_method.into(),
+            version: 1,
+            current: true,
+            stored_at: stored_at.map(Into::into),
+            replaced_at: None,
+            expires_at: None,
+            archived_from: None,
+            share_sha256: String::new(),
+            share_bytes: 1,
+            backup_share_pair_id: pair.map(Into::into),
+            in_pair_slot,
+            restored_from: None,
+        }
+    }
+}
+
 /// A share opened for export, with its record. The share is printed or returned by the caller,
 /// and only after the audit record was written.
 pub struct Exported {

@@ -94,26 +94,8 @@ impl Wanted<'_> {
 mod tests {
     use super::*;
 
-    fn record(
-        method: &str,
-        pair: Option<&str>,
-        in_pair_slot: bool,
-        stored_at: &str,
-    ) -> ShareRecord {
-        ShareRecord {
-            backup_method: method.into(),
-            version: 1,
-            current: true,
-            stored_at: Some(stored_at.into()),
-            replaced_at: None,
-            expires_at: None,
-            archived_from: None,
-            share_sha256: String::new(),
-            share_bytes: 1,
-            backup_share_pair_id: pair.map(Into::into),
-            in_pair_slot,
-            restored_from: None,
-        }
+    fn record(method: &str, pair: Option<&str>, in_pair_slot: bool, at: &str) -> ShareRecord {
+        ShareRecord::current(method, pair, in_pair_slot, Some(at))
     }
 
     #[test]

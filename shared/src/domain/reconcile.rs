@@ -161,20 +161,7 @@ mod tests {
     }
 
     fn held(method: &str, pair: Option<&str>, in_pair_slot: bool) -> ShareRecord {
-        ShareRecord {
-            backup_method: method.into(),
-            version: 1,
-            current: true,
-            stored_at: None,
-            replaced_at: None,
-            expires_at: None,
-            archived_from: None,
-            share_sha256: String::new(),
-            share_bytes: 1,
-            backup_share_pair_id: pair.map(Into::into),
-            in_pair_slot,
-            restored_from: None,
-        }
+        ShareRecord::current(method, pair, in_pair_slot, None)
     }
 
     fn client(pairs: Vec<PortalPair>) -> PortalClient {
