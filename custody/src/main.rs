@@ -10,6 +10,7 @@ mod portable;
 mod reconcile;
 mod render;
 mod reseal;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use custodian_backup::domain::custody::{
