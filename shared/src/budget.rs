@@ -1,8 +1,8 @@
 //! Every time budget, side by side, so that their sum visibly fits inside Portal's wait.
 //!
 //! Portal waits [`PORTAL_WAIT`] for an answer. The function's timeout ([`LAMBDA_TIMEOUT`], the
-//! template's `Timeout`) is shorter, and inside it the worst request waits for one secret re-read
-//! turn, one secret read and the storage budget. Each SDK call gives up on its own well before.
+//! template's `Timeout`) is shorter, and inside it the worst request waits for one secret read (a
+//! request causes at most one) and the storage budget. Each SDK call gives up on its own well before.
 
 use std::time::Duration;
 
@@ -32,9 +32,9 @@ pub const ESCROW_WRAP: Duration = Duration::from_secs(1);
 /// a clean 503, not a 5xx from Lambda.
 pub const SECRET_READ: Duration = Duration::from_millis(1500);
 
-/// The least time between two Secrets Manager reads caused by a secret that matched nothing: a
-/// request with a newly rotated secret may wait this long for its turn.
-pub const SECRET_REREAD_TURN: Duration = Duration::from_millis(250);
+/// The least time between two Secrets Manager reads caused by a secret that matched nothing. No
+/// request waits for it: one that arrives sooner is refused at once.
+pub const SECRET_REREAD_INTERVAL: Duration = Duration::from_millis(250);
 
 #[cfg(test)]
 mod tests {
@@ -42,7 +42,7 @@ mod tests {
 
     #[test]
     fn the_slowest_request_still_answers_inside_the_lambda_timeout_and_portals_wait() {
-        assert!(SECRET_REREAD_TURN + SECRET_READ + STORAGE < LAMBDA_TIMEOUT);
+        assert!(SECRET_READ + STORAGE < LAMBDA_TIMEOUT);
         assert!(LAMBDA_TIMEOUT < PORTAL_WAIT);
         assert!(SDK_ATTEMPT < SDK_OPERATION && SDK_OPERATION < STORAGE);
         assert!(SDK_OPERATION + ESCROW_WRAP < STORAGE);

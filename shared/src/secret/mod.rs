@@ -18,6 +18,9 @@ use std::fmt;
 /// The header Portal sends; `HeaderMap` matches names case-insensitively (`X-WEBHOOK-SECRET` too).
 pub const SECRET_HEADER: &str = "x-webhook-secret";
 
+/// The longest value a rotated-in secret may be: a longer presented value never earns a re-read.
+pub const MAX_SECRET_BYTES: usize = 1024;
+
 /// Any fixed key serves: digests never leave the process, they only make lengths equal.
 const DIGEST_KEY: &[u8] = b"custodian-backup-webhook/secret-digest/v1";
 
@@ -92,25 +95,36 @@ impl WebhookSecrets {
         let Some(current) = &self.current else {
             return Err(AuthFailure::NotConfigured);
         };
-        let mut values = headers.get_all(SECRET_HEADER).iter();
-        let (Some(presented), None) = (values.next(), values.next()) else {
-            return Err(AuthFailure::Refused);
-        };
-        if presented.is_empty() {
-            return Err(AuthFailure::Refused);
-        }
+        let presented = presented(headers).ok_or(AuthFailure::Refused)?;
         // Both comparisons always run, so timing does not tell which slot matched.
-        let matches_current = matches(presented.as_bytes(), current);
+        let matches_current = matches(presented, current);
         let matches_previous = self
             .previous
             .as_ref()
-            .is_some_and(|previous| matches(presented.as_bytes(), previous));
+            .is_some_and(|previous| matches(presented, previous));
         match (matches_current, matches_previous) {
             (true, _) => Ok(SecretSlot::Current),
             (false, true) => Ok(SecretSlot::Previous),
             (false, false) => Err(AuthFailure::Refused),
         }
     }
+}
+
+/// The one `X-Webhook-Secret` value a request presents, or `None` when the header is missing,
+/// empty or repeated: no secret can match such a header.
+pub fn presented(headers: &HeaderMap) -> Option<&[u8]> {
+    let mut values = headers.get_all(SECRET_HEADER).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) if !value.is_empty() => Some(value.as_bytes()),
+        _ => None,
+    }
+}
+
+/// Whether a presented value could be a secret rotated in since the last read: printable ASCII
+/// (what a dashboard field holds) of at most [`MAX_SECRET_BYTES`]. Only such a value may cost a
+/// re-read of Secrets Manager; any other is still compared with the values held.
+pub fn could_be_rotated_in(presented: &[u8]) -> bool {
+    presented.len() <= MAX_SECRET_BYTES && presented.iter().all(|b| (0x20..0x7f).contains(b))
 }
 
 fn mac(value: &[u8]) -> Hmac<Sha256> {
@@ -219,6 +233,17 @@ mod tests {
         for case in cases {
             assert_eq!(verify(&case), Err(AuthFailure::Refused), "{case:?}");
         }
+    }
+
+    #[test]
+    fn only_a_printable_value_of_a_dashboard_field_could_be_a_rotated_in_secret() {
+        assert!(could_be_rotated_in(SECRET.as_bytes()));
+        assert!(could_be_rotated_in(b"with inner space ~!"));
+        assert!(could_be_rotated_in(&[b'a'; MAX_SECRET_BYTES]));
+        assert!(!could_be_rotated_in(&[b'a'; MAX_SECRET_BYTES + 1]));
+        assert!(!could_be_rotated_in("café".as_bytes()));
+        assert!(!could_be_rotated_in(b"tab\there"));
+        assert!(!could_be_rotated_in(b"del\x7f"));
     }
 
     #[test]

@@ -6,13 +6,15 @@
 //! [`HARD_EXPIRY`] are dropped, so a revoked or retired secret stops working even while Secrets
 //! Manager is unreachable (503 until it answers).
 //!
-//! A presented secret that matches neither is refused only on values read after the request
-//! arrived: otherwise it waits for one re-read, at most one per [`MIN_REFRESH_INTERVAL`] and shared
-//! by every request waiting. So Portal's first call with a newly rotated secret is never refused
-//! because wrong secrets used up the re-read, and a flood of wrong secrets costs at most one
-//! Secrets Manager call per interval, each wrong request waiting its turn.
+//! A presented secret that matches neither may be one rotated in since the last read, so it may
+//! cause one re-read, at most one per [`MIN_REFRESH_INTERVAL`]; every other refusal answers at
+//! once. No refused request ever waits for a turn: Lambda gives an environment one request at a
+//! time, so a stream of wrong secrets would otherwise hold every environment Portal needs. A
+//! missing, empty or repeated header, or a value no dashboard field holds, never costs a read at
+//! all. Portal's first call with a newly rotated secret still finds it: the new value is put in
+//! Secrets Manager before it is entered in Portal's dashboard, and any read since then holds it.
 
-use super::{AuthFailure, SecretSlot, WebhookSecrets};
+use super::{AuthFailure, SecretSlot, WebhookSecrets, could_be_rotated_in, presented};
 use crate::aws::error_detail;
 use crate::budget;
 use aws_sdk_secretsmanager::Client;
@@ -27,8 +29,8 @@ pub const MAX_AGE: Duration = Duration::from_secs(5 * 60);
 /// How long values are used without a successful re-read before they are dropped.
 pub const HARD_EXPIRY: Duration = Duration::from_secs(15 * 60);
 /// The least time between two reads of Secrets Manager caused by a secret that matched nothing
-/// ([`budget::SECRET_REREAD_TURN`]).
-pub const MIN_REFRESH_INTERVAL: Duration = budget::SECRET_REREAD_TURN;
+/// ([`budget::SECRET_REREAD_INTERVAL`]).
+pub const MIN_REFRESH_INTERVAL: Duration = budget::SECRET_REREAD_INTERVAL;
 /// The least time between two attempts to refresh stale values while Secrets Manager fails, so
 /// that during an outage (each failed read can take the whole read budget) few requests wait.
 pub const STALE_RETRY_INTERVAL: Duration = Duration::from_secs(10);
@@ -125,16 +127,16 @@ impl ManagedSecret {
     }
 
     pub async fn verify(&self, headers: &HeaderMap) -> Result<SecretSlot, AuthFailure> {
+        // Refused before the lock: nothing held or read could make such a header match.
+        let presented = presented(headers).ok_or(AuthFailure::Refused)?;
         let arrived = Instant::now();
-        // Held across a re-read: requests waiting behind it use its result, not one each.
         let mut cache = self.cache.lock().await;
-        let now = Instant::now();
         let stale = cache
             .fetched_at
-            .is_none_or(|fetched| now.duration_since(fetched) >= self.timing.max_age);
+            .is_none_or(|fetched| arrived.duration_since(fetched) >= self.timing.max_age);
         let retry_due = cache
             .attempted_at
-            .is_none_or(|last| now.duration_since(last) >= self.timing.stale_retry_interval);
+            .is_none_or(|last| arrived.duration_since(last) >= self.timing.stale_retry_interval);
         if stale && retry_due {
             // A failed read keeps the values already held (until the hard expiry): Secrets
             // Manager being briefly unreachable must not lock Portal out.
@@ -143,20 +145,22 @@ impl ManagedSecret {
         cache.expire(self.timing.hard_expiry, Instant::now());
         match cache.verify(headers) {
             Err(AuthFailure::Refused | AuthFailure::Unavailable)
-                if cache.attempted_at.is_none_or(|read| read < arrived) =>
+                if could_be_rotated_in(presented) && self.reread_due(&cache, arrived) =>
             {
-                // Perhaps rotated since the last read: refuse only on values read after this
-                // request arrived, waiting out the interval if another read was just made.
-                if let Some(read) = cache.attempted_at {
-                    tokio::time::sleep_until((read + self.timing.min_refresh_interval).into())
-                        .await;
-                }
                 let _ = self.refresh(&mut cache).await;
                 cache.expire(self.timing.hard_expiry, Instant::now());
                 cache.verify(headers)
             }
             verified => verified,
         }
+    }
+
+    /// A value that matched nothing is re-read for when no read began since it arrived and the
+    /// last began at least [`Timing::min_refresh_interval`] before.
+    fn reread_due(&self, cache: &Cache, arrived: Instant) -> bool {
+        cache.attempted_at.is_none_or(|last| {
+            last < arrived && arrived.duration_since(last) >= self.timing.min_refresh_interval
+        })
     }
 
     async fn refresh(&self, cache: &mut Cache) -> Result<(), SecretError> {

@@ -10,9 +10,9 @@
 //!
 //! The floor is a request refused before storage by a function that has its secret in the
 //! environment (no Secrets Manager re-read can happen): the Runtime API's exchange, the event's
-//! parse, the check and the answer. With the secret from Secrets Manager a wrong secret waits for
-//! its re-read turn instead (the tarpit): its own row, with the Secrets Manager calls a stream of
-//! them caused, counted on the wire.
+//! parse, the check and the answer. With the secret from Secrets Manager, a stream of requests
+//! without the header and one of wrong secrets each get their own row (the tarpit), with the
+//! Secrets Manager calls each caused, counted on the wire.
 //!
 //! `BENCH_NETWORK` names the network the emulators are reached over: `loopback` (plain HTTP) or
 //! `deployed` (TLS from a local CA and a delayed link, set up by `scripts/deployed-network.sh`,
@@ -37,13 +37,13 @@ use custodian_backup::domain::client_share::MAX_CIPHER_TEXT_BYTES;
 use custodian_backup::http::error::MAX_BODY_BYTES;
 use local_aws::events::{DEV_SECRET, client_share_event, rest_event, set_header};
 use local_aws::runtime_api::{Function, binary_of};
+use local_aws::proxy::counting_proxy;
 use local_aws::{Fixture, aws_emulator, repo_root, unique};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 const WARMUP: usize = 50;
@@ -332,11 +332,10 @@ async fn main() {
             refusals(function, &event, WARMUP + requests, 401).await,
         ));
     }
-    // The tarpit: a stream of wrong secrets at a function reading Secrets Manager, through a
-    // proxy that counts its GetSecretValue calls.
-    // Counted in plaintext, so on loopback only: the turn it measures is the network's same.
+    // The tarpit: streams of refused requests at a function reading Secrets Manager, through a
+    // proxy that counts its GetSecretValue calls. Counted in plaintext, so on loopback only.
     let tarpit = match network().as_str() {
-        "loopback" => Some(tarpit(&env, requests.min(200)).await),
+        "loopback" => Some(tarpit(&env, requests).await),
         _ => None,
     };
     let setup = connection_setup(&f, &raw, &secret_arn, cold_starts).await;
@@ -394,8 +393,9 @@ struct Run<'a> {
     requests: usize,
 }
 
-/// `requests` wrong secrets in a row at one warm function that reads its secret from Secrets
-/// Manager (`env`), through a proxy counting its GetSecretValue calls.
+/// `requests` requests without `X-Webhook-Secret`, then as many wrong secrets, in a row at one
+/// warm function that reads its secret from Secrets Manager (`env`), through a proxy counting
+/// its GetSecretValue calls.
 async fn tarpit(env: &[(&str, &str)], requests: usize) -> Tarpit {
     let (proxy, calls) =
         counting_proxy(aws_emulator::endpoint(), b"secretsmanager.GetSecretValue").await;
@@ -403,15 +403,24 @@ async fn tarpit(env: &[(&str, &str)], requests: usize) -> Tarpit {
     tarpit_env.push(("AWS_ENDPOINT_URL_SECRETS_MANAGER", &proxy));
     let function = Function::start(&binary_of(&profile(), "backup"), &tarpit_env).await;
     function.ready_after().await;
-    let before = calls.load(Ordering::Relaxed);
-    let started = Instant::now();
-    let latencies = refusals(&function, &wrong_secret("/backup"), requests, 401).await;
-    Tarpit {
-        requests,
-        latencies,
-        elapsed: started.elapsed(),
-        secret_reads: calls.load(Ordering::Relaxed) - before,
+    let mut header_less: Value = serde_json::from_str(&wrong_secret("/backup")).unwrap();
+    set_header(&mut header_less, "X-Webhook-Secret", &[]);
+    let mut streams = Vec::new();
+    for (name, event) in [
+        ("no X-Webhook-Secret", header_less.to_string()),
+        ("wrong secret", wrong_secret("/backup")),
+    ] {
+        let before = calls.load(Ordering::Relaxed);
+        let started = Instant::now();
+        let latencies = refusals(&function, &event, requests, 401).await;
+        streams.push(Stream {
+            name,
+            latencies,
+            elapsed: started.elapsed(),
+            secret_reads: calls.load(Ordering::Relaxed) - before,
+        });
     }
+    Tarpit { requests, streams }
 }
 
 /// A new client's first call and its second (on the connection the first opened), for each
@@ -479,10 +488,15 @@ async fn connection_setup(f: &Fixture, raw: &Raw, secret_arn: &str, samples: usi
     setups
 }
 
-/// A stream of wrong secrets at one warm function reading Secrets Manager.
+/// Streams of refused requests at one warm function reading Secrets Manager.
 struct Tarpit {
-    /// Every request of the stream, including the warm-up ones `latencies` leaves out.
+    /// Every request of each stream, including the warm-up ones `latencies` leaves out.
     requests: usize,
+    streams: Vec<Stream>,
+}
+
+struct Stream {
+    name: &'static str,
     latencies: Vec<Duration>,
     elapsed: Duration,
     secret_reads: usize,
@@ -513,42 +527,6 @@ fn client_event(method: &str, user: &str, cipher_text: &str) -> String {
     let body = json!({ "cipherText": cipher_text }).to_string();
     let body = (method == "PUT").then_some(body.as_str());
     client_share_event(method, Some(user), METHODS[0], body).to_string()
-}
-
-/// A TCP proxy to `target` (`http://host:port`) counting `needle` in what clients send: the
-/// requests of one API operation, whatever the connection reuse.
-async fn counting_proxy(target: &str, needle: &'static [u8]) -> (String, Arc<AtomicUsize>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let target = target.trim_start_matches("http://").to_owned();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counted = calls.clone();
-    tokio::spawn(async move {
-        while let Ok((inbound, _)) = listener.accept().await {
-            let outbound = tokio::net::TcpStream::connect(&target).await.unwrap();
-            let (mut from_client, mut to_client) = inbound.into_split();
-            let (mut from_server, mut to_server) = outbound.into_split();
-            let counted = counted.clone();
-            tokio::spawn(async move {
-                let mut buffer = vec![0u8; 64 * 1024];
-                let mut tail: Vec<u8> = Vec::new();
-                while let Ok(n) = from_client.read(&mut buffer).await {
-                    if n == 0 || to_server.write_all(&buffer[..n]).await.is_err() {
-                        break;
-                    }
-                    // What straddles two reads is matched once, with the previous read's tail.
-                    tail.extend_from_slice(&buffer[..n]);
-                    let found = tail.windows(needle.len()).filter(|w| *w == needle).count();
-                    counted.fetch_add(found, Ordering::Relaxed);
-                    let keep = tail.len().min(needle.len() - 1);
-                    tail.drain(..tail.len() - keep);
-                }
-            });
-            tokio::spawn(async move { tokio::io::copy(&mut from_server, &mut to_client).await });
-        }
-    });
-    (format!("http://{address}"), calls)
 }
 
 /// The same DynamoDB and KMS calls each handler makes, issued directly: what storage alone costs.
@@ -1052,26 +1030,34 @@ fn peer_report(
     results["nodeRssKib"] = json!(peer.rss_kib);
 }
 
+/// The request rate at which `BackupReservedConcurrency` (20) environments are all held.
+const RESERVED_CONCURRENCY: f64 = 20.0;
+
 fn tarpit_report(tarpit: &Tarpit, results: &mut Value) {
-    let (t50, t99) = (
-        percentile(&tarpit.latencies, 50.0),
-        percentile(&tarpit.latencies, 99.0),
-    );
-    let per_second = tarpit.secret_reads as f64 / tarpit.elapsed.as_secs_f64();
     println!(
-        "\n| wrong secret, secret from Secrets Manager ({} in a row at one warm process) | p50 | p99 | Lambda time per wrong secret | GetSecretValue calls |",
+        "\n| refused, secret from Secrets Manager ({} in a row at one warm process) | p50 | p99 | Lambda time per request | requests/s that hold all {RESERVED_CONCURRENCY} reserved environments | GetSecretValue calls |",
         tarpit.requests
     );
-    println!("|---|---|---|---|---|");
-    println!(
-        "| backup | {:.1} ms | {:.1} ms | {:.0} ms | {} in {:.1} s ({per_second:.1}/s) |",
-        ms(t50),
-        ms(t99),
-        ms(tarpit.elapsed) / tarpit.requests as f64,
-        tarpit.secret_reads,
-        tarpit.elapsed.as_secs_f64()
-    );
-    results["tarpit"] = json!({ "p50Ms": ms(t50), "p99Ms": ms(t99), "requests": tarpit.requests, "seconds": tarpit.elapsed.as_secs_f64(), "getSecretValueCalls": tarpit.secret_reads });
+    println!("|---|---|---|---|---|---|");
+    let mut rows = Vec::new();
+    for stream in &tarpit.streams {
+        let (p50, p99) = (
+            percentile(&stream.latencies, 50.0),
+            percentile(&stream.latencies, 99.0),
+        );
+        let per_request = ms(stream.elapsed) / tarpit.requests as f64;
+        let saturating = RESERVED_CONCURRENCY * 1000.0 / per_request;
+        println!(
+            "| {} | {:.2} ms | {:.2} ms | {per_request:.2} ms | {saturating:.0} | {} in {:.1} s |",
+            stream.name,
+            ms(p50),
+            ms(p99),
+            stream.secret_reads,
+            stream.elapsed.as_secs_f64()
+        );
+        rows.push(json!({ "stream": stream.name, "p50Ms": ms(p50), "p99Ms": ms(p99), "requests": tarpit.requests, "seconds": stream.elapsed.as_secs_f64(), "lambdaMsPerRequest": per_request, "saturatingRequestsPerSecond": saturating, "getSecretValueCalls": stream.secret_reads }));
+    }
+    results["tarpit"] = json!(rows);
 }
 
 fn size(path: &std::path::Path) -> u64 {
