@@ -418,6 +418,62 @@ async fn a_share_stored_without_a_method_answers_for_any_method_and_says_so() {
     assert_eq!(got["cipherText"], "bGVnYWN5");
 }
 
+#[tokio::test]
+async fn a_put_onto_a_row_that_does_not_read_stores_the_new_cipher_text() {
+    let app = App::start().await;
+    let user = unique("frank");
+    let body = |text: &str| json!({ "cipherText": text });
+    assert_eq!(
+        app.put(&token(&user), "PASSWORD", body("Zmlyc3Q=")).await.0,
+        200
+    );
+    // A newer sealFormat left behind by a rolled-back deployment.
+    let client = dynamodb_local::client().await;
+    let mut row = client
+        .scan()
+        .table_name(&app.tables.shares)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .find(|item| {
+            item["clientId"]
+                .as_s()
+                .is_ok_and(|owner| owner.contains(&user))
+        })
+        .cloned()
+        .expect("the stored row");
+    row.insert("sealFormat".into(), AttributeValue::N("99".into()));
+    client
+        .put_item()
+        .table_name(&app.tables.shares)
+        .set_item(Some(row))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.put(&token(&user), "PASSWORD", body("c2Vjb25k")).await,
+        (200, json!({ "result": "replaced_unreadable" }))
+    );
+    let (status, got) = app.get(&token(&user), "PASSWORD").await;
+    assert_eq!(
+        (status, got["cipherText"].as_str()),
+        (200, Some("c2Vjb25k"))
+    );
+    let kept = client
+        .scan()
+        .table_name(&app.tables.history)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.items().len(),
+        1,
+        "the unreadable row is kept in history"
+    );
+}
+
 /// The two halves never mix: a custodian share in the client tables does not open as a client
 /// share (the kind is bound into every envelope), and the client-share function refuses to start
 /// unless configured for the client half.

@@ -234,7 +234,7 @@ async fn a_share_wrapped_by_another_kms_key_is_refused() {
 }
 
 #[tokio::test]
-async fn an_item_without_a_sealed_envelope_is_never_served_nor_silently_replaced() {
+async fn an_item_without_a_sealed_envelope_is_never_served_and_is_set_aside_by_the_next_share() {
     let f = Fixture::new().await;
     let client_id = unique("cli");
     // What an attacker with table access, or a bad hand-edit, could write: a plaintext share.
@@ -261,14 +261,114 @@ async fn an_item_without_a_sealed_envelope_is_never_served_nor_silently_replaced
         (200, json!({ "backupShares": [SHARE] })),
         "the sealed share is served, the unsealed one never"
     );
-    // A /backup onto the unsealed row is a 500 (and an alarm), and leaves it for investigation.
+    // Portal deletes its copy whatever the answer: a /backup onto the unreadable row stores the
+    // new share, and the row goes to history exactly as it was, marked, for investigation.
     let (status, reply) = backup(&f.store, &client_id, "GDRIVE", "a new share").await;
     assert_eq!(
-        (status, reply["error"]["code"].as_str()),
-        (500, Some("stored_share_unreadable"))
+        (status, reply["result"].as_str()),
+        (200, Some("replaced_unreadable"))
     );
-    assert_eq!(current_item(&f, &client_id, "GDRIVE").await, unsealed);
-    assert!(f.scan(&f.tables.history).await.is_empty());
+    let history = f.scan(&f.tables.history).await;
+    assert_eq!(history.len(), 1);
+    assert_set_aside(&history[0], &unsealed, "sealFormat");
+    assert_eq!(
+        number(
+            &current_item(&f, &client_id, "GDRIVE").await,
+            schema::VERSION
+        ),
+        2
+    );
+    let (status, fetched) = fetch(&f.store, &client_id).await;
+    assert_eq!(status, 200);
+    let mut shares: Vec<&str> = fetched["backupShares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|share| share.as_str().unwrap())
+        .collect();
+    shares.sort();
+    assert_eq!(shares, ["a new share", SHARE]);
+}
+
+/// `kept` is `original` set aside: every attribute as it was, plus the history key and a mark
+/// naming the attribute it failed on.
+fn assert_set_aside(kept: &Item, original: &Item, cause: &str) {
+    for (name, value) in original {
+        if name != schema::VERSION {
+            assert_eq!(kept.get(name), Some(value), "{name} changed");
+        }
+    }
+    assert_eq!(
+        kept.get(schema::SET_ASIDE_UNREADABLE),
+        Some(&AttributeValue::S(cause.into()))
+    );
+    assert!(kept.contains_key(schema::OWNER) && kept.contains_key(schema::REPLACED_AT));
+}
+
+fn number(item: &Item, name: &str) -> u64 {
+    item[name].as_n().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_row_a_rolled_back_deployment_left_never_costs_the_next_share_of_either_half() {
+    let f = Fixture::new().await;
+    let client_id = unique("cli");
+    backup(&f.store, &client_id, "GDRIVE", SHARE).await;
+    // A canary of a later release sealed this row in a format this one does not know, then
+    // CodeDeploy rolled the functions back; or a hand edit dropped the version.
+    let mut newer = current_item(&f, &client_id, "GDRIVE").await;
+    newer.insert(schema::SEAL_FORMAT.into(), AttributeValue::N("99".into()));
+    put_item(&f, newer.clone()).await;
+    let (status, reply) = backup(&f.store, &client_id, "GDRIVE", "after the rollback").await;
+    assert_eq!(
+        (status, reply["result"].as_str()),
+        (200, Some("replaced_unreadable"))
+    );
+    let history = f.scan(&f.tables.history).await;
+    assert_eq!(history.len(), 1);
+    assert_set_aside(&history[0], &newer, "sealFormat");
+    assert_eq!(number(&history[0], schema::VERSION), 1);
+
+    let mut versionless = current_item(&f, &client_id, "GDRIVE").await;
+    versionless.remove(schema::VERSION);
+    put_item(&f, versionless.clone()).await;
+    let (status, reply) = backup(&f.store, &client_id, "GDRIVE", "after the hand edit").await;
+    assert_eq!(
+        (status, reply["result"].as_str()),
+        (200, Some("replaced_unreadable"))
+    );
+    let history = f.scan(&f.tables.history).await;
+    assert_eq!(
+        history.len(),
+        2,
+        "the set-aside version kept, nothing overwritten"
+    );
+    assert_eq!(
+        fetch(&f.store, &client_id).await,
+        (200, json!({ "backupShares": ["after the hand edit"] }))
+    );
+
+    // The real backup binary answers 200 and counts it, with no share in its logs.
+    let mut unreadable = current_item(&f, &client_id, "GDRIVE").await;
+    unreadable.insert(schema::NONCE.into(), AttributeValue::S("not binary".into()));
+    put_item(&f, unreadable).await;
+    let function = Function::start(&binary("backup"), &f.function_env(SECRET)).await;
+    let mut event: Value =
+        serde_json::from_str(&local_aws::events::event("backup-multi-backup.json")).unwrap();
+    local_aws::events::set_header(&mut event, "X-Webhook-Secret", &[SECRET]);
+    event["body"] = json!({ "clientId": client_id, "backupMethod": "GDRIVE", "share": SHARE })
+        .to_string()
+        .into();
+    let response = function
+        .invoke(&event.to_string())
+        .await
+        .expect("a response");
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let logs = function
+        .output_when(|logs| logs.contains("UnreadableSharesSetAside"))
+        .await;
+    assert!(logs.contains("\"unreadable\":\"nonce\""), "{logs}");
+    assert!(!logs.contains(CANARY), "a share reached the logs");
 }
 
 #[tokio::test]
@@ -490,7 +590,10 @@ async fn refused_requests_never_wait_and_only_a_plausible_secret_reads_secrets_m
     let reads = calls.load(std::sync::atomic::Ordering::Relaxed) - after_init;
     let allowed = 2 * (elapsed.as_millis() / interval.as_millis() + 1) as usize;
     assert!(reads <= allowed, "{reads} reads in {elapsed:?}");
-    assert_eq!(status(refused_event(&["the-real-secret-0123456789"])).await, 200);
+    assert_eq!(
+        status(refused_event(&["the-real-secret-0123456789"])).await,
+        200
+    );
 }
 
 #[tokio::test]

@@ -14,6 +14,9 @@ pub enum Stored {
     Replaced,
     /// The identical share was already current: nothing was written.
     Unchanged,
+    /// The current row could not be read as a share (a hand edit, a bad merge, a newer format
+    /// left by a rollback); it was set aside in history as it was before this one replaced it.
+    ReplacedUnreadable,
 }
 
 impl Stored {
@@ -22,6 +25,7 @@ impl Stored {
             Self::Created => "created",
             Self::Replaced => "replaced",
             Self::Unchanged => "unchanged",
+            Self::ReplacedUnreadable => "replaced_unreadable",
         }
     }
 }

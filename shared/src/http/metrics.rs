@@ -74,8 +74,12 @@ pub mod name {
     pub const ORPHAN_SHARES: &str = "OrphanShares";
     pub const RETIRED_SHARES: &str = "RetiredShares";
 
+    /// A current row that did not read as a share, set aside in history so that a new share
+    /// (custodian or client) could be stored: a hand edit, a bad merge or a rolled-back format.
+    pub const UNREADABLE_SHARES_SET_ASIDE: &str = "UnreadableSharesSetAside";
+
     /// Every metric the functions emit.
-    pub const ALL: [&str; 26] = [
+    pub const ALL: [&str; 27] = [
         BACKUPS,
         SHARES_CREATED,
         SHARES_REPLACED,
@@ -102,6 +106,7 @@ pub mod name {
         UNRECOVERABLE_PAIRS,
         ORPHAN_SHARES,
         RETIRED_SHARES,
+        UNREADABLE_SHARES_SET_ASIDE,
     ];
 }
 
@@ -184,6 +189,10 @@ pub fn client_backup_share(outcome: &str, status: u16, returned: usize) {
         ("created" | "replaced" | "unchanged", _) => {
             counter!(name::CLIENT_BACKUP_SHARES_STORED).increment(1)
         }
+        ("replaced_unreadable", _) => {
+            counter!(name::CLIENT_BACKUP_SHARES_STORED).increment(1);
+            counter!(name::UNREADABLE_SHARES_SET_ASIDE).increment(1);
+        }
         (_, 500..) => counter!(name::CLIENT_BACKUP_SHARE_SERVER_ERRORS).increment(1),
         _ => {}
     }
@@ -219,6 +228,10 @@ pub fn record(route: Route, authenticated: bool, outcome: &Outcome<'_>, latency_
         Outcome::Stored(Stored::Created) => count(name::SHARES_CREATED, 1),
         Outcome::Stored(Stored::Replaced) => count(name::SHARES_REPLACED, 1),
         Outcome::Stored(Stored::Unchanged) => count(name::SHARES_UNCHANGED, 1),
+        Outcome::Stored(Stored::ReplacedUnreadable) => {
+            count(name::SHARES_REPLACED, 1);
+            count(name::UNREADABLE_SHARES_SET_ASIDE, 1);
+        }
         Outcome::Fetched {
             shares,
             unreadable,

@@ -1,7 +1,7 @@
 //! The few DynamoDB calls everything else is made of: one consistent read of a current share,
 //! one conditional put, one paginated query, and one retry policy for writers that lose a race.
 
-use super::item::{Item, StoredShare, number, owner_value, row_key, whole};
+use super::item::{Item, number, owner_value, whole};
 use super::{DynamoDbStore, schema};
 use crate::aws::error_detail;
 use crate::domain::{Owner, StoreError};
@@ -39,13 +39,6 @@ impl Retry {
     }
 }
 
-/// The current item of one share, as read before replacing it.
-pub struct CurrentItem {
-    pub share: StoredShare,
-    pub version: u64,
-    pub item: Item,
-}
-
 /// What must be true for a conditional put to write.
 pub enum Condition {
     /// No item has this key yet.
@@ -55,6 +48,9 @@ pub enum Condition {
     AbsentOrSameShare(String),
     /// The item there has this version: nobody replaced it since it was read.
     Version(u64),
+    /// The item there has this raw `version` attribute (or, `None`, an item without one): an
+    /// unreadable row, unchanged since it was read.
+    VersionAttribute(Option<AttributeValue>),
 }
 
 /// How a conditional put ended, short of failing: a writer that did not write lost a race.
@@ -75,30 +71,6 @@ pub enum Order {
 }
 
 impl DynamoDbStore {
-    /// The current share of `owner`, strongly consistent: Portal fetches right after `/backup`.
-    pub(super) async fn read_current(
-        &self,
-        owner: Owner<'_>,
-    ) -> Result<Option<CurrentItem>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.shares)
-            .set_key(Some(row_key(owner)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| unavailable("GetItem", &error))?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        Ok(Some(CurrentItem {
-            share: StoredShare::from_item(&item)?,
-            version: number(&item, schema::VERSION)?,
-            item,
-        }))
-    }
-
     /// The highest version of this share kept in history, if any.
     pub(super) async fn newest_kept_version(
         &self,
@@ -146,6 +118,16 @@ impl DynamoDbStore {
                 .condition_expression("#version = :version")
                 .expression_attribute_names("#version", schema::VERSION)
                 .expression_attribute_values(":version", whole(version)),
+            Condition::VersionAttribute(Some(raw)) => put
+                .condition_expression("#version = :version")
+                .expression_attribute_names("#version", schema::VERSION)
+                .expression_attribute_values(":version", raw),
+            Condition::VersionAttribute(None) => put
+                .condition_expression(
+                    "attribute_exists(#partition) AND attribute_not_exists(#version)",
+                )
+                .expression_attribute_names("#partition", partition)
+                .expression_attribute_names("#version", schema::VERSION),
         };
         match put.send().await {
             Ok(_) => Ok(Put::Written),

@@ -10,6 +10,7 @@ use super::item::{
     Item, StoredShare, audit_record, owner_value, restored_item, share_record, slot_of, string,
     text, whole,
 };
+use super::row::{Current, readable_or_named};
 use super::write::Pruning;
 use super::{DynamoDbStore, schema};
 use crate::domain::custody::{
@@ -80,7 +81,11 @@ impl Custody for DynamoDbStore {
             return Err(self.unknown(owner).await);
         }
         let current = current.map(|current| share_record(&current.item, true));
-        let kept = kept.iter().map(|item| share_record(item, false));
+        // A row set aside unreadable is kept as it was, for a person to look at; it has no record.
+        let kept = kept
+            .iter()
+            .filter(|item| readable_or_named(item))
+            .map(|item| share_record(item, false));
         Ok(current.into_iter().chain(kept).collect::<Result<_, _>>()?)
     }
 
@@ -105,9 +110,14 @@ impl Custody for DynamoDbStore {
         let mut audited = false;
         for attempt in 0..RETRY.attempts {
             RETRY.pause(attempt).await;
-            let current = self.read_current(owner).await?;
-            expect.check(current.as_ref().map(|current| current.version))?;
-            if let Some(current) = &current
+            // An unreadable current row is set aside, as `/backup` does, never in the way.
+            let current = self.read_row(owner).await?;
+            expect.check(
+                current
+                    .as_ref()
+                    .map(|current| current.version().unwrap_or(0)),
+            )?;
+            if let Some(Current::Share(current)) = &current
                 && current.share.sha256 == record.share_sha256
             {
                 return Ok(Restored::AlreadyCurrent {

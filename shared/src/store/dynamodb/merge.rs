@@ -68,7 +68,7 @@ impl DynamoDbStore {
                 None => self.create(owner, promoted).await?,
                 // Newer as Portal sent it: a reseal raises the version, not the share's age.
                 Some(current) if sent(item, version) > sent(&current.item, current.version) => {
-                    self.replace(owner, promoted, current, Pruning::Apply)
+                    self.replace(owner, promoted, current.into(), Pruning::Apply)
                         .await?
                 }
                 Some(_) => {

@@ -5,6 +5,7 @@
 //!
 //! - [`schema`]: attribute names; [`item`]: items in and records out;
 //! - `calls`: the conditional put, the paginated query and the retry policy the rest share;
+//!   `row`: a key's current row, a share or one that does not read and is set aside;
 //! - `write`: `/backup`; `read`: `/backup/fetch`; `custody`: the operator's jobs and eject.
 //! - [`portable`]: the sealed copy of every table that `custody dump` writes and `custody load` reads;
 //!   [`merge`]: `custody load --merge`, a dump of a damaged table merged into restored ones;
@@ -21,6 +22,7 @@ pub mod portable;
 mod read;
 pub mod reseal;
 mod retire;
+mod row;
 pub mod schema;
 pub mod slot;
 mod write;

@@ -76,7 +76,7 @@ impl DynamoDbStore {
         // Conditional on the version read: a share Portal sent meanwhile is never displaced.
         Ok(
             match self
-                .replace(owner, promoted, current, Pruning::Skip)
+                .replace(owner, promoted, current.into(), Pruning::Skip)
                 .await?
             {
                 Some(version) => Resealed::Resealed {

@@ -54,6 +54,9 @@ pub const RESTORED_FROM: &str = "restoredFrom";
 /// Shares table: the version this share had when Portal sent it, before `custody reseal` sealed
 /// it again (once or more) under a higher version.
 pub const RESEALED_FROM: &str = "resealedFrom";
+/// On a history item: it was a current item that could not be read (the attribute it failed on),
+/// set aside exactly as it was so that a new share could be stored.
+pub const SET_ASIDE_UNREADABLE: &str = "setAsideUnreadable";
 /// Audit table: sort key, the time of the record in nanoseconds since 1970.
 pub const RECORDED_AT: &str = "recordedAt";
 /// Audit records: the `digest` of the record before this one of the same share ("" for the

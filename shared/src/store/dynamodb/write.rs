@@ -6,8 +6,9 @@
 //! crash nor a concurrent writer can lose a share. Nothing here deletes an item; with pruning
 //! opted into, a version only gets an expiry once five newer ones are kept.
 
-use super::calls::{Condition, CurrentItem, Put, RETRY};
-use super::item::{Item, current_item, history_item, owner_value, whole, with_version};
+use super::calls::{Condition, Put, RETRY};
+use super::item::{Item, current_item, history_item, owner_value, text, whole, with_version};
+use super::row::{Current, CurrentItem, UnreadableItem};
 use super::{DynamoDbStore, schema};
 use crate::aws::error_detail;
 use crate::domain::{Backup, Owner, StoreError, Stored};
@@ -35,7 +36,7 @@ impl ShareWriter for DynamoDbStore {
         let owner = Owner::of(backup);
         // Sealing needs KMS and reading needs DynamoDB: they overlap, so a new share costs one
         // round trip before its put, as its raw twin.
-        let (first_read, sealed) = tokio::try_join!(self.read_current(owner), async {
+        let (first_read, sealed) = tokio::try_join!(self.read_row(owner), async {
             Ok(self.share_key.seal(owner, &backup.share).await?)
         })?;
         let mut first_read = Some(first_read);
@@ -43,7 +44,7 @@ impl ShareWriter for DynamoDbStore {
             RETRY.pause(attempt).await;
             let found = match first_read.take() {
                 Some(found) => found,
-                None => self.read_current(owner).await?,
+                None => self.read_row(owner).await?,
             };
             let promoted = current_item(backup, &sealed);
             let written = match found {
@@ -60,11 +61,22 @@ impl ShareWriter for DynamoDbStore {
                 // or without today's escrow wrap it is sealed again, the old copy kept in
                 // history, so that an earlier key can be dropped from AcceptedShareKeyArns and
                 // every share gains the escrow wrap.
-                Some(current)
+                Some(Current::Share(current))
                     if current.share.sha256 == sha256
                         && !current.share.sealed.needs_sealing_again(&sealed) =>
                 {
                     Some(Stored::Unchanged)
+                }
+                // A row that does not read never costs Portal's share: it goes to history as it
+                // is (logged and counted by the answer), and the new share becomes current.
+                Some(unreadable @ Current::Unreadable(UnreadableItem { cause, .. })) => {
+                    tracing::warn!(
+                        unreadable = cause,
+                        "the current row does not read as a share: set aside in history"
+                    );
+                    self.replace(owner, promoted, unreadable, Pruning::Apply)
+                        .await?
+                        .map(|_| Stored::ReplacedUnreadable)
                 }
                 Some(current) => self
                     .replace(owner, promoted, current, Pruning::Apply)
@@ -106,7 +118,8 @@ impl DynamoDbStore {
     }
 
     /// Moves `old` to history, then makes `promoted` (a current item without its version) current
-    /// if `old` still is. The new version, or `None` if another writer changed the key first.
+    /// if `old` still is. The new version, or `None` if another writer changed the key first. An
+    /// unreadable `old` is set aside as it is, under the same guarantee.
     ///
     /// The order is the guarantee: the old share is durable in history before the conditional
     /// put can replace it, so a crash between the two leaves a copy of a still-current share and
@@ -116,15 +129,18 @@ impl DynamoDbStore {
         &self,
         owner: Owner<'_>,
         promoted: Item,
-        old: CurrentItem,
+        old: Current,
         pruning: Pruning,
     ) -> Result<Option<u64>, StoreError> {
-        let read_version = old.version;
-        let archived = self.archive(owner, old).await?;
+        let read_version = old.version().unwrap_or(0);
+        let still_current = old.still_current();
+        let archived = match old {
+            Current::Share(old) => self.archive(owner, old).await?,
+            Current::Unreadable(old) => self.set_aside(owner, old).await?,
+        };
         // Above the archived copy, so the next replacement finds its version free in history.
         let next = archived.max(read_version) + 1;
         let promoted = with_version(promoted, next);
-        let still_current = Condition::Version(read_version);
         let shares = &self.tables.shares;
         let put = self.put_if(shares, schema::CLIENT_ID, promoted, still_current);
         if put.await? != Put::Written {
@@ -160,6 +176,34 @@ impl DynamoDbStore {
                 Put::Conflicted => {}
                 Put::ConditionFailed => {
                     item.insert(schema::ARCHIVED_FROM.into(), whole(old.version));
+                    version = self.newest_kept_version(owner).await?.unwrap_or(0) + 1;
+                }
+            }
+        }
+        Err(RETRY.exhausted())
+    }
+
+    /// Copies an unreadable current item into history exactly as it is, marked with the attribute
+    /// it failed on, under its own version if free, else above every kept one; the version it was
+    /// kept under. Nothing kept is overwritten; a retry after a lost race may keep it twice.
+    async fn set_aside(&self, owner: Owner<'_>, old: UnreadableItem) -> Result<u64, StoreError> {
+        let mut item = history_item(owner, old.item);
+        item.insert(schema::SET_ASIDE_UNREADABLE.into(), text(old.cause));
+        let mut version = match old.version {
+            Some(version) => version,
+            None => self.newest_kept_version(owner).await?.unwrap_or(0) + 1,
+        };
+        for attempt in 0..RETRY.attempts {
+            RETRY.pause(attempt).await;
+            let copy = with_version(item.clone(), version);
+            let put = self.put_if(&self.tables.history, schema::OWNER, copy, Condition::Absent);
+            match put.await? {
+                Put::Written => return Ok(version),
+                Put::Conflicted => {}
+                Put::ConditionFailed => {
+                    if let Some(from) = old.version {
+                        item.insert(schema::ARCHIVED_FROM.into(), whole(from));
+                    }
                     version = self.newest_kept_version(owner).await?.unwrap_or(0) + 1;
                 }
             }
