@@ -250,6 +250,67 @@ async fn opted_in_pruning_never_expires_the_newest_five_versions() {
     );
 }
 
+/// Makes the current share of `client_id` look stored `ago` in the past.
+async fn stored_ago(f: &Fixture, client_id: &str, ago: Duration) {
+    let then = humantime::format_rfc3339_nanos(SystemTime::now() - ago).to_string();
+    f.client
+        .update_item()
+        .table_name(&f.tables.shares)
+        .key(schema::CLIENT_ID, AttributeValue::S(client_id.into()))
+        .key(schema::BACKUP_METHOD, AttributeValue::S("UNKNOWN".into()))
+        .update_expression("SET #storedAt = :then")
+        .expression_attribute_names("#storedAt", schema::STORED_AT)
+        .expression_attribute_values(":then", AttributeValue::S(then))
+        .send()
+        .await
+        .expect("storedAt rewritten");
+}
+
+#[tokio::test]
+async fn junk_never_pushes_out_the_newest_share_that_was_current_for_a_day() {
+    let f = Fixture::with_retention(HistoryRetention::days(30)).await;
+    let day = Duration::from_secs(86_400);
+    // The user's good share, current for two days; then a burst of junk (a leaked secret).
+    let client_id = unique("cli");
+    backup(&f.store, &client_id, None, "good share").await;
+    stored_ago(&f, &client_id, 2 * day).await;
+    for n in 0..12 {
+        backup(&f.store, &client_id, None, &format!("junk {n}")).await;
+    }
+    let history = kept(&f, &client_id).await;
+    assert_eq!(n(&history[0], schema::VERSION), 1);
+    assert_eq!(f.share_in(&history[0]).await, "good share");
+    assert!(
+        !history[0].contains_key(schema::EXPIRES_AT),
+        "the only proven version was given an expiry"
+    );
+    assert!(
+        history[1..7]
+            .iter()
+            .all(|item| item.contains_key(schema::EXPIRES_AT)),
+        "junk past the newest five still expires"
+    );
+
+    // Two proven versions: the older one may go, the newer one stays.
+    let client_id = unique("cli");
+    for share in ["good 1", "good 2"] {
+        backup(&f.store, &client_id, None, share).await;
+        stored_ago(&f, &client_id, 2 * day).await;
+    }
+    for n in 0..6 {
+        backup(&f.store, &client_id, None, &format!("junk {n}")).await;
+    }
+    let history = kept(&f, &client_id).await;
+    assert!(
+        history[0].contains_key(schema::EXPIRES_AT),
+        "version 1 expires"
+    );
+    assert!(
+        !history[1].contains_key(schema::EXPIRES_AT),
+        "version 2 is kept"
+    );
+}
+
 #[tokio::test]
 async fn a_current_row_deleted_by_hand_never_blocks_its_key() {
     let f = Fixture::new().await;

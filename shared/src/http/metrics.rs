@@ -50,6 +50,9 @@ pub mod name {
     pub const COLD_STARTS: &str = "ColdStarts";
     /// Counted where the escrow wrap is made.
     pub use crate::kms::ESCROW_WRAPS_MISSED;
+    /// With pruning opted into: an expiry given to a version that had been current for over a
+    /// day (a newer one had too). Every one is alarmed: junk does not live that long.
+    pub use crate::store::dynamodb::prune::PROVEN_VERSIONS_PRUNED;
     /// Client backup shares the app stored (created, replaced or unchanged).
     pub const CLIENT_BACKUP_SHARES_STORED: &str = "ClientBackupSharesStored";
     /// Client backup shares returned to the app: an unusual rate is a stolen token harvesting.
@@ -79,7 +82,7 @@ pub mod name {
     pub const UNREADABLE_SHARES_SET_ASIDE: &str = "UnreadableSharesSetAside";
 
     /// Every metric the functions emit.
-    pub const ALL: [&str; 27] = [
+    pub const ALL: [&str; 28] = [
         BACKUPS,
         SHARES_CREATED,
         SHARES_REPLACED,
@@ -107,6 +110,7 @@ pub mod name {
         ORPHAN_SHARES,
         RETIRED_SHARES,
         UNREADABLE_SHARES_SET_ASIDE,
+        PROVEN_VERSIONS_PRUNED,
     ];
 }
 

@@ -19,6 +19,7 @@ pub mod merge;
 pub mod pair_ids;
 mod pair_restore;
 pub mod portable;
+pub mod prune;
 mod read;
 pub mod reseal;
 mod retire;
@@ -28,7 +29,7 @@ pub mod slot;
 mod write;
 
 pub use item::{Item, StoredShare};
-pub use write::NEWEST_VERSIONS_NEVER_PRUNED;
+pub use prune::NEWEST_VERSIONS_NEVER_PRUNED;
 
 use crate::config::Tables;
 use crate::kms::ShareKey;

@@ -4,22 +4,14 @@
 //! A replacement first copies the old share into history, keyed by its version, and only then
 //! makes the new one current, on condition that the version read is still current. So neither a
 //! crash nor a concurrent writer can lose a share. Nothing here deletes an item; with pruning
-//! opted into, a version only gets an expiry once five newer ones are kept.
+//! opted into, a version only gets an expiry by the rules in `prune`.
 
 use super::calls::{Condition, Put, RETRY};
-use super::item::{Item, current_item, history_item, owner_value, text, whole, with_version};
+use super::item::{Item, current_item, history_item, text, whole, with_version};
 use super::row::{Current, CurrentItem, UnreadableItem};
 use super::{DynamoDbStore, schema};
-use crate::aws::error_detail;
 use crate::domain::{Backup, Owner, StoreError, Stored};
 use crate::store::ShareWriter;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// With pruning opted into, the newest this many kept versions of a share never expire: a bad
-/// re-backup, or junk written with a leaked secret, cannot push every good copy out.
-pub const NEWEST_VERSIONS_NEVER_PRUNED: u64 = 5;
 
 /// Whether a replacement may give the version it pushes out of the newest five an expiry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,42 +201,5 @@ impl DynamoDbStore {
             }
         }
         Err(RETRY.exhausted())
-    }
-
-    /// With pruning opted into, gives an expiry to the version that `newest` (just archived)
-    /// pushed out of the newest [`NEWEST_VERSIONS_NEVER_PRUNED`]. Best effort: the share is
-    /// already stored, and a version that misses its expiry is simply kept.
-    async fn prune_below(&self, owner: Owner<'_>, newest: u64) {
-        let Some(keep) = self.tables.history_retention.duration() else {
-            return;
-        };
-        let Some(version) = newest.checked_sub(NEWEST_VERSIONS_NEVER_PRUNED) else {
-            return;
-        };
-        let expires = (SystemTime::now() + keep)
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.history)
-            .key(schema::OWNER, owner_value(owner))
-            .key(schema::VERSION, whole(version))
-            .update_expression("SET #expiresAt = :expiresAt")
-            .condition_expression("attribute_exists(#owner) AND attribute_not_exists(#expiresAt)")
-            .expression_attribute_names("#owner", schema::OWNER)
-            .expression_attribute_names("#expiresAt", schema::EXPIRES_AT)
-            .expression_attribute_values(":expiresAt", AttributeValue::N(expires.to_string()))
-            .send()
-            .await;
-        if let Err(error) = result
-            && !matches!(
-                error.as_service_error(),
-                Some(UpdateItemError::ConditionalCheckFailedException(_))
-            )
-        {
-            tracing::warn!(cause = %error_detail(&error), version, "could not set a history expiry; the version is kept");
-        }
     }
 }
