@@ -580,11 +580,13 @@ async fn a_restore_then_a_merge_of_the_damaged_tables_loses_no_share_acknowledge
         custody_json(&live, &["dump", "--out", restore_point]).code,
         0
     );
-    // Acknowledged after the restore point: a replacement, a new client, an export.
-    live.store
-        .put_share(&backup(&client, "GDRIVE-SECP256K1", "secp-2"))
-        .await
-        .unwrap();
+    // Acknowledged after the restore point: two replacements, a new client, an export.
+    for text in ["secp-2", "secp-3"] {
+        live.store
+            .put_share(&backup(&client, "GDRIVE-SECP256K1", text))
+            .await
+            .unwrap();
+    }
     live.store
         .put_share(&backup(&late, "GDRIVE-SECP256K1", "late-1"))
         .await
@@ -620,13 +622,24 @@ async fn a_restore_then_a_merge_of_the_damaged_tables_loses_no_share_acknowledge
     assert_eq!(custody_json(&live, &["dump", "--out", damaged]).code, 0);
     let restored = Fixture::new().await;
     assert_eq!(custody_json(&restored, &["load", restore_point]).code, 0);
+    // The stack switched to the restored tables, Portal stores its newest share there before
+    // the merge: version 2 here, below the damaged table's version 3, and still the newest.
+    let switched =
+        Function::start(&binary("backup"), &with_share_key(&restored, &live.key_id)).await;
+    let body =
+        json!({ "clientId": client, "backupMethod": "GDRIVE-SECP256K1", "share": share("secp-4") });
+    let stored = switched
+        .invoke(&rest_event("/backup", &body.to_string()).to_string())
+        .await
+        .unwrap();
+    assert_eq!(stored["statusCode"], 200, "{stored}");
     // 3. Merge the damaged dump into the restored tables.
     let merged = custody_json(&restored, &["load", "--merge", damaged]);
     assert_eq!(merged.code, 0, "{}{}", merged.stdout, merged.stderr);
     let report = merged.json();
     assert_eq!(
-        report["current"], 2,
-        "secp-2 over secp-1, and the late client: {report}"
+        report["current"], 1,
+        "the late client; secp-3 is older than secp-4 whatever its version: {report}"
     );
     assert_eq!(report["audit"], 1, "{report}");
     assert_eq!(report["verified"], report["lines"], "{report}");
@@ -636,7 +649,7 @@ async fn a_restore_then_a_merge_of_the_damaged_tables_loses_no_share_acknowledge
     let env = with_share_key(&restored, &live.key_id);
     let fetch = Function::start(&binary("backup-fetch"), &env).await;
     for (who, expected) in [
-        (&client, vec![share("ed-1"), share("secp-2")]),
+        (&client, vec![share("ed-1"), share("secp-4")]),
         (&late, vec![share("late-1")]),
     ] {
         let body = json!({ "clientId": who }).to_string();
@@ -656,7 +669,12 @@ async fn a_restore_then_a_merge_of_the_damaged_tables_loses_no_share_acknowledge
     }
     let history = custody_json(&restored, &["history", &client, "GDRIVE-SECP256K1"]).json();
     let versions = history["shares"].as_array().unwrap();
-    assert_eq!(versions.len(), 2, "secp-1 kept once, not twice: {history}");
+    assert_eq!(
+        versions.len(),
+        4,
+        "secp-4 current, secp-1 kept once (not twice), secp-2 and secp-3 kept: {history}"
+    );
+    assert_eq!(versions[0]["current"], true, "{history}");
     let audit = custody_json(&restored, &["audit", &client, "GDRIVE-SECP256K1"]);
     assert_eq!(
         audit.code, 0,

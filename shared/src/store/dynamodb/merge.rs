@@ -2,9 +2,11 @@
 //! (restored from point-in-time recovery or AWS Backup), so that no share acknowledged after the
 //! restore point is left behind in the damaged copy.
 //!
-//! A dumped current share becomes current only if it is newer (a higher version, before any
-//! reseal) than what is current, which then goes to history, as any replacement does; otherwise it goes to history
-//! itself. History and audit items go in where their key is free; a history version taken by a
+//! A dumped current share becomes current only if Portal stored it later than what is current
+//! (which then goes to history, as any replacement does); otherwise it goes to history itself.
+//! "Later" is by each share's `storedAt`, the time its write was acknowledged, with the SHA-256 as
+//! the tie-break: never by version numbers, which the damaged and the restored tables each count
+//! on their own after the restore point. History and audit items go in where their key is free; a history version taken by a
 //! different share puts the dumped one above every kept version, marked with the version it had
 //! (`archivedFrom`), as a replacement does. Nothing is overwritten, nothing is left out, and a
 //! merge run twice changes nothing the second time.
@@ -18,10 +20,17 @@ use super::portable::{Loaded, TableRole};
 use super::write::Pruning;
 use super::{DynamoDbStore, schema};
 use crate::domain::{Owner, StoreError};
+use std::time::SystemTime;
 
-/// The version a current item had when its share was stored, before any `custody reseal`.
-fn sent(item: &Item, version: u64) -> u64 {
-    number(item, schema::RESEALED_FROM).unwrap_or(version)
+/// When Portal's write of an item's share was acknowledged (a reseal keeps it; a restore is an
+/// operator's write of its own), then its SHA-256: a total order the same on every run, so two
+/// merges never disagree. An item without a readable `storedAt` (none was ever written without
+/// one) sorts first.
+fn acknowledged(item: &Item) -> (Option<SystemTime>, &str) {
+    let stored_at = string(item, schema::STORED_AT)
+        .ok()
+        .and_then(|text| humantime::parse_rfc3339_weak(text).ok());
+    (stored_at, string(item, schema::SHARE_SHA256).unwrap_or(""))
 }
 
 /// What merging one item did.
@@ -66,8 +75,8 @@ impl DynamoDbStore {
                     return Ok(Merged::AlreadyThere);
                 }
                 None => self.create(owner, promoted).await?,
-                // Newer as Portal sent it: a reseal raises the version, not the share's age.
-                Some(current) if sent(item, version) > sent(&current.item, current.version) => {
+                // Stored later by Portal: it becomes current, the other goes to history.
+                Some(current) if acknowledged(item) > acknowledged(&current.item) => {
                     self.replace(owner, promoted, current.into(), Pruning::Apply)
                         .await?
                 }

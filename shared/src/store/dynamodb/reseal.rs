@@ -70,7 +70,8 @@ impl DynamoDbStore {
                 promoted.insert(kept.into(), value.clone());
             }
         }
-        // The version Portal's share had, through any number of reseals (merge compares it).
+        // The version Portal's share had, through any number of reseals (for the record; merge
+        // orders shares by `storedAt`, which a reseal keeps).
         let sent = number(&current.item, schema::RESEALED_FROM).unwrap_or(current.version);
         promoted.insert(schema::RESEALED_FROM.into(), whole(sent));
         // Conditional on the version read: a share Portal sent meanwhile is never displaced.
