@@ -3,16 +3,18 @@
 //! codes, and that no output but an export's ever holds a share. The eject function's own
 //! checks run with the `events/` files in `binaries.rs`; here it is driven with its audit trail.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::domain::Owner;
 use custodian_backup::domain::Stored;
 use custodian_backup::domain::custody::{ExpectCurrent, Kept};
 use custodian_backup::domain::{Backup, BackupMethod, ClientId};
-use custodian_backup::store::{Custody, ShareReader, ShareWriter};
+use custodian_backup::store::{Custody, ShareExporter, ShareReader, ShareWriter};
 use local_aws::cli::{Run, custody, custody_with};
 use local_aws::events::rest_event;
 use local_aws::runtime_api::{Function, binary};
 use local_aws::{Fixture, aws_emulator, unique};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 const METHOD: &str = "GDRIVE-SECP256K1";
 
@@ -596,7 +598,11 @@ async fn audit_records_go_to_the_audit_table_only_and_are_never_overwritten() {
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
     let audit = f.scan(&f.tables.audit).await;
-    assert_eq!(audit.len(), 3, "three exports, three records");
+    let records = audit
+        .iter()
+        .filter(|item| item["recordedAt"].as_n().unwrap() != "0");
+    assert_eq!(records.count(), 3, "three exports, three records");
+    assert_eq!(audit.len(), 4, "and the share's head item");
     let history = f.scan(&f.tables.history).await;
     assert_eq!(history.len(), 2, "history holds versions 1 and 2 only");
     assert!(history.iter().all(|item| item.contains_key("sealedShare")));
@@ -715,26 +721,95 @@ async fn the_audit_trail_is_a_chain_and_a_record_rewritten_with_a_raw_put_breaks
         digests,
         witnessed.iter().map(String::as_str).collect::<Vec<_>>()
     );
-    let (oldest, middle) = (&records[2], &records[1]);
+    let (oldest, middle, newest) = (&records[2], &records[1], &records[0]);
     assert_eq!(oldest["previousDigest"], "");
     assert_eq!(middle["previousDigest"], oldest["digest"]);
+    assert_eq!(
+        records
+            .iter()
+            .map(|r| r["sequence"].as_u64())
+            .collect::<Vec<_>>(),
+        [Some(3), Some(2), Some(1)]
+    );
 
-    // Someone with PutItem on the audit table rewrites the oldest record's reason in place.
-    let owner = json!([c.id, METHOD]).to_string();
-    let mut item = f
-        .scan(&f.tables.audit)
+    // Someone with PutItem on the audit table (an operator, the eject role) but without the
+    // audit key's GenerateMac: each rewrite below is put back before the next.
+    let pristine = f.scan(&f.tables.audit).await;
+    let broken_at = |f: &Fixture, expected: &Value| {
+        let broken = custody(f, &["--json", "audit", &c.id, METHOD]);
+        assert_eq!(broken.code, 6, "{}", broken.stdout);
+        let error = &broken.json()["error"];
+        assert_eq!(error["code"], "audit_chain_broken");
+        let message = error["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(expected.as_str().unwrap()), "{message}");
+    };
+    // 1. The newest record's reason rewritten in place (its digest kept).
+    let mut rewritten = record_item(&pristine, &c.id, newest);
+    rewritten.insert("reason".into(), AttributeValue::S("nothing to see".into()));
+    put_audit(&f, rewritten).await;
+    broken_at(&f, &newest["recordedAt"]);
+    restore_audit(&f, &pristine).await;
+    // 2. The oldest one's, the chain after it left alone.
+    let mut rewritten = record_item(&pristine, &c.id, oldest);
+    rewritten.insert("reason".into(), AttributeValue::S("nothing to see".into()));
+    put_audit(&f, rewritten).await;
+    broken_at(&f, &oldest["recordedAt"]);
+    restore_audit(&f, &pristine).await;
+    // 3. The whole chain rebuilt: every reason changed, every digest recomputed and re-linked,
+    //    the head moved along (all a PutItem can do without the key: SHA-256 in place of MACs).
+    let mut previous = String::new();
+    for record in records.iter().rev() {
+        let mut item = record_item(&pristine, &c.id, record);
+        item.insert("reason".into(), AttributeValue::S("rebuilt".into()));
+        item.insert("previousDigest".into(), AttributeValue::S(previous.clone()));
+        let digest = custodian_backup::store::dynamodb::audit_item::audit_digest(&item);
+        item.insert("digest".into(), AttributeValue::S(digest.clone()));
+        put_audit(&f, item).await;
+        previous = digest;
+    }
+    let mut head = pristine
+        .iter()
+        .find(|item| item["recordedAt"].as_n().unwrap() == "0")
+        .unwrap()
+        .clone();
+    head.insert("digest".into(), AttributeValue::S(previous));
+    put_audit(&f, head).await;
+    broken_at(&f, &oldest["recordedAt"]);
+    restore_audit(&f, &pristine).await;
+    // 4. The newest record removed.
+    let newest_item = record_item(&pristine, &c.id, newest);
+    f.client
+        .delete_item()
+        .table_name(&f.tables.audit)
+        .key("shareKey", newest_item["shareKey"].clone())
+        .key("recordedAt", newest_item["recordedAt"].clone())
+        .send()
         .await
-        .into_iter()
+        .unwrap();
+    broken_at(&f, &middle["recordedAt"]);
+    restore_audit(&f, &pristine).await;
+    assert_eq!(custody(&f, &["--json", "audit", &c.id, METHOD]).code, 0);
+}
+
+/// The audit item of `record` (as `custody audit` printed it) among `items`.
+fn record_item(
+    items: &[HashMap<String, AttributeValue>],
+    client: &str,
+    record: &Value,
+) -> HashMap<String, AttributeValue> {
+    let owner = json!([client, METHOD]).to_string();
+    items
+        .iter()
         .find(|item| {
             item["shareKey"].as_s().ok() == Some(&owner)
                 && item["recordedAt"].as_n().ok().map(String::as_str)
-                    == oldest["recordedAt"].as_str()
+                    == record["recordedAt"].as_str()
         })
-        .expect("the oldest record");
-    item.insert(
-        "reason".into(),
-        aws_sdk_dynamodb::types::AttributeValue::S("nothing to see".into()),
-    );
+        .expect("the record's item")
+        .clone()
+}
+
+async fn put_audit(f: &Fixture, item: HashMap<String, AttributeValue>) {
     f.client
         .put_item()
         .table_name(&f.tables.audit)
@@ -742,15 +817,56 @@ async fn the_audit_trail_is_a_chain_and_a_record_rewritten_with_a_raw_put_breaks
         .send()
         .await
         .unwrap();
+}
 
-    let broken = custody(&f, &["--json", "audit", &c.id, METHOD]);
-    assert_eq!(broken.code, 6, "{}", broken.stdout);
-    let error = &broken.json()["error"];
-    assert_eq!(error["code"], "audit_chain_broken");
-    // The first record that no longer follows: the one after the rewritten one.
-    let message = error["message"].as_str().unwrap();
-    assert!(
-        message.contains(middle["recordedAt"].as_str().unwrap()),
-        "{message}"
+/// Puts every item of `pristine` back as it was.
+async fn restore_audit(f: &Fixture, pristine: &[HashMap<String, AttributeValue>]) {
+    for item in pristine {
+        put_audit(f, item.clone()).await;
+    }
+}
+
+#[tokio::test]
+async fn a_writer_whose_clock_is_an_hour_behind_never_breaks_the_audit_trail() {
+    let f = Fixture::new().await;
+    let c = client_with_history(&f).await;
+    // The eject function (Lambda's clock) writes first; then an operator's laptop an hour behind.
+    let export = [
+        "export",
+        &c.id,
+        METHOD,
+        "--print-share",
+        "--reason",
+        "on time",
+    ];
+    assert_eq!(custody(&f, &export).code, 0);
+    let late = f
+        .store_with_clock(|| std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .await;
+    let actor = custodian_backup::domain::custody::Actor {
+        arn: "arn:aws:iam::123456789012:user/laptop".into(),
+        via: custodian_backup::domain::custody::Via::Cli,
+        reason: Some("an hour behind".into()),
+    };
+    let (client_id, method) = (
+        ClientId::parse(&c.id).unwrap(),
+        BackupMethod::parse(METHOD).unwrap(),
+    );
+    let owner = Owner::new(&client_id, &method, None);
+    late.export(owner, None, &actor).await.expect("the export");
+    assert_eq!(custody(&f, &export).code, 0);
+    let audit = custody(&f, &["--json", "audit", &c.id, METHOD]);
+    assert_eq!(audit.code, 0, "{}", audit.stdout);
+    let records = audit.json();
+    let reasons: Vec<&str> = records["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| record["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["on time", "an hour behind", "on time"],
+        "newest first, by sequence"
     );
 }

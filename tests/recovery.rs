@@ -251,7 +251,7 @@ async fn a_dump_loaded_into_fresh_tables_serves_every_share_byte_for_byte() {
     let manifest = dumped.json();
     assert_eq!(
         manifest["items"],
-        json!({ "shares": 4, "history": 2, "audit": 1 }),
+        json!({ "shares": 4, "history": 2, "audit": 2 }),
         "{manifest}"
     );
     assert_eq!(manifest["kmsKeyIds"], json!([old.key_id]), "{manifest}");
@@ -291,7 +291,8 @@ async fn a_dump_loaded_into_fresh_tables_serves_every_share_byte_for_byte() {
     let new = Fixture::new().await;
     let loaded = custody_json(&new, &["load", path]);
     assert_eq!(loaded.code, 0, "{}", loaded.stderr);
-    let expected = json!({ "lines": 7, "written": 7, "alreadyThere": 0, "different": 0, "verified": 7, "conflicts": [] });
+    // Four shares, two kept versions, one audit record and its share's head.
+    let expected = json!({ "lines": 8, "written": 8, "alreadyThere": 0, "different": 0, "verified": 8, "conflicts": [] });
     assert_eq!(loaded.json(), expected);
     for run in [&dumped, &loaded] {
         let output = format!("{}{}", run.stdout, run.stderr);
@@ -303,7 +304,7 @@ async fn a_dump_loaded_into_fresh_tables_serves_every_share_byte_for_byte() {
     let again = custody_json(&new, &["load", path]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(again.json()["written"], 0, "a second load writes nothing");
-    assert_eq!(again.json()["alreadyThere"], 7);
+    assert_eq!(again.json()["alreadyThere"], 8);
 
     // The new stack's fetch function, with the old key (retained, or its replica): every share.
     let env = with_share_key(&new, &old.key_id);
@@ -641,7 +642,7 @@ async fn a_restore_then_a_merge_of_the_damaged_tables_loses_no_share_acknowledge
         report["current"], 1,
         "the late client; secp-3 is older than secp-4 whatever its version: {report}"
     );
-    assert_eq!(report["audit"], 1, "{report}");
+    assert_eq!(report["audit"], 2, "the export's record and its share's head: {report}");
     assert_eq!(report["verified"], report["lines"], "{report}");
     assert!(!merged.stdout.contains("0x5f3c") && !merged.stderr.contains("0x5f3c"));
 
@@ -1018,7 +1019,7 @@ async fn a_dump_from_point_in_time_exports_is_the_scan_dump_as_of_one_instant() 
     let manifest = exported.json();
     assert_eq!(
         manifest["items"],
-        json!({ "shares": 4, "history": 2, "audit": 1 })
+        json!({ "shares": 4, "history": 2, "audit": 2 })
     );
     assert!(
         manifest["consistency"]
@@ -1056,7 +1057,7 @@ async fn a_dump_from_point_in_time_exports_is_the_scan_dump_as_of_one_instant() 
     let new = Fixture::new().await;
     let loaded = custody_json(&new, &["load", from_export.to_str().unwrap()]);
     assert_eq!(loaded.code, 0, "{}", loaded.stderr);
-    assert_eq!(loaded.json()["verified"], 7);
+    assert_eq!(loaded.json()["verified"], 8);
     let fetch = Function::start(&binary("backup-fetch"), &with_share_key(&new, &old.key_id)).await;
     let (client, current) = &clients[1];
     let event = rest_event("/backup/fetch", &json!({ "clientId": client }).to_string());

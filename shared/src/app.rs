@@ -1,6 +1,7 @@
 //! Wiring, once per cold start: environment → [`Config`] → AWS clients → the store and the
 //! authenticator a function serves with. Nothing here answers a request.
 
+use crate::audit_key::AuditKey;
 use crate::aws;
 use crate::budget;
 use crate::config::{Config, ConfigError, SecretConfig, ShareKeys, Tables};
@@ -79,5 +80,8 @@ pub fn store(keys: ShareKeys, tables: Tables, aws: &SdkConfig) -> DynamoDbStore 
         .accepting(keys.accepted_share_key_ids)
         .escrowing(keys.escrow_key_arn)
         .of_kind(keys.kind);
-    DynamoDbStore::new(aws_sdk_dynamodb::Client::new(aws), tables, key)
+    let audit_key = keys
+        .audit_key_id
+        .map(|key_id| AuditKey::new(aws_sdk_kms::Client::new(aws), key_id));
+    DynamoDbStore::new(aws_sdk_dynamodb::Client::new(aws), tables, key).signing_audit(audit_key)
 }

@@ -17,6 +17,7 @@
 //! `/backup/fetch` answering Portal, and an audited export (the CLI's or the eject endpoint's).
 
 pub mod app;
+pub mod audit_key;
 pub mod aws;
 pub mod budget;
 pub mod config;

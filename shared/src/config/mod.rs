@@ -13,6 +13,7 @@
 //! | `SHARES_TABLE` | DynamoDB table of current shares |
 //! | `HISTORY_TABLE` | DynamoDB table of replaced shares |
 //! | `AUDIT_TABLE` | DynamoDB table of audit records (exports, restores); only the CLI and eject write it |
+//! | `AUDIT_KEY_ID` | KMS HMAC key that signs each audit record; needed to write or check them |
 //! | `HISTORY_RETENTION_DAYS` | opt-in pruning: days a replaced share is kept once five newer versions are (default 0: forever) |
 //! | `CLIENT_SHARE_CALLERS` | the client-share function only: `app` (default; the owner is a token claim) or `backend` (the Enclave MPC API; the owner is the path's `clientId`, for SigV4 callers) |
 //! | `OWNER_CLAIM` | the client-share function for the app: the token claim naming a share's owner (default `sub`) |
@@ -45,6 +46,9 @@ pub struct ShareKeys {
     pub escrow_key_arn: Option<String>,
     /// Which half of a wallet's backup these keys seal.
     pub kind: ShareKind,
+    /// The HMAC key that signs each audit record (`AUDIT_KEY_ID`): needed by whoever writes or
+    /// checks the audit trail (the eject and reconcile functions, the custody CLI).
+    pub audit_key_id: Option<String>,
 }
 
 /// Where the webhook secret is read from.
@@ -136,6 +140,7 @@ impl Config {
                         });
                     }
                 },
+                audit_key_id: set("AUDIT_KEY_ID"),
             },
             tables: Tables {
                 shares: required("SHARES_TABLE")?,

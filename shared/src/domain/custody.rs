@@ -138,9 +138,12 @@ pub enum Action {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRecord {
-    /// The sort key: nanoseconds since 1970.
+    /// The sort key: nanoseconds since 1970, by the writer's clock (never used to order).
     pub recorded_at: String,
-    /// This record's digest, and the one it chains to (absent: written before the chain).
+    /// Its place in the share's trail; absent on records written before 0.4.0, which come first.
+    pub sequence: Option<u64>,
+    /// This record's digest (with a sequence, its MAC under the audit key), and the one it chains
+    /// to (absent: written before the chain).
     pub digest: String,
     pub previous_digest: Option<String>,
     pub at: String,

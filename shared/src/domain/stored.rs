@@ -68,6 +68,9 @@ pub enum StoreError {
     /// Sealing or opening a share failed: KMS unavailable, or a share that fails authentication.
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
+    /// An audit record must be written or checked, and no audit key is configured.
+    #[error("AUDIT_KEY_ID is not set: audit records are signed and checked with that KMS key")]
+    AuditKeyMissing,
     /// Every stored share of a client failed its integrity check (each was logged).
     #[error("all {0} stored shares of this client failed their integrity check")]
     AllUnreadable(usize),

@@ -99,6 +99,22 @@ pub async fn create_share_key() -> String {
         .expect("a new key has an ARN")
 }
 
+/// A new HMAC key for signing audit records, as the template's `AuditKey`; returns its ARN.
+pub async fn create_audit_key() -> String {
+    let key = patient_kms_client()
+        .await
+        .create_key()
+        .description("custodian backup audit records (tests)")
+        .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
+        .send()
+        .await
+        .expect("the emulator creates an HMAC key");
+    key.key_metadata
+        .and_then(|metadata| metadata.arn)
+        .expect("a new key has an ARN")
+}
+
 /// A new Secrets Manager secret holding `value` as `AWSCURRENT`; returns its ARN.
 pub async fn create_webhook_secret(value: &str) -> String {
     patient_secrets_client()

@@ -94,6 +94,7 @@ pub fn start_watched(name: &str, command: impl FnOnce(u16) -> String) -> String 
 }
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use custodian_backup::audit_key::AuditKey;
 use custodian_backup::config::HistoryRetention;
 use custodian_backup::config::Tables;
 use custodian_backup::domain::{Backup, Stored};
@@ -110,6 +111,8 @@ pub struct Fixture {
     pub store: DynamoDbStore,
     /// ARN of this fixture's KMS key.
     pub key_id: String,
+    /// ARN of this fixture's audit (HMAC) key.
+    pub audit_key_id: String,
     /// The DynamoDB Local the tables are in.
     pub dynamodb_endpoint: String,
     /// The same key, for opening what the store sealed.
@@ -143,17 +146,20 @@ impl Fixture {
         template::create_table(&client, &template::table("HistoryTable"), &tables.history).await;
         template::create_table(&client, &template::table("AuditTable"), &tables.audit).await;
         let key_id = aws_emulator::create_share_key().await;
+        let audit_key_id = Self::stack_audit_key().await;
         let store = DynamoDbStore::new(
             client.clone(),
             tables.clone(),
             Self::share_key(&key_id).await,
-        );
+        )
+        .signing_audit(Some(Self::audit_key(&audit_key_id).await));
         Self {
             client,
             tables,
             store,
             key: Self::share_key(&key_id).await,
             key_id,
+            audit_key_id,
             dynamodb_endpoint: dynamodb_endpoint.to_owned(),
         }
     }
@@ -163,12 +169,39 @@ impl Fixture {
         ShareKey::new(aws_emulator::kms_client().await, key_id.to_owned())
     }
 
+    /// A second store on these tables and keys whose audit records take their time from `clock`
+    /// (an operator's laptop whose clock is off).
+    pub async fn store_with_clock(&self, clock: fn() -> std::time::SystemTime) -> DynamoDbStore {
+        DynamoDbStore::new(
+            self.client.clone(),
+            self.tables.clone(),
+            Self::share_key(&self.key_id).await,
+        )
+        .signing_audit(Some(Self::audit_key(&self.audit_key_id).await))
+        .with_clock(clock)
+    }
+
+    /// One audit key for every fixture of a test process, as a stack keeps its `AuditKey` through
+    /// a table restore: records written before a restore still verify after it.
+    async fn stack_audit_key() -> String {
+        static KEY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+        KEY.get_or_init(aws_emulator::create_audit_key)
+            .await
+            .clone()
+    }
+
+    /// A handle on the audit key `key_id` in the KMS emulator.
+    pub async fn audit_key(key_id: &str) -> AuditKey {
+        AuditKey::new(aws_emulator::kms_client().await, key_id.to_owned())
+    }
+
     /// The environment `template.yaml` gives both functions, pointed at these tables in DynamoDB
     /// Local and this key in the KMS emulator, with JSON logs and malloc as in AWS.
     pub fn function_env<'a>(&'a self, secret: &'a str) -> Vec<(&'a str, &'a str)> {
         let mut env = vec![
             ("WEBHOOK_SECRET", secret),
             ("SHARE_KEY_ID", self.key_id.as_str()),
+            ("AUDIT_KEY_ID", self.audit_key_id.as_str()),
             ("SHARES_TABLE", self.tables.shares.as_str()),
             ("HISTORY_TABLE", self.tables.history.as_str()),
             ("AUDIT_TABLE", self.tables.audit.as_str()),

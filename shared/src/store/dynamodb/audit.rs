@@ -1,17 +1,31 @@
-//! The audit trail's writer: every export, restore and reseal adds one record, chained to the
-//! share's newest, before it acts; records are only ever added.
+//! The audit trail: every export, restore, reseal and retire adds one record before it acts;
+//! records are only ever added.
+//!
+//! Each record has its share's next `sequence` number and names the digest of the record before
+//! it (`previousDigest`); its own digest is a MAC under the audit key ([`AuditKey`]) of its
+//! attributes. The record and the share's head item (the newest `sequence` and `digest`) are
+//! written in one transaction, on condition that the head is still what was read: two writers
+//! never take the same number, and the order is the writers', never their clocks'. Records
+//! written before 0.4.0 have no sequence and a plain SHA-256 digest; they come first, ordered by
+//! `recordedAt` as they always were.
 
-use super::calls::{Condition, Order, Put, RETRY};
-use super::item::{audit_digest, audit_item, owner_value};
+use super::audit_item::{audit_canonical, audit_digest, audit_item};
+use super::calls::{RETRY, unavailable};
+use super::item::{Item, number, owner_value, string, text, whole};
 use super::{DynamoDbStore, schema};
+use crate::audit_key::AuditKey;
 use crate::domain::custody::{Action, Actor, ShareRecord};
 use crate::domain::{Owner, StoreError};
-use aws_sdk_dynamodb::types::AttributeValue;
-use std::time::{SystemTime, UNIX_EPOCH};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use sha2::{Digest, Sha256};
+use std::time::UNIX_EPOCH;
+
+/// Rounds a writer may lose to concurrent ones before it gives up.
+const ATTEMPTS: u32 = 64;
 
 impl DynamoDbStore {
-    /// Adds an audit record to the audit table, never over another: its sort key is the time in
-    /// nanoseconds, and a collision takes the next one.
+    /// Adds an audit record, chained to the share's newest and signed, never over another.
     pub(super) async fn audit(
         &self,
         owner: Owner<'_>,
@@ -19,40 +33,141 @@ impl DynamoDbStore {
         actor: &Actor,
         record: &ShareRecord,
     ) -> Result<(), StoreError> {
-        let mut item = audit_item(owner, action, actor, record);
-        // Chained to the newest record of this share, so that rewriting or removing one shows.
-        let partition = (schema::OWNER, owner_value(owner));
-        let newest = self
-            .query_all(&self.tables.audit, partition, Order::NewestFirst, &[])
-            .await?;
-        let previous = newest.first().map(audit_digest).unwrap_or_default();
-        item.insert(
-            schema::PREVIOUS_DIGEST.to_owned(),
-            AttributeValue::S(previous.clone()),
-        );
-        let mut nanos = SystemTime::now()
+        let key = self.audit_key()?;
+        let now = (self.clock)();
+        let mut nanos = now
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
-        for attempt in 0..RETRY.attempts {
+        for attempt in 0..ATTEMPTS {
             RETRY.pause(attempt).await;
-            let mut item = item.clone();
-            item.insert(
-                schema::RECORDED_AT.to_owned(),
-                AttributeValue::N(nanos.to_string()),
-            );
-            let digest = audit_digest(&item);
-            let put = self.put_if(&self.tables.audit, schema::OWNER, item, Condition::Absent);
-            match put.await? {
-                Put::Written => {
+            let (sequence, previous) = self.audit_head(owner).await?;
+            let mut item = audit_item(owner, action, actor, record, now);
+            item.insert(schema::PREVIOUS_DIGEST.into(), text(&previous));
+            item.insert(schema::SEQUENCE.into(), whole(sequence + 1));
+            item.insert(schema::RECORDED_AT.into(), nanoseconds(nanos));
+            let digest = key.sign(&Sha256::digest(audit_canonical(&item))).await?;
+            item.insert(schema::DIGEST.into(), text(&digest));
+            let head = Item::from([
+                (schema::OWNER.into(), owner_value(owner)),
+                (schema::RECORDED_AT.into(), whole(schema::HEAD_RECORDED_AT)),
+                (schema::SEQUENCE.into(), whole(sequence + 1)),
+                (schema::DIGEST.into(), text(&digest)),
+            ]);
+            match self.put_record(item, head, sequence).await? {
+                Written::Yes => {
                     // A copy of the digest outside the table: the log keeps what a rewrite hides.
-                    tracing::info!(client_id = %owner.client_id, backup_method = %owner.backup_method, recorded_at = %nanos, digest, previous_digest = %previous, "audit record written");
+                    tracing::info!(client_id = %owner.client_id, backup_method = %owner.backup_method, sequence = sequence + 1, recorded_at = %nanos, digest, previous_digest = %previous, "audit record written");
                     return Ok(());
                 }
-                Put::Conflicted => {}
-                Put::ConditionFailed => nanos += 1,
+                Written::KeyTaken => nanos += 1,
+                Written::HeadMoved => {}
             }
         }
-        Err(RETRY.exhausted())
+        Err(StoreError::Contended { attempts: ATTEMPTS })
     }
+
+    pub(super) fn audit_key(&self) -> Result<&AuditKey, StoreError> {
+        self.audit_key.as_ref().ok_or(StoreError::AuditKeyMissing)
+    }
+
+    /// The share's newest sequence number and digest: its head item's, or before any sequenced
+    /// record, 0 and the newest earlier record's digest ("" for none).
+    async fn audit_head(&self, owner: Owner<'_>) -> Result<(u64, String), StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.audit)
+            .key(schema::OWNER, owner_value(owner))
+            .key(schema::RECORDED_AT, whole(schema::HEAD_RECORDED_AT))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| unavailable("GetItem", &error))?;
+        if let Some(head) = output.item {
+            let digest = string(&head, schema::DIGEST)?.to_owned();
+            return Ok((number(&head, schema::SEQUENCE)?, digest));
+        }
+        let newest = self
+            .query(&self.tables.audit, schema::OWNER, owner_value(owner))
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|error| unavailable("Query", &error))?;
+        Ok((
+            0,
+            newest.items().first().map(audit_digest).unwrap_or_default(),
+        ))
+    }
+
+    /// Writes `record` and moves the head from `sequence` to the record's, both or neither.
+    async fn put_record(
+        &self,
+        record: Item,
+        head: Item,
+        sequence: u64,
+    ) -> Result<Written, StoreError> {
+        let table = &self.tables.audit;
+        let put_record = Put::builder()
+            .table_name(table)
+            .set_item(Some(record))
+            .condition_expression("attribute_not_exists(#owner)")
+            .expression_attribute_names("#owner", schema::OWNER);
+        let put_head = Put::builder().table_name(table).set_item(Some(head));
+        let put_head = match sequence {
+            0 => put_head
+                .condition_expression("attribute_not_exists(#owner)")
+                .expression_attribute_names("#owner", schema::OWNER),
+            _ => put_head
+                .condition_expression("#sequence = :sequence")
+                .expression_attribute_names("#sequence", schema::SEQUENCE)
+                .expression_attribute_values(":sequence", whole(sequence)),
+        };
+        let built = |put: aws_sdk_dynamodb::types::builders::PutBuilder| {
+            put.build()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .map_err(|_| StoreError::Corrupt(schema::OWNER))
+        };
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(built(put_record)?)
+            .transact_items(built(put_head)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Written::Yes),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let failed = |i: usize| {
+                        cancelled
+                            .cancellation_reasons()
+                            .get(i)
+                            .and_then(|reason| reason.code())
+                            == Some("ConditionalCheckFailed")
+                    };
+                    Ok(if failed(0) {
+                        Written::KeyTaken
+                    } else {
+                        Written::HeadMoved
+                    })
+                }
+                _ => Err(unavailable("TransactWriteItems", &error)),
+            },
+        }
+    }
+}
+
+/// How a transactional record write ended, short of failing.
+enum Written {
+    Yes,
+    /// Another record has this `recordedAt`: the next nanosecond.
+    KeyTaken,
+    /// Another writer added a record since the head was read: read it again.
+    HeadMoved,
+}
+
+fn nanoseconds(value: u128) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::N(value.to_string())
 }

@@ -48,6 +48,8 @@ pub enum Condition {
     AbsentOrSameShare(String),
     /// The item there has this version: nobody replaced it since it was read.
     Version(u64),
+    /// No item has this key, or the one there has a lower `sequence` (an audit head behind).
+    AbsentOrSequenceBelow(u64),
     /// The item there has this raw `version` attribute (or, `None`, an item without one): an
     /// unreadable row, unchanged since it was read.
     VersionAttribute(Option<AttributeValue>),
@@ -118,6 +120,11 @@ impl DynamoDbStore {
                 .condition_expression("#version = :version")
                 .expression_attribute_names("#version", schema::VERSION)
                 .expression_attribute_values(":version", whole(version)),
+            Condition::AbsentOrSequenceBelow(sequence) => put
+                .condition_expression("attribute_not_exists(#partition) OR #sequence < :sequence")
+                .expression_attribute_names("#partition", partition)
+                .expression_attribute_names("#sequence", schema::SEQUENCE)
+                .expression_attribute_values(":sequence", whole(sequence)),
             Condition::VersionAttribute(Some(raw)) => put
                 .condition_expression("#version = :version")
                 .expression_attribute_names("#version", schema::VERSION)

@@ -7,8 +7,7 @@
 
 use super::calls::{Order, RETRY, unavailable};
 use super::item::{
-    Item, StoredShare, audit_record, owner_value, restored_item, share_record, slot_of, string,
-    text, whole,
+    Item, StoredShare, owner_value, restored_item, share_record, slot_of, string, text, whole,
 };
 use super::row::{Current, readable_or_named};
 use super::write::Pruning;
@@ -152,30 +151,8 @@ impl Custody for DynamoDbStore {
         self.retire_share(owner, version, actor).await
     }
 
-    /// Every record, newest first, once the chain holds: oldest first, each record names the
-    /// digest of an earlier one (concurrent writers may both name the same), the first names "".
-    /// A record rewritten in place, or removed from the middle, breaks the link after it.
     async fn audit_trail(&self, owner: Owner<'_>) -> Result<Vec<AuditRecord>, CustodyError> {
-        let partition = (schema::OWNER, owner_value(owner));
-        let items = self
-            .query_all(&self.tables.audit, partition, Order::NewestFirst, &[])
-            .await?;
-        let records: Vec<AuditRecord> = items.iter().map(audit_record).collect::<Result<_, _>>()?;
-        let mut earlier: Vec<&str> = Vec::new();
-        for record in records.iter().rev() {
-            let follows = match record.previous_digest.as_deref() {
-                Some("") => earlier.is_empty(),
-                Some(previous) => earlier.contains(&previous),
-                None => false,
-            };
-            if !follows {
-                return Err(CustodyError::AuditChainBroken {
-                    recorded_at: record.recorded_at.clone(),
-                });
-            }
-            earlier.push(&record.digest);
-        }
-        Ok(records)
+        self.verified_audit_trail(owner).await
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::schema;
 use super::slot::{Slot, owner_json, slot_key};
-use crate::domain::custody::{Action, Actor, AuditRecord, ShareRecord};
+use crate::domain::custody::ShareRecord;
 use crate::domain::envelope::{self, EscrowWrap, SealedShare};
 use crate::domain::{Backup, ClientId, Owner, Share, StoreError};
 use aws_sdk_dynamodb::primitives::Blob;
@@ -146,34 +146,6 @@ pub fn with_version(mut item: Item, version: u64) -> Item {
     item
 }
 
-/// An audit record of `action` on the share `record` describes, without its sort key.
-pub fn audit_item(owner: Owner<'_>, action: Action, actor: &Actor, record: &ShareRecord) -> Item {
-    let mut item = HashMap::from([
-        (schema::OWNER.to_owned(), owner_value(owner)),
-        (schema::CLIENT_ID.to_owned(), text(owner.client_id.as_str())),
-        (
-            schema::BACKUP_METHOD.to_owned(),
-            text(owner.backup_method.as_str()),
-        ),
-        (schema::ACTION.to_owned(), text(action.as_str())),
-        (schema::ACTOR.to_owned(), text(&actor.arn)),
-        (schema::VIA.to_owned(), text(actor.via.as_str())),
-        (schema::AT.to_owned(), text(&now_rfc3339())),
-        (schema::SHARE_VERSION.to_owned(), whole(record.version)),
-        (schema::SHARE_SHA256.to_owned(), text(&record.share_sha256)),
-    ]);
-    if let Some(reason) = &actor.reason {
-        item.insert(schema::REASON.to_owned(), text(reason));
-    }
-    if let Some(pair_id) = owner.backup_share_pair_id {
-        item.insert(
-            schema::BACKUP_SHARE_PAIR_ID.to_owned(),
-            text(pair_id.as_str()),
-        );
-    }
-    item
-}
-
 /// A current or history item's record, checking that its envelope is whole; the sealed share is
 /// dropped here, never opened.
 pub fn share_record(item: &Item, current: bool) -> Result<ShareRecord, StoreError> {
@@ -199,49 +171,6 @@ pub fn share_record(item: &Item, current: bool) -> Result<ShareRecord, StoreErro
         in_pair_slot: slot_pair.is_some(),
         backup_share_pair_id: slot_pair.or_else(|| optional_text(schema::BACKUP_SHARE_PAIR_ID)),
         restored_from: number(item, schema::RESTORED_FROM).ok(),
-    })
-}
-
-/// An audit record's digest: the SHA-256 (hex) of the JSON array of its attributes in a fixed
-/// order, the previous record's digest included (docs/custody.md, "The audit trail").
-pub fn audit_digest(item: &Item) -> String {
-    use sha2::{Digest, Sha256};
-    let value = |name: &str| match item.get(name) {
-        Some(AttributeValue::S(text)) | Some(AttributeValue::N(text)) => Some(text.as_str()),
-        _ => None,
-    };
-    let fields = [
-        schema::OWNER,
-        schema::RECORDED_AT,
-        schema::ACTION,
-        schema::ACTOR,
-        schema::VIA,
-        schema::AT,
-        schema::SHARE_VERSION,
-        schema::SHARE_SHA256,
-        schema::REASON,
-        schema::PREVIOUS_DIGEST,
-    ];
-    let canonical = serde_json::Value::from(fields.map(value).to_vec()).to_string();
-    Sha256::digest(canonical.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-pub fn audit_record(item: &Item) -> Result<AuditRecord, StoreError> {
-    let text = |name| string(item, name).map(str::to_owned);
-    Ok(AuditRecord {
-        recorded_at: number(item, schema::RECORDED_AT)?.to_string(),
-        digest: audit_digest(item),
-        previous_digest: text(schema::PREVIOUS_DIGEST).ok(),
-        at: text(schema::AT)?,
-        action: text(schema::ACTION)?,
-        actor: text(schema::ACTOR)?,
-        via: text(schema::VIA)?,
-        share_version: number(item, schema::SHARE_VERSION)?,
-        share_sha256: text(schema::SHARE_SHA256)?,
-        reason: text(schema::REASON).ok(),
     })
 }
 

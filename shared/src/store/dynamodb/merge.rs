@@ -50,6 +50,11 @@ pub enum Merged {
 
 impl DynamoDbStore {
     pub async fn merge_item(&self, role: TableRole, item: &Item) -> Result<Merged, StoreError> {
+        if role == TableRole::Audit
+            && number(item, schema::RECORDED_AT)? == schema::HEAD_RECORDED_AT
+        {
+            return self.merge_audit_head(item).await;
+        }
         if role == TableRole::Audit {
             return Ok(match self.load_item(role, item).await? {
                 Loaded::Written => Merged::Audit,
@@ -90,6 +95,24 @@ impl DynamoDbStore {
             }
         }
         Err(RETRY.exhausted())
+    }
+
+    /// An audit head goes in where none is, or over one with a lower sequence: the merged trail
+    /// then ends where the longer one did.
+    async fn merge_audit_head(&self, item: &Item) -> Result<Merged, StoreError> {
+        let sequence = number(item, schema::SEQUENCE)?;
+        let behind = Condition::AbsentOrSequenceBelow(sequence);
+        let table = &self.tables.audit;
+        match self
+            .put_if(table, schema::OWNER, item.clone(), behind)
+            .await?
+        {
+            Put::Written => Ok(Merged::Audit),
+            Put::ConditionFailed if self.holds(TableRole::Audit, item).await? => {
+                Ok(Merged::AlreadyThere)
+            }
+            Put::ConditionFailed | Put::Conflicted => Ok(Merged::Different),
+        }
     }
 
     /// Puts a history item of `owner` under `version` where it is free, else above every kept

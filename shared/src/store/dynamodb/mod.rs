@@ -12,6 +12,8 @@
 //!   [`reseal`]: `custody reseal`, current shares sealed again under today's keys.
 
 mod audit;
+pub mod audit_item;
+mod audit_trail;
 mod calls;
 mod custody;
 pub mod item;
@@ -31,15 +33,22 @@ mod write;
 pub use item::{Item, StoredShare};
 pub use prune::NEWEST_VERSIONS_NEVER_PRUNED;
 
+use crate::audit_key::AuditKey;
 use crate::config::Tables;
 use crate::kms::ShareKey;
 use aws_sdk_dynamodb::Client;
+use std::time::SystemTime;
 
 pub struct DynamoDbStore {
     client: Client,
     tables: Tables,
     /// The KMS key that wraps each share's data key.
     share_key: ShareKey,
+    /// The KMS key that signs each audit record; writing or checking one needs it.
+    audit_key: Option<AuditKey>,
+    /// Where an audit record's `recordedAt` and `at` come from. Records are ordered by their
+    /// sequence number, so a writer whose clock is off changes nothing but these two fields.
+    clock: fn() -> SystemTime,
 }
 
 impl DynamoDbStore {
@@ -48,7 +57,19 @@ impl DynamoDbStore {
             client,
             tables,
             share_key,
+            audit_key: None,
+            clock: SystemTime::now,
         }
+    }
+
+    /// This store, signing (and checking) audit records with `audit_key`.
+    pub fn signing_audit(self, audit_key: Option<AuditKey>) -> Self {
+        Self { audit_key, ..self }
+    }
+
+    /// This store, reading the time for audit records from `clock` (a writer whose clock is off).
+    pub fn with_clock(self, clock: fn() -> SystemTime) -> Self {
+        Self { clock, ..self }
     }
 
     /// Opens the TLS connections a first request needs, to DynamoDB and to KMS, during init:

@@ -59,6 +59,13 @@ pub const RESEALED_FROM: &str = "resealedFrom";
 pub const SET_ASIDE_UNREADABLE: &str = "setAsideUnreadable";
 /// Audit table: sort key, the time of the record in nanoseconds since 1970.
 pub const RECORDED_AT: &str = "recordedAt";
+/// The audit table's head item of a share sits at this `recordedAt`: the newest record's
+/// `sequence` and `digest`, written in the same transaction as that record.
+pub const HEAD_RECORDED_AT: u64 = 0;
+/// An audit record's place in its share's trail: 1, 2, 3, … with no gap, written conditionally.
+pub const SEQUENCE: &str = "sequence";
+/// A sequenced audit record's MAC under the audit key (hex); on the head item, the newest one's.
+pub const DIGEST: &str = "digest";
 /// Audit records: the `digest` of the record before this one of the same share ("" for the
 /// first), which chains them so that a rewritten or removed record shows.
 pub const PREVIOUS_DIGEST: &str = "previousDigest";
