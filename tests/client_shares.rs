@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::config::{HistoryRetention, Tables};
 use custodian_backup::domain::Backup;
 use custodian_backup::store::ShareWriter;
-use local_aws::app_api::{self, dev_token, sign};
+use local_aws::app_api::{self, DEV_ISSUER, dev_token, sign};
 use local_aws::cli::custody_with;
 use local_aws::runtime_api::{Function, binary};
 use local_aws::{Fixture, aws_emulator, dynamodb_local, template, unique};
@@ -128,6 +128,11 @@ fn env<'a>(tables: &'a Tables, key_id: &'a str, client_kind: bool) -> Vec<(&'a s
     }
     env.extend(dynamodb_local::LOCAL_CREDENTIALS);
     env
+}
+
+/// The `clientId` an app user's shares are stored under (`domain/client_owner.rs`).
+fn app_owner(user: &str) -> String {
+    format!("app {DEV_ISSUER} sub {user}")
 }
 
 fn token(user: &str) -> String {
@@ -260,7 +265,14 @@ async fn an_app_stores_and_fetches_its_own_client_backup_share_byte_for_byte_and
     operator.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
     let history = custody_with(
         &operator,
-        &["--json", "history", &alice, "PASSWORD", "--pair", "bsp_1"],
+        &[
+            "--json",
+            "history",
+            &app_owner(&alice),
+            "PASSWORD",
+            "--pair",
+            "bsp_1",
+        ],
     );
     assert_eq!(history.code, 0, "{}", history.stderr);
     assert_eq!(
@@ -301,7 +313,9 @@ async fn a_query_string_that_makes_no_uri_is_a_400_and_the_function_lives_on() {
         let mut event: Value =
             serde_json::from_str(&local_aws::events::event("client-share-get.json")).unwrap();
         event["rawQueryString"] = query.into();
-        event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = dave.as_str().into();
+        let claims = &mut event["requestContext"]["authorizer"]["jwt"]["claims"];
+        claims["sub"] = dave.as_str().into();
+        claims["iss"] = DEV_ISSUER.into();
         event.to_string()
     };
     let answer = |outcome: Result<Value, Value>| {
@@ -474,6 +488,74 @@ async fn a_put_onto_a_row_that_does_not_read_stores_the_new_cipher_text() {
     );
 }
 
+#[tokio::test]
+async fn a_share_stored_under_a_bare_owner_before_the_upgrade_is_bound_to_its_user_by_custody() {
+    let app = App::start().await;
+    let user = unique("grace");
+    // As 0.3.0 stored it: under the token's bare `sub`.
+    let key =
+        custodian_backup::kms::ShareKey::new(aws_emulator::kms_client().await, app.key_id.clone())
+            .of_kind(custodian_backup::domain::envelope::ShareKind::Client);
+    let before = custodian_backup::store::dynamodb::DynamoDbStore::new(
+        dynamodb_local::client().await,
+        app.tables.clone(),
+        key,
+    );
+    let body = json!({ "clientId": user, "backupMethod": "PASSWORD", "share": CIPHER_TEXT, "backupSharePairId": "bsp_1" });
+    before
+        .put_share(&Backup::from_json(body.to_string().as_bytes()).unwrap())
+        .await
+        .unwrap();
+    let (status, _) = app.get(&token(&user), "PASSWORD").await;
+    assert_eq!(status, 404, "a bare owner is no user's until bound");
+
+    let audit_key = aws_emulator::create_audit_key().await;
+    let mut operator = env(&app.tables, &app.key_id, true);
+    operator.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
+    operator.push(("AUDIT_KEY_ID", &audit_key));
+    let args = [
+        "--json",
+        "client-owners",
+        "--app-issuer",
+        DEV_ISSUER,
+        "--reason",
+        "upgrade",
+    ];
+    let bound = custody_with(&operator, &args);
+    assert_eq!(bound.code, 0, "{}{}", bound.stdout, bound.stderr);
+    assert_eq!(bound.json()["bound"], 1, "{}", bound.stdout);
+    let (status, got) = app.get(&token(&user), "PASSWORD").await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["cipherText"], CIPHER_TEXT, "byte for byte");
+    assert_eq!(got["backupSharePairId"], "bsp_1");
+
+    let again = custody_with(&operator, &args);
+    assert_eq!((again.code, again.json()["bound"].as_u64()), (0, Some(0)));
+    assert_eq!(again.json()["alreadyBound"], 1);
+    // The bare row is kept in its history, and the move is audited under it.
+    let history = custody_with(
+        &operator,
+        &["--json", "history", &user, "PASSWORD", "--pair", "bsp_1"],
+    );
+    assert_eq!(
+        history.json()["shares"][0]["current"],
+        false,
+        "{}",
+        history.stdout
+    );
+    let audit = custody_with(
+        &operator,
+        &["--json", "audit", &user, "PASSWORD", "--pair", "bsp_1"],
+    );
+    assert_eq!(
+        audit.json()["records"][0]["action"],
+        "move-owner",
+        "{}",
+        audit.stdout
+    );
+    assert!(!bound.stdout.contains("c2Vj") && !bound.stderr.contains("c2Vj"));
+}
+
 /// The two halves never mix: a custodian share in the client tables does not open as a client
 /// share (the kind is bound into every envelope), and the client-share function refuses to start
 /// unless configured for the client half.
@@ -481,7 +563,8 @@ async fn a_put_onto_a_row_that_does_not_read_stores_the_new_cipher_text() {
 async fn a_custodian_share_never_comes_out_of_the_client_share_api() {
     let f = Fixture::new().await;
     let user = unique("erin");
-    let body = json!({ "clientId": user, "backupMethod": "PASSWORD", "share": "{\"share\":\"0x5f3c-custodian\"}" });
+    // Under the very clientId the app user's shares are stored under.
+    let body = json!({ "clientId": app_owner(&user), "backupMethod": "PASSWORD", "share": "{\"share\":\"0x5f3c-custodian\"}" });
     f.store
         .put_share(&Backup::from_json(body.to_string().as_bytes()).unwrap())
         .await
@@ -649,7 +732,7 @@ async fn the_customers_backend_stores_and_fetches_a_clients_share_only_as_a_sign
         &[
             "--json",
             "history",
-            &client,
+            &format!("backend {client}"),
             "PASSWORD-ED25519",
             "--pair",
             "bsp_9",

@@ -642,7 +642,10 @@ async fn a_restore_then_a_merge_of_the_damaged_tables_loses_no_share_acknowledge
         report["current"], 1,
         "the late client; secp-3 is older than secp-4 whatever its version: {report}"
     );
-    assert_eq!(report["audit"], 2, "the export's record and its share's head: {report}");
+    assert_eq!(
+        report["audit"], 2,
+        "the export's record and its share's head: {report}"
+    );
     assert_eq!(report["verified"], report["lines"], "{report}");
     assert!(!merged.stdout.contains("0x5f3c") && !merged.stderr.contains("0x5f3c"));
 

@@ -4,6 +4,7 @@
 //! No command prints a share except `export`, and only with `--print-share`; `export` and
 //! `restore` write an audit record (the caller's IAM ARN from STS) before they act.
 
+mod client_owners;
 mod from_export;
 mod pair_ids;
 mod portable;
@@ -13,6 +14,7 @@ mod reseal;
 mod sweep;
 
 use clap::{Parser, Subcommand};
+use custodian_backup::domain::client_owner::LegacyOwners;
 use custodian_backup::domain::custody::{
     Actor, CustodyError, ExpectCurrent, Kept, Reseal, Restored, Via,
 };
@@ -147,6 +149,24 @@ enum Command {
         /// it, the method's pair-less slot, where every share stored before pairs is.
         #[arg(long, value_name = "BACKUP_SHARE_PAIR_ID")]
         pair: Option<String>,
+    },
+    /// Move every client share stored before 0.4.0 under a bare owner to the owner that names
+    /// the variant that stored it (run with the client-share tables and key, SHARE_KIND=client).
+    /// Opens those shares: needs the client key's kms:Decrypt. Re-runnable.
+    #[command(group(clap::ArgGroup::new("variant").required(true).args(["app_issuer", "backend"])))]
+    ClientOwners {
+        /// The app variant stored them: bare owners are this issuer's tokens' `--claim`.
+        #[arg(long, value_name = "ISSUER")]
+        app_issuer: Option<String>,
+        /// The owner claim the app variant used (its `ClientSharesOwnerClaim`).
+        #[arg(long, default_value = "sub")]
+        claim: String,
+        /// The backend variant stored them: bare owners are Portal clientIds.
+        #[arg(long)]
+        backend: bool,
+        /// Why, kept in each audit record.
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Give each current share stored before pairs without a backupSharePairId the one inside its
     /// own JSON, so `reconcile` can match it. Opens those shares: needs kms:Decrypt. Re-runnable.
@@ -410,6 +430,20 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
                 &format!("dumped {} to {}", exports.display(), out.display()),
                 &manifest,
             );
+        }
+        Command::ClientOwners {
+            app_issuer,
+            claim,
+            backend: _,
+            reason,
+        } => {
+            let legacy = match app_issuer {
+                Some(issuer) => LegacyOwners::App { issuer, claim },
+                None => LegacyOwners::Backend,
+            };
+            let actor = actor(&aws, reason).await?;
+            let report = client_owners::bind(&store, &legacy, &actor).await?;
+            output.report("client shares bound to their owners", &report);
         }
         Command::PairIds => {
             let report = pair_ids::fill(&store).await?;

@@ -132,6 +132,8 @@ pub enum Action {
     Reseal,
     /// `reconcile --retire`: a pair's share a newer completed pair supersedes, moved to history.
     Retire,
+    /// `client-owners`: a client share moved from its bare owner to the one naming its variant.
+    MoveOwner,
 }
 
 /// One audit record, as stored.
@@ -277,6 +279,7 @@ impl Action {
             Self::Restore => "restore",
             Self::Reseal => "reseal",
             Self::Retire => "retire",
+            Self::MoveOwner => "move-owner",
         }
     }
 }

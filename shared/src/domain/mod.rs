@@ -1,6 +1,7 @@
 //! The domain: what Portal sends and gets back, whose share a share is, how it is sealed, what
 //! storing it did, and the operator's custody vocabulary. No AWS type appears here.
 
+pub mod client_owner;
 pub mod client_share;
 pub mod custody;
 pub mod envelope;

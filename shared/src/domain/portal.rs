@@ -222,11 +222,16 @@ pub(super) fn string_field(
 }
 
 pub(super) fn identifier(field: &'static str, text: String) -> Result<String, InvalidRequest> {
-    if text.len() > MAX_IDENTIFIER_BYTES {
-        return Err(InvalidRequest::TooLong {
-            field,
-            max: MAX_IDENTIFIER_BYTES,
-        });
+    identifier_up_to(field, text, MAX_IDENTIFIER_BYTES)
+}
+
+fn identifier_up_to(
+    field: &'static str,
+    text: String,
+    max: usize,
+) -> Result<String, InvalidRequest> {
+    if text.len() > max {
+        return Err(InvalidRequest::TooLong { field, max });
     }
     if text.chars().any(char::is_control) {
         return Err(InvalidRequest::ControlCharacter(field));
@@ -254,11 +259,10 @@ impl ClientId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
 
-impl fmt::Display for ClientId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+    /// An owner of validated parts (`client_owner`): no control character, at most `max` bytes.
+    pub(crate) fn bound(id: String, max: usize) -> Result<Self, InvalidRequest> {
+        identifier_up_to(CLIENT_ID, id, max).map(Self)
     }
 }
 
@@ -286,8 +290,11 @@ impl BackupMethod {
     }
 }
 
-impl fmt::Display for BackupMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+macro_rules! displayed_as_text {
+    ($($name:ty),*) => {$(
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(&self.0) }
+        }
+    )*};
 }
+displayed_as_text!(ClientId, BackupMethod);

@@ -28,6 +28,7 @@ use super::error::{ErrorBody, MAX_BODY_BYTES, Rejection, json};
 use super::log::{Ending, RequestLog};
 use super::metrics::{self, Route};
 use super::runtime::{BODY_NOT_BASE64, URI_NOT_VALID};
+use crate::domain::client_owner::NoOwner;
 use crate::domain::client_share::{InvalidClientShare, client_share_from_json};
 use crate::domain::{
     BACKUP_SHARE_PAIR_ID, BackupMethod, BackupSharePairId, ClientId, InvalidRequest, Wanted,
@@ -44,8 +45,8 @@ pub const CLIENT_ID_PARAMETER: &str = "clientId";
 
 #[derive(Debug, thiserror::Error)]
 pub(super) enum Refusal {
-    #[error("this route needs a verified token with the `{0}` claim, and the request has none")]
-    Unauthenticated(String),
+    #[error("this route needs a verified token naming its owner: {0}")]
+    Unauthenticated(NoOwner),
     #[error("this route needs an IAM (SigV4) caller identity, and the request has none")]
     NoCallerIdentity,
     #[error("the method is not allowed on this path")]

@@ -3,6 +3,7 @@
 
 use super::{CLIENT_ID_PARAMETER, Refusal};
 use crate::domain::ClientId;
+use crate::domain::client_owner::{ClientShareOwner, claim_is_trusted};
 use crate::http::caller::{caller_arn, token_claim};
 use lambda_http::{Request, RequestExt};
 
@@ -28,9 +29,15 @@ impl Callers {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let var = |name| lookup(name).filter(|value| !value.is_empty());
         match var("CLIENT_SHARE_CALLERS").as_deref() {
-            None | Some("app") => Ok(Self::App {
-                owner_claim: var("OWNER_CLAIM").unwrap_or_else(|| "sub".to_owned()),
-            }),
+            None | Some("app") => {
+                let owner_claim = var("OWNER_CLAIM").unwrap_or_else(|| "sub".to_owned());
+                if !claim_is_trusted(&owner_claim) {
+                    return Err(format!(
+                        "OWNER_CLAIM is `{owner_claim}`: a `custom:` claim may be writable by the user (docs/client-shares.md, \"Which claim names the owner\")"
+                    ));
+                }
+                Ok(Self::App { owner_claim })
+            }
             Some("backend") => Ok(Self::Backend),
             Some(other) => Err(format!(
                 "CLIENT_SHARE_CALLERS is `{other}`: expected `app` or `backend`"
@@ -38,13 +45,16 @@ impl Callers {
         }
     }
 
-    /// The owner of the shares `request` may touch, and the SigV4 caller that named it.
+    /// The stored owner of the shares `request` may touch (`client_owner`: its variant, and an
+    /// app user's issuer and claim, bound in), and the SigV4 caller that named it.
     pub(super) fn owner(&self, request: &Request) -> Result<(ClientId, Option<String>), Refusal> {
         match self {
-            Self::App { owner_claim } => token_claim(request, owner_claim)
-                .and_then(|owner| ClientId::parse(&owner).ok())
-                .map(|owner| (owner, None))
-                .ok_or_else(|| Refusal::Unauthenticated(owner_claim.clone())),
+            Self::App { owner_claim } => {
+                let owner =
+                    ClientShareOwner::of_token(owner_claim, |claim| token_claim(request, claim))
+                        .map_err(Refusal::Unauthenticated)?;
+                Ok((owner.stored_as()?, None))
+            }
             Self::Backend => {
                 let caller = caller_arn(request).ok_or(Refusal::NoCallerIdentity)?;
                 let client_id = request
@@ -52,7 +62,8 @@ impl Callers {
                     .first(CLIENT_ID_PARAMETER)
                     .unwrap_or_default()
                     .to_owned();
-                Ok((ClientId::parse(&client_id)?, Some(caller)))
+                let owner = ClientShareOwner::Backend(ClientId::parse(&client_id)?);
+                Ok((owner.stored_as()?, Some(caller)))
             }
         }
     }

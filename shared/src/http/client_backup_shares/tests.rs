@@ -96,7 +96,7 @@ async fn the_owner_is_the_tokens_claim_never_the_request_and_none_is_401() {
         alice(),
     );
     assert_eq!(call(&store, put).await.0, 200);
-    let bob = Some(json!({ "sub": "bob" }));
+    let bob = Some(json!({ "sub": "bob", "iss": "https://issuer.example" }));
     let (status, body) = call(&store, event("GET", Some("PASSWORD"), None, bob)).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),

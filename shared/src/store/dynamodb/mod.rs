@@ -18,6 +18,7 @@ mod calls;
 mod custody;
 pub mod item;
 pub mod merge;
+pub mod owner_bind;
 pub mod pair_ids;
 mod pair_restore;
 pub mod portable;

@@ -5,9 +5,10 @@
 
 use super::calls::unavailable;
 use super::item::{row_key, share_record, whole};
+use super::row::CurrentItem;
 use super::{DynamoDbStore, schema};
-use crate::domain::Owner;
 use crate::domain::custody::{Action, Actor, CustodyError, Retired};
+use crate::domain::{Owner, StoreError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 
 impl DynamoDbStore {
@@ -31,6 +32,24 @@ impl DynamoDbStore {
         }
         let record = share_record(&current.item, true)?;
         self.audit(owner, Action::Retire, actor, &record).await?;
+        // Portal stored this pair again meanwhile: it stays, and so does the copy in history.
+        match self.move_to_history(owner, current).await? {
+            Some(kept) => Ok(Retired::Retired { version, kept }),
+            None => Err(CustodyError::CurrentChanged {
+                expected: format!("version {version}"),
+                found: "a newer version".to_owned(),
+            }),
+        }
+    }
+
+    /// Copies `current` into history, then deletes it if it is still that version: the version
+    /// history keeps it under, or `None` if it changed. The copy is durable before it goes.
+    pub(super) async fn move_to_history(
+        &self,
+        owner: Owner<'_>,
+        current: CurrentItem,
+    ) -> Result<Option<u64>, StoreError> {
+        let version = current.version;
         let kept = self.archive(owner, current).await?;
         let deleted = self
             .client
@@ -43,20 +62,16 @@ impl DynamoDbStore {
             .send()
             .await;
         match deleted {
-            Ok(_) => Ok(Retired::Retired { version, kept }),
-            // Portal stored this pair again meanwhile: it stays, and so does the copy in history.
+            Ok(_) => Ok(Some(kept)),
             Err(error)
                 if matches!(
                     error.as_service_error(),
                     Some(DeleteItemError::ConditionalCheckFailedException(_))
                 ) =>
             {
-                Err(CustodyError::CurrentChanged {
-                    expected: format!("version {version}"),
-                    found: "a newer version".to_owned(),
-                })
+                Ok(None)
             }
-            Err(error) => Err(unavailable("DeleteItem", &error).into()),
+            Err(error) => Err(unavailable("DeleteItem", &error)),
         }
     }
 }
