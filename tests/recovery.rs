@@ -719,6 +719,51 @@ async fn current_item_of(f: &Fixture, client: &str, method: &str) -> Item {
         .expect("the client's current item")
 }
 
+/// An escrow key in another Region (a recovery Region) wraps each data key through its own
+/// Region's KMS: the wrap is there, and opens there.
+#[tokio::test]
+async fn an_escrow_key_in_another_region_wraps_every_share() {
+    let f = Fixture::new().await;
+    let recovery_region = aws_emulator::kms_client_in("eu-west-1").await;
+    let escrow = recovery_region
+        .create_key()
+        .description("escrow key in the recovery Region (tests)")
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .and_then(|metadata| metadata.arn)
+        .unwrap();
+    assert!(escrow.contains(":eu-west-1:"), "{escrow}");
+    let client = unique("escrow-region");
+    let mut env = f.function_env(DEV_SECRET);
+    env.push(("ESCROW_KEY_ARN", &escrow));
+    let backup = Function::start(&binary("backup"), &env).await;
+    let body = json!({ "clientId": client, "backupMethod": BACKUP_METHOD, "share": "{\"share\":\"0x5f3c\"}" });
+    let stored = backup
+        .invoke(&rest_event("/backup", &body.to_string()).to_string())
+        .await
+        .unwrap();
+    assert_eq!(result(&stored), "created", "{stored}");
+    let item = current_item_of(&f, &client, BACKUP_METHOD).await;
+    assert_eq!(
+        item[schema::ESCROW_KEY_ID],
+        AttributeValue::S(escrow.clone()),
+        "the wrap is missing"
+    );
+    let wrapped = item[schema::ESCROWED_DATA_KEY].as_b().unwrap().clone();
+    let opened = recovery_region
+        .decrypt()
+        .key_id(&escrow)
+        .ciphertext_blob(wrapped)
+        .encryption_context("clientId", &client)
+        .encryption_context("backupMethod", BACKUP_METHOD)
+        .send()
+        .await
+        .expect("the escrow wrap opens in the recovery Region");
+    assert_eq!(opened.plaintext.unwrap().as_ref().len(), 32);
+}
+
 /// With an escrow key (docs/envelope.md) each data key is also wrapped under it, and that wrap
 /// alone opens the share: through the standalone recipe, and through a recovery stack's fetch
 /// that accepts the escrow key and never uses the key that sealed the share. (The emulator keeps

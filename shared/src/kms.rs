@@ -27,8 +27,9 @@ pub struct ShareKey {
     key_id: String,
     /// Earlier keys (ARNs) whose shares still open: a move to a new key is not tampering.
     accepted: Vec<String>,
-    /// The escrow key (ARN) each data key is also wrapped under, if any.
-    escrow: Option<String>,
+    /// The escrow key (ARN) each data key is also wrapped under, if any, and a client of its
+    /// own Region's KMS.
+    escrow: Option<(String, Client)>,
     /// Which half of a wallet's backup this key seals.
     kind: ShareKind,
 }
@@ -52,8 +53,22 @@ impl ShareKey {
     }
 
     /// This key, also wrapping each new data key under the `escrow` key (ARN). A recovery stack
-    /// opens shares through that wrap by naming the escrow key among its accepted ones.
+    /// opens shares through that wrap by naming the escrow key among its accepted ones. The wrap
+    /// calls KMS in the escrow key's own Region (an ARN names it): a recovery Region's key works.
     pub fn escrowing(self, escrow: Option<String>) -> Self {
+        let escrow = escrow.map(|arn| {
+            let client = match arn.split(':').nth(3) {
+                Some(region)
+                    if !region.is_empty()
+                        && self.kms.config().region().map(|r| r.as_ref()) != Some(region) =>
+                {
+                    let region = aws_sdk_kms::config::Region::new(region.to_owned());
+                    Client::from_conf(self.kms.config().to_builder().region(region).build())
+                }
+                _ => self.kms.clone(),
+            };
+            (arn, client)
+        });
         Self { escrow, ..self }
     }
 
@@ -64,7 +79,7 @@ impl ShareKey {
 
     /// The escrow key (ARN) new data keys are also wrapped under, if any.
     pub fn escrow_key(&self) -> Option<&str> {
-        self.escrow.as_deref()
+        self.escrow.as_ref().map(|(arn, _)| arn.as_str())
     }
 
     /// Encrypts `share` for `owner` under a data key used for this share only, so a random
@@ -98,7 +113,9 @@ impl ShareKey {
         let ciphertext = seal_with(&data_key, &nonce, &associated_data(self.kind, owner), share)
             .ok_or_else(malformed)?;
         let escrow = match &self.escrow {
-            Some(escrow_key) => self.wrap_for_escrow(owner, &data_key, escrow_key).await,
+            Some((escrow_key, kms)) => {
+                Self::wrap_for_escrow(kms, owner, &data_key, escrow_key).await
+            }
             None => None,
         };
         Ok(SealedShare {
@@ -114,13 +131,12 @@ impl ShareKey {
     /// (logged and counted) when KMS refuses or fails: a share without its escrow wrap is still
     /// held here, whereas a refused backup is lost.
     async fn wrap_for_escrow(
-        &self,
+        kms: &Client,
         owner: Owner<'_>,
         data_key: &[u8],
         escrow_key: &str,
     ) -> Option<EscrowWrap> {
-        let wrapping = self
-            .kms
+        let wrapping = kms
             .encrypt()
             .key_id(escrow_key)
             .plaintext(Blob::new(data_key))
@@ -232,7 +248,7 @@ impl fmt::Debug for ShareKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShareKey")
             .field("key_id", &self.key_id)
-            .field("escrow", &self.escrow)
+            .field("escrow", &self.escrow_key())
             .finish_non_exhaustive()
     }
 }

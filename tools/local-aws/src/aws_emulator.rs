@@ -99,6 +99,18 @@ pub async fn create_share_key() -> String {
         .expect("a new key has an ARN")
 }
 
+/// A KMS client of the emulator's `region` (each Region holds its own keys, as in AWS).
+pub async fn kms_client_in(region: &'static str) -> aws_sdk_kms::Client {
+    let client = patient_kms_client().await;
+    aws_sdk_kms::Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .region(aws_sdk_kms::config::Region::from_static(region))
+            .build(),
+    )
+}
+
 /// A new HMAC key for signing audit records, as the template's `AuditKey`; returns its ARN.
 pub async fn create_audit_key() -> String {
     let key = patient_kms_client()
