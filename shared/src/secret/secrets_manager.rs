@@ -131,6 +131,11 @@ impl ManagedSecret {
         let presented = presented(headers).ok_or(AuthFailure::Refused)?;
         let arrived = Instant::now();
         let mut cache = self.cache.lock().await;
+        // No dashboard field holds it: compared with what is held, never worth a read.
+        if !could_be_rotated_in(presented) {
+            cache.expire(self.timing.hard_expiry, arrived);
+            return cache.verify(headers).map_err(|_| AuthFailure::Refused);
+        }
         let stale = cache
             .fetched_at
             .is_none_or(|fetched| arrived.duration_since(fetched) >= self.timing.max_age);
@@ -145,7 +150,7 @@ impl ManagedSecret {
         cache.expire(self.timing.hard_expiry, Instant::now());
         match cache.verify(headers) {
             Err(AuthFailure::Refused | AuthFailure::Unavailable)
-                if could_be_rotated_in(presented) && self.reread_due(&cache, arrived) =>
+                if self.reread_due(&cache, arrived) =>
             {
                 let _ = self.refresh(&mut cache).await;
                 cache.expire(self.timing.hard_expiry, Instant::now());
