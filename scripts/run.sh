@@ -15,6 +15,7 @@ export SHARES_TABLE=${SHARES_TABLE:-custodian-backup-shares}
 export HISTORY_TABLE=${HISTORY_TABLE:-custodian-backup-share-history}
 export AUDIT_TABLE=${AUDIT_TABLE:-custodian-backup-audit}
 export SHARE_KEY_ID=${SHARE_KEY_ID:-alias/custodian-backup-local}
+export AUDIT_KEY_ID=${AUDIT_KEY_ID:-alias/custodian-backup-audit-local}
 app_port=${APP_PORT:-9001}
 export CLIENT_SHARES_TABLE=client-backup-shares CLIENT_SHARE_HISTORY_TABLE=client-backup-share-history \
   CLIENT_SHARE_AUDIT_TABLE=client-backup-share-audit CLIENT_SHARE_KEY_ID=alias/client-backup-local
@@ -47,7 +48,7 @@ cat <<MSG
 
   The custody CLI against these tables (list, history, restore, export, audit):
     SHARES_TABLE=$SHARES_TABLE HISTORY_TABLE=$HISTORY_TABLE AUDIT_TABLE=$AUDIT_TABLE \\
-    SHARE_KEY_ID=$SHARE_KEY_ID HISTORY_RETENTION_DAYS=0 \\
+    SHARE_KEY_ID=$SHARE_KEY_ID AUDIT_KEY_ID=$AUDIT_KEY_ID HISTORY_RETENTION_DAYS=0 \\
     AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT AWS_ENDPOINT_URL_KMS=$AWS_EMULATOR_ENDPOINT \\
     AWS_ENDPOINT_URL_STS=$AWS_EMULATOR_ENDPOINT AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
     AWS_REGION=us-east-1 cargo run --quiet -p custody -- list cli_local_test

@@ -23,7 +23,8 @@ source scripts/aws-emulator.sh
 local_value() { python3 -c 'import json,sys; print(json.load(open("locals.json"))["Parameters"][sys.argv[1]])' "$1"; }
 client_value() { python3 -c 'import json,sys; print(json.load(open("locals.json"))["ClientBackupSharesFunction"][sys.argv[1]])' "$1"; }
 export SHARES_TABLE=$(local_value SHARES_TABLE) HISTORY_TABLE=$(local_value HISTORY_TABLE) \
-  AUDIT_TABLE=$(local_value AUDIT_TABLE) SHARE_KEY_ID=$(local_value SHARE_KEY_ID)
+  AUDIT_TABLE=$(local_value AUDIT_TABLE) SHARE_KEY_ID=$(local_value SHARE_KEY_ID) \
+  AUDIT_KEY_ID=$(local_value AUDIT_KEY_ID)
 export CLIENT_SHARES_TABLE=$(client_value SHARES_TABLE) CLIENT_SHARE_HISTORY_TABLE=$(client_value HISTORY_TABLE) \
   CLIENT_SHARE_AUDIT_TABLE=$(client_value AUDIT_TABLE) CLIENT_SHARE_KEY_ID=$(client_value SHARE_KEY_ID)
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1

@@ -258,7 +258,7 @@ fn every_role_may_do_exactly_what_its_function_or_service_calls() {
         ),
         (
             "EjectFunctionRole",
-            [basic, "Allow dynamodb:GetItem on SharesTable", "Allow dynamodb:Query on SharesTable", "Allow dynamodb:PutItem on AuditTable", "Allow dynamodb:Query on AuditTable"]
+            [basic, "Allow dynamodb:GetItem on SharesTable", "Allow dynamodb:Query on SharesTable", "Allow dynamodb:GetItem on AuditTable", "Allow dynamodb:PutItem on AuditTable", "Allow dynamodb:Query on AuditTable", "Allow kms:GenerateMac on AuditKey"]
                 .into_iter()
                 .chain(tables_at_rest_write)
                 .map(String::from)
@@ -332,7 +332,7 @@ fn every_role_may_do_exactly_what_its_function_or_service_calls() {
 }
 
 #[test]
-fn the_operators_permissions_are_two_managed_policies_and_only_break_glass_opens_a_share() {
+fn the_operators_permissions_are_managed_policies_and_only_break_glass_opens_or_seals_a_share() {
     let resources = created("prod", &[]);
     let custody = statements(&resources["CustodyOperatorPolicy"]["Properties"]["PolicyDocument"]);
     let export = statements(&resources["BreakGlassExportPolicy"]["Properties"]["PolicyDocument"]);
@@ -343,7 +343,6 @@ fn the_operators_permissions_are_two_managed_policies_and_only_break_glass_opens
     for needed in [
         "Allow dynamodb:Scan on [SharesTable, HistoryTable]",
         "Allow dynamodb:PutItem on [SharesTable, HistoryTable]",
-        "Allow dynamodb:UpdateItem on HistoryTable",
         "Allow dynamodb:Query on AuditTable",
         "Allow dynamodb:Scan on AuditTable",
     ] {
@@ -364,27 +363,46 @@ fn the_operators_permissions_are_two_managed_policies_and_only_break_glass_opens
         "{custody:?}"
     );
     assert!(custody.contains(&"Allow dynamodb:UpdateItem on SharesTable".to_owned()));
-    // Open (export, reseal) and seal again (reseal): only with the share's context.
-    for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
-        let line = format!(
-            "Allow {action} on ShareKey if {{ForAllValues:StringEquals: {{kms:EncryptionContextKeys: [clientId, backupMethod]}}, Null: {{kms:EncryptionContext:backupMethod: false, kms:EncryptionContext:clientId: false}}}}"
-        );
-        assert!(export.contains(&line), "{export:?}");
-    }
+    // An expiry on history only with pruning opted into (TTL on history is off otherwise).
+    let history_expiry = "Allow dynamodb:UpdateItem on HistoryTable".to_owned();
+    assert!(!custody.contains(&history_expiry), "{custody:?}");
+    let pruning = created("prod", &["HistoryRetentionDays=30"]);
+    let custody_pruning =
+        statements(&pruning["CustodyOperatorPolicy"]["Properties"]["PolicyDocument"]);
+    assert!(
+        custody_pruning.contains(&history_expiry),
+        "{custody_pruning:?}"
+    );
+    // Open (export; pair-ids, reseal and restore-pair too), and seal again (reseal,
+    // restore-pair) only with the reseal policy, attached for the run: each with the context.
+    let with_context = |action: &str, key: &str| {
+        format!(
+            "Allow {action} on {key} if {{ForAllValues:StringEquals: {{kms:EncryptionContextKeys: [clientId, backupMethod]}}, Null: {{kms:EncryptionContext:backupMethod: false, kms:EncryptionContext:clientId: false}}}}"
+        )
+    };
+    let reseal = statements(&resources["BreakGlassResealPolicy"]["Properties"]["PolicyDocument"]);
     let kms_lines = |lines: &[String]| -> Vec<String> {
         let on_keys = |line: &&String| line.contains("kms:") && !line.contains("kms:ViaService");
         lines.iter().filter(on_keys).cloned().collect()
     };
-    assert_eq!(kms_lines(&export).len(), 2, "{export:?}");
+    assert_eq!(
+        kms_lines(&export),
+        [
+            "Allow kms:GenerateMac on AuditKey".to_owned(),
+            with_context("kms:Decrypt", "ShareKey")
+        ]
+    );
+    assert_eq!(reseal, [with_context("kms:GenerateDataKey", "ShareKey")]);
     let escrow = "arn:aws:kms:eu-west-1:210987654321:key/5e5e5e5e-0000-4000-8000-000000000000";
     let escrowing = created("prod", &[&format!("EscrowKeyArn={escrow}")]);
-    let export_escrowing =
-        statements(&escrowing["BreakGlassExportPolicy"]["Properties"]["PolicyDocument"]);
+    let reseal_escrowing =
+        statements(&escrowing["BreakGlassResealPolicy"]["Properties"]["PolicyDocument"]);
     assert_eq!(
-        kms_lines(&export_escrowing)[2],
-        format!(
-            "Allow kms:Encrypt on {escrow} if {{ForAllValues:StringEquals: {{kms:EncryptionContextKeys: [clientId, backupMethod]}}, Null: {{kms:EncryptionContext:backupMethod: false, kms:EncryptionContext:clientId: false}}}}"
-        )
+        reseal_escrowing,
+        [
+            with_context("kms:GenerateDataKey", "ShareKey"),
+            with_context("kms:Encrypt", escrow),
+        ]
     );
     assert!(
         export
@@ -400,6 +418,10 @@ fn the_operators_permissions_are_two_managed_policies_and_only_break_glass_opens
     assert_eq!(
         short(&outputs["BreakGlassExportPolicyArn"]["Value"]),
         "BreakGlassExportPolicy"
+    );
+    assert_eq!(
+        short(&outputs["BreakGlassResealPolicyArn"]["Value"]),
+        "BreakGlassResealPolicy"
     );
 }
 
@@ -617,7 +639,7 @@ fn every_alarm_and_every_failed_backup_job_notifies_a_topic_with_a_subscriber() 
     let alarms = of_type(&resources, "AWS::CloudWatch::Alarm");
     assert_eq!(
         alarms.len(),
-        14,
+        16,
         "every alarm, eject and NoSuccessfulBackup on"
     );
     for (name, alarm) in alarms {
@@ -713,9 +735,19 @@ fn the_web_acl_admits_only_portals_addresses_before_throttling_and_never_samples
         short(&rules[0]["Statement"]),
         "{IPSetReferenceStatement: {Arn: WebAclAllowList}}"
     );
+    // The IAM routes that exist (eject alone here), exactly, on the decoded, normalised path.
+    let routes = &rules[1]["Statement"]["RegexMatchStatement"];
     assert_eq!(
-        rules[1]["Statement"]["ByteMatchStatement"]["SearchString"],
-        "/clients/"
+        short(&routes["RegexString"]),
+        "^(?:/${StageName})?/clients/[A-Za-z0-9_~-][A-Za-z0-9._~-]*/(?:${Routes})(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)?$"
+    );
+    assert_eq!(
+        routes["RegexString"]["Fn::Sub"][1]["Routes"],
+        "custodian-shares"
+    );
+    assert_eq!(
+        short(&routes["TextTransformations"]),
+        "[{Priority: 0, Type: URL_DECODE}, {Priority: 1, Type: COMPRESS_WHITE_SPACE}, {Priority: 2, Type: NORMALIZE_PATH}]"
     );
     let association = &resources["WebAclAssociation"]["Properties"];
     assert_eq!(

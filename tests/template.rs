@@ -81,9 +81,11 @@ fn the_eject_route_is_off_by_default_iam_only_and_may_write_only_audit_records()
         if resource.contains("AuditTable") {
             assert_eq!(
                 actions,
-                ["dynamodb:PutItem", "dynamodb:Query"],
-                "adds audit records, chained to the newest"
+                ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+                "adds audit records, chained to the share's head"
             );
+        } else if resource.contains("AuditKey") {
+            assert_eq!(actions, ["kms:GenerateMac"], "signs them, never checks");
         } else {
             assert!(resource.contains("SharesTable"), "{resource}");
             assert_eq!(actions, ["dynamodb:GetItem", "dynamodb:Query"]);
@@ -317,7 +319,11 @@ fn the_share_key_lets_each_function_do_one_thing_and_only_for_a_bound_context() 
         assert_eq!(statement["Effect"].as_str(), Some("Allow"));
         let principal = format!("{:?}", statement["Principal"]["AWS"]);
         let actions = template::actions(statement);
-        if principal.contains(":root") {
+        // The account's one use of the key: letting an identity policy of a named operator seal
+        // (an_operator_seals_a_share_only_while_the_break_glass_reseal_policy_is_attached).
+        let reseal =
+            statement["Sid"].as_str() == Some("OperatorsSealOnlyWithBreakGlassResealPolicy");
+        if principal.contains(":root") && !reseal {
             // Administration only: nothing that uses the key or hands out a grant to use it.
             for action in &actions {
                 assert!(
@@ -384,8 +390,9 @@ fn the_share_key_lets_each_function_do_one_thing_and_only_for_a_bound_context() 
         uses.push((principal, only_when, actions));
     }
     // The two webhooks always; the eject function and named operators only when deployed so.
-    // Named operators open shares for custody export, and seal them again for custody reseal.
-    let expected: [(&str, Option<&str>, &[&str]); 4] = [
+    // Named operators open shares for custody export; they seal them again for custody reseal
+    // only through the account (an identity policy, BreakGlassResealPolicy, attached for it).
+    let expected: [(&str, Option<&str>, &[&str]); 5] = [
         ("BackupFunctionRole", None, &["kms:GenerateDataKey"]),
         ("FetchFunctionRole", None, &["kms:Decrypt"]),
         (
@@ -396,7 +403,12 @@ fn the_share_key_lets_each_function_do_one_thing_and_only_for_a_bound_context() 
         (
             "ShareKeyOperatorArns",
             Some("HasShareKeyOperators"),
-            &["kms:Decrypt", "kms:GenerateDataKey"],
+            &["kms:Decrypt"],
+        ),
+        (
+            ":root",
+            Some("HasShareKeyOperators"),
+            &["kms:GenerateDataKey"],
         ),
     ];
     assert_eq!(uses.len(), expected.len(), "nobody else may use the key");
@@ -540,6 +552,8 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
                         "audit"
                     } else if resource.contains("WebhookSecret") {
                         "secret"
+                    } else if resource.contains("AuditKey.Arn") {
+                        "audit key"
                     } else if resource.contains("EscrowKeyArn") {
                         // A second wrap of each data key, only with an escrow key.
                         assert_eq!(only_when, Some("EscrowOn"), "{function}");
@@ -589,8 +603,10 @@ fn the_template_grants_each_function_only_the_actions_it_uses() {
         BTreeSet::from([
             pair("dynamodb:GetItem", "shares"),
             pair("dynamodb:Query", "shares"),
+            pair("dynamodb:GetItem", "audit"),
             pair("dynamodb:PutItem", "audit"),
             pair("dynamodb:Query", "audit"),
+            pair("kms:GenerateMac", "audit key"),
             pair("kms:Decrypt", "tables at rest"),
             pair("kms:DescribeKey", "tables at rest"),
             pair("kms:Encrypt", "tables at rest"),
@@ -820,4 +836,974 @@ fn the_share_key_is_multi_region_and_a_recovery_stack_replicates_it_with_the_sam
         reference(&env["ACCEPTED_SHARE_KEY_ARNS"]),
         Some("AcceptedShareKeyArns")
     );
+}
+
+/// One statement of an identity policy of the template (a function's, a role's or a managed
+/// policy), with the resource it belongs to and the conditions it is under: the resource's own
+/// and each `!If` around the policy or the statement.
+struct Grant {
+    owner: String,
+    conditions: Vec<String>,
+    statement: Yaml,
+}
+
+/// `value` with its `!If [Condition, value, !Ref AWS::NoValue]` wrappers opened, each condition
+/// added to `conditions`; `None` for `!Ref AWS::NoValue`.
+fn under_conditions<'a>(mut value: &'a Yaml, conditions: &mut Vec<String>) -> Option<&'a Yaml> {
+    loop {
+        match value {
+            Yaml::Tagged(tagged) if tagged.tag == "If" => {
+                let parts = tagged.value.as_sequence().expect("!If takes a list");
+                assert_eq!(
+                    reference(&parts[2]),
+                    Some("AWS::NoValue"),
+                    "a policy or statement is either there or not: {value:?}"
+                );
+                conditions.push(parts[0].as_str().expect("a condition name").to_owned());
+                value = &parts[1];
+            }
+            _ => return (reference(value) != Some("AWS::NoValue")).then_some(value),
+        }
+    }
+}
+
+/// Every statement of every identity policy in the source template.
+fn grants(template: &Yaml) -> Vec<Grant> {
+    let mut grants = Vec::new();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    for (owner, resource) in resources.iter() {
+        let owner = owner.as_str().expect("a logical id");
+        let properties = &resource["Properties"];
+        let documents: Vec<&Yaml> = match resource["Type"].as_str() {
+            Some("AWS::Serverless::Function") => properties["Policies"]
+                .as_sequence()
+                .map(|policies| policies.iter().collect())
+                .unwrap_or_default(),
+            Some("AWS::IAM::Role") => properties["Policies"]
+                .as_sequence()
+                .map(|policies| {
+                    policies
+                        .iter()
+                        .map(|policy| &policy["PolicyDocument"])
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Some("AWS::IAM::ManagedPolicy" | "AWS::IAM::Policy") => {
+                vec![&properties["PolicyDocument"]]
+            }
+            _ => continue,
+        };
+        let owned_when: Vec<String> = resource["Condition"]
+            .as_str()
+            .map(str::to_owned)
+            .into_iter()
+            .collect();
+        for document in documents {
+            let mut conditions = owned_when.clone();
+            let Some(document) = under_conditions(document, &mut conditions) else {
+                continue;
+            };
+            let statements = document["Statement"]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{owner}: inline policy documents only"));
+            for statement in statements {
+                let mut conditions = conditions.clone();
+                if let Some(statement) = under_conditions(statement, &mut conditions) {
+                    grants.push(Grant {
+                        owner: owner.to_owned(),
+                        conditions,
+                        statement: statement.clone(),
+                    });
+                }
+            }
+        }
+    }
+    grants
+}
+
+/// IAM's wildcard match (actions, resource ARNs): `*` any run of characters, `/` included, `?`
+/// any one character.
+fn iam_like(pattern: &str, text: &str) -> bool {
+    fn from(pattern: &[u8], text: &[u8]) -> bool {
+        match pattern.split_first() {
+            None => text.is_empty(),
+            Some((b'*', rest)) => (0..=text.len()).any(|skip| from(rest, &text[skip..])),
+            Some((b'?', rest)) => !text.is_empty() && from(rest, &text[1..]),
+            Some((byte, rest)) => text.first() == Some(byte) && from(rest, &text[1..]),
+        }
+    }
+    from(pattern.as_bytes(), text.as_bytes())
+}
+
+/// Whether a statement allows `action` (an action name in any case, or a wildcard covering it).
+fn allows(statement: &Yaml, action: &str) -> bool {
+    template::actions(statement)
+        .iter()
+        .any(|granted| iam_like(&granted.to_lowercase(), &action.to_lowercase()))
+}
+
+#[test]
+fn no_one_may_set_an_expiry_on_history_unless_pruning_is_opted_into() {
+    let template = template::template();
+    let mut setters = BTreeSet::new();
+    for grant in grants(&template) {
+        let resource = format!("{:?}", grant.statement["Resource"]);
+        if !allows(&grant.statement, "dynamodb:UpdateItem") || !resource.contains("HistoryTable") {
+            continue;
+        }
+        // An expiry purges history only where TTL is on, which is with pruning alone: otherwise
+        // whoever holds the grant (a stolen role, an operator) could let TTL delete kept shares.
+        assert!(
+            grant
+                .conditions
+                .iter()
+                .any(|condition| condition == "PruningOn"),
+            "{} may set an expiry on history with pruning off: {:?}",
+            grant.owner,
+            grant.statement
+        );
+        setters.insert(grant.owner);
+    }
+    // Whoever archives a replaced share: the backup function, the operators (a restore) and
+    // the reconcile function that retires shares.
+    assert_eq!(
+        setters,
+        BTreeSet::from([
+            "BackupFunction".to_owned(),
+            "CustodyOperatorPolicy".to_owned(),
+            "ReconcileFunction".to_owned(),
+        ])
+    );
+    let ttl = &template["Resources"]["HistoryTable"]["Properties"]["TimeToLiveSpecification"];
+    assert_eq!(template::conditional(&ttl["Enabled"]).0, Some("PruningOn"));
+}
+
+#[test]
+fn an_operator_seals_a_share_only_while_the_break_glass_reseal_policy_is_attached() {
+    let template = template::template();
+    let resources = &template["Resources"];
+    // Sealing and the operators' PutItem together could forge a share that fetch would serve:
+    // each share key lets its named operators open shares, and lets the account grant them
+    // sealing through an identity policy only, so that it takes the reseal policy attached.
+    for (key, operators, named, delegation) in [
+        (
+            "ShareKey",
+            "ShareKeyOperatorArns",
+            "HasShareKeyOperators",
+            "OperatorsSealOnlyWithBreakGlassResealPolicy",
+        ),
+        (
+            "ClientShareKey",
+            "ClientShareKeyOperatorArns",
+            "HasClientShareKeyOperators",
+            "OperatorsSealClientSharesOnlyWithBreakGlassResealPolicy",
+        ),
+    ] {
+        let statements = resources[key]["Properties"]["KeyPolicy"]["Statement"]
+            .as_sequence()
+            .expect("key policy statements");
+        let mut delegations = 0;
+        for statement in statements {
+            let (only_when, statement) = template::conditional(statement);
+            let principal = format!("{:?}", statement["Principal"]["AWS"]);
+            if principal.contains(operators) {
+                assert_eq!(
+                    template::actions(statement),
+                    ["kms:Decrypt"],
+                    "{key}: the named operators open shares, and never seal one on their own"
+                );
+            }
+            if !allows(statement, "kms:GenerateDataKey") {
+                continue;
+            }
+            if !principal.contains(":root") {
+                assert!(
+                    principal.contains("FunctionRole"),
+                    "{key}: only a function's role seals on its own: {principal}"
+                );
+                continue;
+            }
+            assert_eq!(statement["Sid"].as_str(), Some(delegation), "{key}");
+            assert_eq!(only_when, Some(named), "{key}");
+            assert_eq!(
+                template::actions(statement),
+                ["kms:GenerateDataKey"],
+                "{key}"
+            );
+            let condition = &statement["Condition"];
+            let who = format!("{:?}", condition["ArnEquals"]["aws:PrincipalArn"]);
+            assert!(
+                who.contains(operators),
+                "{key}: the account grants to {who}"
+            );
+            assert!(
+                format!("{condition:?}").contains("kms:EncryptionContextKeys"),
+                "{key}: only with the share's context"
+            );
+            delegations += 1;
+        }
+        assert_eq!(delegations, 1, "{key}");
+    }
+    // The identity policies that grant sealing with a share key: the reseal policies alone (the
+    // tables' at-rest grants work only through DynamoDB).
+    let sealing: BTreeSet<String> = grants(&template)
+        .into_iter()
+        .filter(|grant| {
+            let resource = format!("{:?}", grant.statement["Resource"]);
+            allows(&grant.statement, "kms:GenerateDataKey")
+                && !at_rest_only(&grant.statement)
+                && (resource.contains("ShareKey")
+                    || resource.contains("ShareReplicaKey")
+                    || grant.statement["Resource"].as_str() == Some("*"))
+        })
+        .map(|grant| grant.owner)
+        .collect();
+    assert_eq!(
+        sealing,
+        BTreeSet::from([
+            "BreakGlassResealPolicy".to_owned(),
+            "ClientShareBreakGlassResealPolicy".to_owned(),
+        ])
+    );
+    // Each is an output to attach, as the export policies are, beside what it seals with.
+    for (output, policy, only_when) in [
+        ("BreakGlassResealPolicyArn", "BreakGlassResealPolicy", None),
+        (
+            "ClientShareBreakGlassResealPolicyArn",
+            "ClientShareBreakGlassResealPolicy",
+            Some("ClientShareStoreOn"),
+        ),
+    ] {
+        let value = &template["Outputs"][output];
+        assert_eq!(reference(&value["Value"]), Some(policy), "{output}");
+        assert_eq!(value["Condition"].as_str(), only_when, "{output}");
+        assert_eq!(
+            resources[policy]["Condition"].as_str(),
+            only_when,
+            "{policy}"
+        );
+        assert_eq!(
+            resources[policy]["Type"].as_str(),
+            Some("AWS::IAM::ManagedPolicy")
+        );
+    }
+    // The runbook attaches it for the reseal and detaches it after.
+    let custody = std::fs::read_to_string(local_aws::repo_root().join("docs/custody.md")).unwrap();
+    for step in [
+        "BreakGlassResealPolicyArn",
+        "attach-role-policy",
+        "detach-role-policy",
+    ] {
+        assert!(custody.contains(step), "docs/custody.md: {step}");
+    }
+}
+
+/// A string of the template as CloudFormation passes it for one deploy: `!If` decided by
+/// `conditions`, `!Ref` and `!Sub` filled from `values` (parameters and pseudo parameters).
+fn resolve(
+    value: &Yaml,
+    conditions: &BTreeMap<&str, bool>,
+    values: &BTreeMap<&str, &str>,
+) -> String {
+    match value {
+        Yaml::String(text) => text.clone(),
+        Yaml::Tagged(tagged) if tagged.tag == "If" => {
+            let parts = tagged.value.as_sequence().expect("!If takes a list");
+            let name = parts[0].as_str().expect("a condition name");
+            let decided = *conditions
+                .get(name)
+                .unwrap_or_else(|| panic!("condition {name} is not decided"));
+            resolve(&parts[if decided { 1 } else { 2 }], conditions, values)
+        }
+        Yaml::Tagged(tagged) if tagged.tag == "Ref" => {
+            let name = tagged.value.as_str().expect("!Ref takes a name");
+            let given = values.get(name);
+            given
+                .unwrap_or_else(|| panic!("no value for {name}"))
+                .to_string()
+        }
+        Yaml::Tagged(tagged) if tagged.tag == "Sub" => {
+            let (text, variables): (&str, BTreeMap<String, String>) = match &tagged.value {
+                Yaml::String(text) => (text.as_str(), BTreeMap::new()),
+                Yaml::Sequence(parts) => (
+                    parts[0].as_str().expect("the text of !Sub"),
+                    parts[1]
+                        .as_mapping()
+                        .expect("the variables of !Sub")
+                        .iter()
+                        .map(|(name, value)| {
+                            let name = name.as_str().expect("a variable name").to_owned();
+                            (name, resolve(value, conditions, values))
+                        })
+                        .collect(),
+                ),
+                other => panic!("!Sub of {other:?}"),
+            };
+            let mut out = String::new();
+            let mut rest = text;
+            while let Some(start) = rest.find("${") {
+                out.push_str(&rest[..start]);
+                let end = start + rest[start..].find('}').expect("a closing brace");
+                let name = &rest[start + 2..end];
+                let value = match variables.get(name) {
+                    Some(value) => value.clone(),
+                    None => values
+                        .get(name)
+                        .unwrap_or_else(|| panic!("no value for ${{{name}}}"))
+                        .to_string(),
+                };
+                out.push_str(&value);
+                rest = &rest[end + 1..];
+            }
+            out.push_str(rest);
+            out
+        }
+        other => panic!("cannot resolve {other:?}"),
+    }
+}
+
+/// The API routes of a function of the source template, as (method, path) with a Portal
+/// clientId and backup methods (a current and the legacy one) for the path's parameters.
+fn api_routes(template: &Yaml, function: &str) -> Vec<(String, String)> {
+    let events = template["Resources"][function]["Properties"]["Events"]
+        .as_mapping()
+        .unwrap_or_else(|| panic!("{function} has events"));
+    let mut routes = Vec::new();
+    for (_, event) in events.iter() {
+        let properties = &event["Properties"];
+        let method = properties["Method"].as_str().expect("a method");
+        let path = properties["Path"].as_str().expect("a path");
+        let path = path.replace("{clientId}", "cm4ya1b2c3d4e5f6g7h8i9j0k");
+        for backup_method in ["GDRIVE-SECP256K1", "UNKNOWN"] {
+            let route = (
+                method.to_uppercase(),
+                path.replace("{backupMethod}", backup_method),
+            );
+            if !routes.contains(&route) {
+                routes.push(route);
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn the_eject_route_arn_grants_the_eject_routes_and_not_the_client_share_routes() {
+    let template = template::template();
+    let values = BTreeMap::from([
+        ("AWS::Partition", "aws"),
+        ("AWS::Region", "us-east-1"),
+        ("AWS::AccountId", "123456789012"),
+        ("WebhookApi", "a1b2c3d4e5"),
+        ("StageName", "v1"),
+    ]);
+    let decided = BTreeMap::new();
+    let granted = |output: &str| resolve(&template["Outputs"][output]["Value"], &decided, &values);
+    // The resource a signed request is authorised against: execute-api's ARN of its route.
+    let requests = |function: &str| -> Vec<String> {
+        api_routes(&template, function)
+            .iter()
+            .map(|(method, path)| {
+                format!("arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1/{method}{path}")
+            })
+            .collect()
+    };
+    let eject = granted("EjectRouteArn");
+    let backend = granted("BackendClientSharesRouteArn");
+    for request in requests("EjectFunction") {
+        assert!(iam_like(&eject, &request), "{eject} must grant {request}");
+        assert!(!iam_like(&backend, &request), "{backend} grants {request}");
+    }
+    for request in requests("BackendClientBackupSharesFunction") {
+        assert!(
+            iam_like(&backend, &request),
+            "{backend} must grant {request}"
+        );
+        assert!(!iam_like(&eject, &request), "{eject} grants {request}");
+    }
+    for webhook in ["POST/backup", "POST/backup/fetch"] {
+        let request = format!("arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1/{webhook}");
+        assert!(!iam_like(&eject, &request), "{eject} grants {request}");
+        assert!(!iam_like(&backend, &request), "{backend} grants {request}");
+    }
+}
+
+/// A JSON value as a list: a list as itself, one value as a list of it, nothing as none.
+fn json_list(value: &serde_json::Value) -> Vec<&serde_json::Value> {
+    match value {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        serde_json::Value::Null => Vec::new(),
+        single => vec![single],
+    }
+}
+
+#[test]
+fn only_api_gateway_may_invoke_the_functions_that_return_shares() {
+    // A direct invoke skips what API Gateway checks (the caller's signature, the user's token)
+    // and the event can claim any caller or user: it reads any share those functions return.
+    let returning_shares = [
+        "EjectFunction",
+        "ClientBackupSharesFunction",
+        "BackendClientBackupSharesFunction",
+    ];
+    let source = template::template();
+    let deployed = template::deployed(
+        Some("prod"),
+        &[
+            "EnableEjectEndpoint=true",
+            "ClientSharesJwtIssuer=https://users.example.com/",
+            "ClientSharesJwtAudience=wallet-app",
+            "ClientShareCallerArns=arn:aws:iam::123456789012:role/enclave-backend",
+            "ShareKeyOperatorArns=arn:aws:iam::123456789012:role/custody-operator",
+            "ClientShareKeyOperatorArns=arn:aws:iam::123456789012:role/client-custody-operator",
+            "PortalApiKeySecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:portal-api-key-AbCdEf",
+            "ReconcileRetires=true",
+            "HistoryRetentionDays=30",
+            "EscrowKeyArn=arn:aws:kms:us-east-1:210987654321:key/5e5e5e5e-0000-4000-8000-000000000000",
+        ],
+    );
+    let resources = deployed["template"]["Resources"]
+        .as_object()
+        .expect("the resources a deploy creates");
+    for function in returning_shares {
+        let alias = format!("{function}Aliaslive");
+        let mut invoked_for = BTreeSet::new();
+        for (name, permission) in resources {
+            let properties = &permission["Properties"];
+            let target = &properties["FunctionName"]["Ref"];
+            let of_this_function = target == function || *target == alias;
+            if permission["Type"] != "AWS::Lambda::Permission" || !of_this_function {
+                continue;
+            }
+            assert_eq!(properties["Action"], "lambda:InvokeFunction", "{name}");
+            assert_eq!(
+                properties["Principal"], "apigateway.amazonaws.com",
+                "{name}: API Gateway alone"
+            );
+            // From this stack's own API, in this account, and for the function's own routes.
+            let arn = &properties["SourceArn"]["Fn::Sub"];
+            let text = arn[0].as_str().unwrap_or_else(|| {
+                panic!("{name}: no source ARN of this stack's API: {properties}")
+            });
+            let api = arn[1]["__ApiId__"]["Ref"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: the API is none of this stack's: {arn}"));
+            assert!(
+                ["AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api"]
+                    .contains(&resources[api]["Type"].as_str().unwrap_or_default()),
+                "{name}: {api} is not an API of this stack"
+            );
+            let scope = ":execute-api:${AWS::Region}:${AWS::AccountId}:${__ApiId__}/${__Stage__}/";
+            let (partition, route) = text
+                .split_once(scope)
+                .unwrap_or_else(|| panic!("{name}: {text} is wider than this stack's API"));
+            assert!(partition.starts_with("arn:"), "{name}: {text}");
+            invoked_for.insert(route.to_owned());
+        }
+        // One permission per route the function serves, and none for anything else.
+        let routes: BTreeSet<String> = source["Resources"][function]["Properties"]["Events"]
+            .as_mapping()
+            .expect("events")
+            .iter()
+            .map(|(_, event)| {
+                let properties = &event["Properties"];
+                let method = properties["Method"].as_str().expect("a method");
+                let path = properties["Path"].as_str().expect("a path");
+                // SAM's source ARN has `*` for each path parameter.
+                let mut wild = String::new();
+                let mut parameter = false;
+                for character in path.chars() {
+                    match character {
+                        '{' => {
+                            parameter = true;
+                            wild.push('*');
+                        }
+                        '}' => parameter = false,
+                        _ if parameter => {}
+                        other => wild.push(other),
+                    }
+                }
+                format!("{}{wild}", method.to_uppercase())
+            })
+            .collect();
+        assert_eq!(invoked_for, routes, "{function}");
+    }
+    // And no identity policy the stack creates lets anyone invoke a function directly; the AWS
+    // managed policies its roles take allow no invoke of these functions: the Lambda basic
+    // execution role writes logs, CodeDeploy's invokes only functions named CodeDeployHook_*, and
+    // AWS Backup's are for the role AWS Backup alone assumes.
+    let aws_managed = [
+        "AWSLambdaBasicExecutionRole",
+        "AWSCodeDeployRoleForLambda",
+        "AWSBackupServiceRolePolicyForBackup",
+        "AWSBackupServiceRolePolicyForRestores",
+    ];
+    for (name, resource) in resources {
+        let properties = &resource["Properties"];
+        let documents: Vec<&serde_json::Value> = match resource["Type"].as_str() {
+            Some("AWS::IAM::Role") => {
+                for arn in json_list(&properties["ManagedPolicyArns"]) {
+                    let text = arn
+                        .as_str()
+                        .or_else(|| arn["Fn::Sub"].as_str())
+                        .unwrap_or_else(|| panic!("{name}: a managed policy {arn}"));
+                    let (_, policy) = text
+                        .rsplit_once('/')
+                        .unwrap_or_else(|| panic!("{name}: {text}"));
+                    assert!(
+                        text.contains(":iam::aws:policy/") && aws_managed.contains(&policy),
+                        "{name} takes {text}: check it allows no lambda:InvokeFunction"
+                    );
+                }
+                json_list(&properties["Policies"])
+                    .into_iter()
+                    .map(|policy| &policy["PolicyDocument"])
+                    .collect()
+            }
+            Some("AWS::IAM::ManagedPolicy" | "AWS::IAM::Policy") => {
+                vec![&properties["PolicyDocument"]]
+            }
+            _ => continue,
+        };
+        for document in documents {
+            for statement in json_list(&document["Statement"]) {
+                assert!(
+                    statement.get("NotAction").is_none(),
+                    "{name}: an Allow with NotAction may allow lambda:InvokeFunction"
+                );
+                for action in json_list(&statement["Action"]) {
+                    let action = action.as_str().expect("an action name").to_lowercase();
+                    assert!(
+                        !iam_like(&action, "lambda:invokefunction"),
+                        "{name} allows {action}"
+                    );
+                }
+            }
+        }
+    }
+    let security = std::fs::read_to_string(local_aws::repo_root().join("SECURITY.md")).unwrap();
+    let warning = security
+        .lines()
+        .find(|line| {
+            line.contains("lambda:InvokeFunction")
+                && line.contains("only_api_gateway_may_invoke_the_functions_that_return_shares")
+        })
+        .expect("SECURITY.md says what a direct invoke reads, and names this test");
+    for function in returning_shares {
+        assert!(warning.contains(function), "SECURITY.md names {function}");
+    }
+}
+
+/// One of AWS WAF's text transformations, as the WAF developer guide describes it ("Text
+/// transformation options"), and as ModSecurity's transformation of the same name does where
+/// the guide says less. Any other one fails the test: none is assumed.
+fn waf_transform(kind: &str, text: &[u8]) -> Vec<u8> {
+    match kind {
+        // Each %XX decoded once (a malformed one left as it is), and + as a space.
+        "URL_DECODE" => {
+            let hex = |byte: u8| (byte as char).to_digit(16);
+            let mut out = Vec::with_capacity(text.len());
+            let mut at = 0;
+            while at < text.len() {
+                let high = text.get(at + 1).copied().and_then(hex);
+                let low = text.get(at + 2).copied().and_then(hex);
+                match (text[at], high, low) {
+                    (b'%', Some(high), Some(low)) => {
+                        out.push((high * 16 + low) as u8);
+                        at += 3;
+                    }
+                    (b'+', _, _) => {
+                        out.push(b' ');
+                        at += 1;
+                    }
+                    (byte, _, _) => {
+                        out.push(byte);
+                        at += 1;
+                    }
+                }
+            }
+            out
+        }
+        // Tab, newline, vertical tab, form feed, carriage return and the non-breaking space (160)
+        // as spaces, then each run of spaces as one.
+        "COMPRESS_WHITE_SPACE" => {
+            let mut out: Vec<u8> = Vec::with_capacity(text.len());
+            for &byte in text {
+                let byte = match byte {
+                    // \t, \n, \v, \f, \r; the non-breaking space.
+                    0x09..=0x0d | 0xa0 => b' ',
+                    other => other,
+                };
+                if byte != b' ' || out.last() != Some(&b' ') {
+                    out.push(byte);
+                }
+            }
+            out
+        }
+        // Doubled slashes, `.` segments and `..` segments with something before them to go back
+        // to removed; a trailing slash (or a trailing dot segment's) kept.
+        "NORMALIZE_PATH" => {
+            let mut segments: Vec<&[u8]> = Vec::new();
+            let mut trailing = false;
+            for segment in text.split(|byte| *byte == b'/') {
+                trailing = matches!(segment, b"" | b"." | b"..");
+                match segment {
+                    b"" | b"." => {}
+                    b".." if segments.last().is_some_and(|last| *last != b"..") => {
+                        segments.pop();
+                    }
+                    _ => segments.push(segment),
+                }
+            }
+            let mut out = Vec::with_capacity(text.len());
+            if text.first() == Some(&b'/') {
+                out.push(b'/');
+            }
+            out.extend(segments.join(&b'/'));
+            if trailing && !segments.is_empty() {
+                out.push(b'/');
+            }
+            out
+        }
+        other => panic!("AWS WAF's {other} transformation is not modelled here"),
+    }
+}
+
+/// A regular expression of the part of PCRE (AWS WAF's regex syntax) the web ACL uses: bytes,
+/// escaped punctuation, character classes with ranges, `(?:...)` groups with alternatives, the
+/// greedy quantifiers `?`, `*` and `+`, and `^` and `$` as PCRE has them. A capturing group,
+/// which AWS WAF refuses, and anything else (`.`, `\d`, `{n}`, lookarounds) fail the test
+/// rather than guess.
+#[derive(Debug)]
+enum Node {
+    Start,
+    End,
+    Byte(u8),
+    Class {
+        negated: bool,
+        ranges: Vec<(u8, u8)>,
+    },
+    Group(Vec<Vec<Node>>),
+    Repeat {
+        inner: Box<Node>,
+        min: usize,
+        max: Option<usize>,
+    },
+}
+
+struct PatternParser<'a> {
+    text: &'a [u8],
+    at: usize,
+}
+
+impl PatternParser<'_> {
+    fn parse(text: &str) -> Node {
+        let mut parser = PatternParser {
+            text: text.as_bytes(),
+            at: 0,
+        };
+        let alternatives = parser.alternatives();
+        assert_eq!(parser.at, parser.text.len(), "an unopened `)` in {text}");
+        Node::Group(alternatives)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.at).copied()
+    }
+
+    fn advance(&mut self) -> u8 {
+        let byte = self.peek().expect("the pattern ends too early");
+        self.at += 1;
+        byte
+    }
+
+    fn alternatives(&mut self) -> Vec<Vec<Node>> {
+        let mut alternatives = vec![self.sequence()];
+        while self.peek() == Some(b'|') {
+            self.at += 1;
+            alternatives.push(self.sequence());
+        }
+        alternatives
+    }
+
+    fn sequence(&mut self) -> Vec<Node> {
+        let mut nodes = Vec::new();
+        while let Some(byte) = self.peek() {
+            if byte == b'|' || byte == b')' {
+                break;
+            }
+            self.at += 1;
+            let atom = match byte {
+                b'^' => Node::Start,
+                b'$' => Node::End,
+                b'\\' => Node::Byte(self.escaped()),
+                b'[' => self.class(),
+                b'(' => {
+                    assert_eq!(
+                        (self.advance(), self.advance()),
+                        (b'?', b':'),
+                        "only (?:...) groups: AWS WAF refuses capturing ones"
+                    );
+                    let group = self.alternatives();
+                    assert_eq!(self.advance(), b')', "an unclosed group");
+                    Node::Group(group)
+                }
+                b'.' | b'{' | b'}' | b'*' | b'+' | b'?' | b']' => {
+                    panic!("`{}` is not modelled here", byte as char)
+                }
+                literal => Node::Byte(literal),
+            };
+            let (min, max) = match self.peek() {
+                Some(b'?') => (0, Some(1)),
+                Some(b'*') => (0, None),
+                Some(b'+') => (1, None),
+                _ => {
+                    nodes.push(atom);
+                    continue;
+                }
+            };
+            self.at += 1;
+            assert!(
+                !matches!(self.peek(), Some(b'?' | b'+')),
+                "lazy and possessive quantifiers are not modelled here"
+            );
+            nodes.push(Node::Repeat {
+                inner: Box::new(atom),
+                min,
+                max,
+            });
+        }
+        nodes
+    }
+
+    fn escaped(&mut self) -> u8 {
+        let byte = self.advance();
+        assert!(
+            !byte.is_ascii_alphanumeric(),
+            "`\\{}` is not modelled here",
+            byte as char
+        );
+        byte
+    }
+
+    fn class(&mut self) -> Node {
+        let negated = self.peek() == Some(b'^');
+        if negated {
+            self.at += 1;
+        }
+        let mut ranges = Vec::new();
+        loop {
+            let first = match self.advance() {
+                b']' => break,
+                b'\\' => self.escaped(),
+                b'[' => panic!("POSIX classes are not modelled here"),
+                byte => byte,
+            };
+            // `a-z`; a `-` just before the `]` is itself.
+            let last = if self.peek() == Some(b'-') && self.text.get(self.at + 1) != Some(&b']') {
+                self.at += 1;
+                match self.advance() {
+                    b'\\' => self.escaped(),
+                    byte => byte,
+                }
+            } else {
+                first
+            };
+            assert!(first <= last, "a backward range");
+            ranges.push((first, last));
+        }
+        Node::Class { negated, ranges }
+    }
+}
+
+/// Whether `sequence` matches `subject` from `at` with `then` accepting where it ends; each
+/// choice (an alternative, a repetition count) is tried in PCRE's order until one is accepted.
+fn match_from(
+    sequence: &[Node],
+    subject: &[u8],
+    at: usize,
+    then: &mut dyn FnMut(usize) -> bool,
+) -> bool {
+    let Some((node, rest)) = sequence.split_first() else {
+        return then(at);
+    };
+    match node {
+        Node::Start => at == 0 && match_from(rest, subject, at, then),
+        // PCRE's $: the end, or just before a newline that ends the subject.
+        Node::End => {
+            (at == subject.len() || (at + 1 == subject.len() && subject[at] == b'\n'))
+                && match_from(rest, subject, at, then)
+        }
+        Node::Byte(byte) => {
+            subject.get(at) == Some(byte) && match_from(rest, subject, at + 1, then)
+        }
+        Node::Class { negated, ranges } => {
+            subject.get(at).is_some_and(|byte| {
+                ranges
+                    .iter()
+                    .any(|&(first, last)| (first..=last).contains(byte))
+                    != *negated
+            }) && match_from(rest, subject, at + 1, then)
+        }
+        Node::Group(alternatives) => alternatives.iter().any(|alternative| {
+            match_from(alternative, subject, at, &mut |end: usize| {
+                match_from(rest, subject, end, then)
+            })
+        }),
+        Node::Repeat { inner, min, max } => Repetition {
+            inner,
+            min: *min,
+            max: *max,
+            rest,
+        }
+        .repeat_from(0, subject, at, then),
+    }
+}
+
+/// A quantified node and what follows it.
+struct Repetition<'a> {
+    inner: &'a Node,
+    min: usize,
+    max: Option<usize>,
+    rest: &'a [Node],
+}
+
+impl Repetition<'_> {
+    /// `inner` matched `count` times up to `at`: once more first (greedy), else what follows.
+    fn repeat_from(
+        &self,
+        count: usize,
+        subject: &[u8],
+        at: usize,
+        then: &mut dyn FnMut(usize) -> bool,
+    ) -> bool {
+        let again = self.max.is_none_or(|max| count < max)
+            && match_from(
+                std::slice::from_ref(self.inner),
+                subject,
+                at,
+                &mut |end: usize| {
+                    // An empty repetition would never end.
+                    end > at && self.repeat_from(count + 1, subject, end, then)
+                },
+            );
+        again || (count >= self.min && match_from(self.rest, subject, at, then))
+    }
+}
+
+/// Whether `pattern` is found in `subject`, as a RegexMatchStatement looks for it.
+fn regex_finds(pattern: &Node, subject: &[u8]) -> bool {
+    (0..=subject.len()).any(|start| {
+        match_from(
+            std::slice::from_ref(pattern),
+            subject,
+            start,
+            &mut |_: usize| true,
+        )
+    })
+}
+
+#[test]
+fn the_web_acl_admits_the_iam_routes_that_exist_and_no_other_path_however_encoded() {
+    let template = template::template();
+    let rules = template["Resources"]["WebAcl"]["Properties"]["Rules"]
+        .as_sequence()
+        .expect("the web ACL's rules");
+    let (only_when, rule) = rules
+        .iter()
+        .map(template::conditional)
+        .find(|(_, rule)| rule["Name"].as_str() == Some("iam-authorised-routes"))
+        .expect("the rule that lets the IAM-authorised routes through");
+    assert_eq!(only_when, Some("IamRoutesOn"));
+    assert!(!rule["Action"]["Allow"].is_null());
+    // The whole path against a pattern, not a substring of it.
+    let statement = &rule["Statement"]["RegexMatchStatement"];
+    assert!(
+        statement.is_mapping(),
+        "a regular expression over the path: {:?}",
+        rule["Statement"]
+    );
+    assert!(!statement["FieldToMatch"]["UriPath"].is_null());
+    let mut transformations: Vec<(u64, &str)> = statement["TextTransformations"]
+        .as_sequence()
+        .expect("text transformations")
+        .iter()
+        .map(|step| {
+            let priority = step["Priority"].as_u64().expect("a priority");
+            (priority, step["Type"].as_str().expect("a transformation"))
+        })
+        .collect();
+    transformations.sort();
+    let eject = api_routes(&template, "EjectFunction");
+    let backend = api_routes(&template, "BackendClientBackupSharesFunction");
+    let default_stage = template["Parameters"]["StageName"]["Default"]
+        .as_str()
+        .expect("a default stage");
+    for (eject_on, backend_on) in [(true, false), (false, true), (true, true)] {
+        let conditions = BTreeMap::from([
+            ("EjectEndpointEnabled", eject_on),
+            ("ClientSharesForBackendOn", backend_on),
+        ]);
+        // The template's stage and the dev config-env's.
+        for stage in [default_stage, "dev"] {
+            let values = BTreeMap::from([("StageName", stage)]);
+            let pattern = resolve(&statement["RegexString"], &conditions, &values);
+            let regex = PatternParser::parse(&pattern);
+            let admitted = |path: &str| {
+                let seen = transformations
+                    .iter()
+                    .fold(path.as_bytes().to_vec(), |text, (_, kind)| {
+                        waf_transform(kind, &text)
+                    });
+                regex_finds(&regex, &seen)
+            };
+            // Every route that exists, as the execute-api URL has it (after the stage) and as a
+            // custom domain's root mapping has it; none of a function that is off.
+            for (routes, on) in [(&eject, eject_on), (&backend, backend_on)] {
+                for (_, path) in routes {
+                    for seen in [format!("/{stage}{path}"), path.clone()] {
+                        assert_eq!(admitted(&seen), on, "{seen} against {pattern}");
+                    }
+                }
+            }
+            let refused = [
+                // The webhooks come through Portal's addresses only.
+                format!("/{stage}/backup"),
+                format!("/{stage}/backup/fetch"),
+                // Back out of /clients/, plainly, encoded, and encoded twice.
+                format!("/{stage}/clients/../backup"),
+                format!("/{stage}/clients/x/../../backup"),
+                format!("/{stage}/clients/%2e%2e/backup"),
+                format!("/{stage}/clients/%2E%2E/backup"),
+                format!("/{stage}/clients/x/custodian-shares/..%2f..%2f..%2fbackup"),
+                format!("/{stage}/clients/x/custodian-shares/%2e%2e%2f%2e%2e%2f%2e%2e%2fbackup"),
+                format!("/{stage}/clients/%252e%252e/backup"),
+                format!("/{stage}/clients/x/custodian-shares/%252e%252e%252f%252e%252e%252fbackup"),
+                format!("/{stage}/clients/x/client-backup-shares/%252E%252E%252Fbackup"),
+                format!("/{stage}/clients/x/custodian-shares/.."),
+                format!("/{stage}/clients/x/custodian-shares/%2E%2E"),
+                // /clients/ elsewhere in the path.
+                format!("/{stage}/backup/clients/x"),
+                format!("/{stage}/backup/clients/x/custodian-shares"),
+                format!("/{stage}/backup/fetch/clients/x/client-backup-shares"),
+                "/other/clients/x/custodian-shares".to_owned(),
+                // Trailing junk, a newline PCRE's $ would pass over included.
+                format!("/{stage}/clients/x/custodian-shares/GDRIVE-SECP256K1/extra"),
+                format!("/{stage}/clients/x/custodian-shares%0a"),
+                format!("/{stage}/clients/x/custodian-shares/GDRIVE-SECP256K1%0A"),
+                format!("/{stage}/clients/x/custodian-shares/%00"),
+                format!("/{stage}/clients/x/custodian-shares/%20"),
+                format!("/{stage}/clients/x/custodian-shares/"),
+                format!("/{stage}/clients/x/custodian-sharesx"),
+                format!("/{stage}/clients//custodian-shares"),
+                format!("/{stage}/clients/x/y/custodian-shares"),
+            ];
+            for path in refused {
+                assert!(
+                    !admitted(&path),
+                    "{path} gets through WAF with {pattern} after {transformations:?}"
+                );
+            }
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Creates what `make run` and `sam local` need in the local emulators: the shares, history and
-//! audit tables of `template.yaml` in DynamoDB Local, and the KMS key (under the alias in
-//! `SHARE_KEY_ID`) in the emulator; with `CLIENT_SHARES_TABLE`, `CLIENT_SHARE_HISTORY_TABLE`,
+//! audit tables of `template.yaml` in DynamoDB Local, and the KMS keys (under the aliases in
+//! `SHARE_KEY_ID` and `AUDIT_KEY_ID`, the audit key an HMAC one) in the emulator; with `CLIENT_SHARES_TABLE`, `CLIENT_SHARE_HISTORY_TABLE`,
 //! `CLIENT_SHARE_AUDIT_TABLE` and `CLIENT_SHARE_KEY_ID` set, the client-share tables and key too.
 //! Reads `DYNAMODB_ENDPOINT`, `AWS_EMULATOR_ENDPOINT` and those names; leaves whatever exists
 //! alone.
@@ -44,12 +44,13 @@ async fn main() {
         }
     }
     for variable in keys {
-        key_under_alias(&required(variable)).await;
+        key_under_alias(&required(variable), aws_emulator::create_share_key()).await;
     }
+    key_under_alias(&required("AUDIT_KEY_ID"), aws_emulator::create_audit_key()).await;
 }
 
-/// A key in the emulator under `alias`, made if there is none.
-async fn key_under_alias(alias: &str) {
+/// A key in the emulator under `alias`, made by `create` if there is none.
+async fn key_under_alias(alias: &str, create: impl Future<Output = String>) {
     assert!(
         alias.starts_with("alias/"),
         "{alias}: a key alias is needed here"
@@ -67,7 +68,7 @@ async fn key_under_alias(alias: &str) {
     {
         println!("KMS key {alias} exists");
     } else {
-        let key = aws_emulator::create_share_key().await;
+        let key = create.await;
         kms.create_alias()
             .alias_name(alias)
             .target_key_id(&key)
