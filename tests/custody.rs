@@ -870,3 +870,73 @@ async fn a_writer_whose_clock_is_an_hour_behind_never_breaks_the_audit_trail() {
         "newest first, by sequence"
     );
 }
+
+/// Records as releases before 0.4.0 wrote them: no sequence, a plain SHA-256 chain.
+fn legacy_record(
+    client: &str,
+    recorded_at: u64,
+    previous: &str,
+) -> HashMap<String, AttributeValue> {
+    let s = |text: &str| AttributeValue::S(text.to_owned());
+    HashMap::from([
+        (
+            "shareKey".to_owned(),
+            s(&json!([client, METHOD]).to_string()),
+        ),
+        (
+            "recordedAt".to_owned(),
+            AttributeValue::N(recorded_at.to_string()),
+        ),
+        ("action".to_owned(), s("export")),
+        (
+            "actor".to_owned(),
+            s("arn:aws:iam::123456789012:user/before"),
+        ),
+        ("via".to_owned(), s("cli")),
+        ("at".to_owned(), s("2026-11-01T00:00:00Z")),
+        ("shareVersion".to_owned(), AttributeValue::N("3".into())),
+        ("shareSha256".to_owned(), s(&"0".repeat(64))),
+        ("previousDigest".to_owned(), s(previous)),
+    ])
+}
+
+#[tokio::test]
+async fn records_from_before_signing_are_anchored_by_the_first_signed_one() {
+    use custodian_backup::store::dynamodb::audit_item::audit_digest;
+    let f = Fixture::new().await;
+    let c = client_with_history(&f).await;
+    let first = legacy_record(&c.id, 1_000, "");
+    let second = legacy_record(&c.id, 2_000, &audit_digest(&first));
+    for item in [&first, &second] {
+        put_audit(&f, item.clone()).await;
+    }
+    let export = [
+        "export",
+        &c.id,
+        METHOD,
+        "--print-share",
+        "--reason",
+        "after",
+    ];
+    assert_eq!(custody(&f, &export).code, 0);
+    let audit = custody(&f, &["--json", "audit", &c.id, METHOD]);
+    assert_eq!(audit.code, 0, "{}", audit.stdout);
+    let records = audit.json()["records"].as_array().unwrap().clone();
+    assert_eq!(records.len(), 3);
+    assert_eq!(
+        records[0]["previousDigest"].as_str(),
+        Some(audit_digest(&second).as_str())
+    );
+
+    // A made-up record among the old ones, chained to the first as the old rule allowed.
+    let made_up = legacy_record(&c.id, 1_500, &audit_digest(&first));
+    put_audit(&f, made_up).await;
+    let broken = custody(&f, &["--json", "audit", &c.id, METHOD]);
+    assert_eq!(broken.code, 6, "{}", broken.stdout);
+    assert!(
+        broken.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1500")
+    );
+}

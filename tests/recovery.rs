@@ -592,6 +592,21 @@ async fn a_restore_then_a_merge_of_the_damaged_tables_loses_no_share_acknowledge
         .put_share(&backup(&late, "GDRIVE-SECP256K1", "late-1"))
         .await
         .unwrap();
+    // A row left unreadable (a rolled-back format), set aside by the next share: the merge
+    // keeps it as it is, never current, and a second merge finds it there.
+    let mut newer_format = current_item_of(&live, &late, "GDRIVE-SECP256K1").await;
+    newer_format.insert(schema::SEAL_FORMAT.into(), AttributeValue::N("99".into()));
+    live.client
+        .put_item()
+        .table_name(&live.tables.shares)
+        .set_item(Some(newer_format))
+        .send()
+        .await
+        .unwrap();
+    live.store
+        .put_share(&backup(&late, "GDRIVE-SECP256K1", "late-2"))
+        .await
+        .unwrap();
     let export = [
         "export",
         &client,
@@ -654,7 +669,7 @@ async fn a_restore_then_a_merge_of_the_damaged_tables_loses_no_share_acknowledge
     let fetch = Function::start(&binary("backup-fetch"), &env).await;
     for (who, expected) in [
         (&client, vec![share("ed-1"), share("secp-4")]),
-        (&late, vec![share("late-1")]),
+        (&late, vec![share("late-2")]),
     ] {
         let body = json!({ "clientId": who }).to_string();
         let response = fetch

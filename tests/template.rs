@@ -1807,3 +1807,29 @@ fn the_web_acl_admits_the_iam_routes_that_exist_and_no_other_path_however_encode
         }
     }
 }
+
+#[test]
+fn the_owner_claim_parameter_refuses_what_the_function_refuses() {
+    use custodian_backup::domain::client_owner::{USER_EDITABLE_CLAIMS, claim_is_trusted};
+    let template = template::template();
+    let pattern = template["Parameters"]["ClientSharesOwnerClaim"]["AllowedPattern"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The negative lookahead names `custom:` and each editable claim, whole.
+    let refused = pattern
+        .strip_prefix("(?!(")
+        .and_then(|rest| rest.split_once(")$)"))
+        .map(|(names, _)| names.split('|').collect::<BTreeSet<_>>())
+        .expect("a lookahead of refused claims");
+    let mut expected: BTreeSet<&str> = USER_EDITABLE_CLAIMS.into_iter().collect();
+    expected.insert("custom:.*");
+    assert_eq!(refused, expected);
+    for claim in USER_EDITABLE_CLAIMS {
+        assert!(!claim_is_trusted(claim), "{claim}");
+    }
+    let default = template["Parameters"]["ClientSharesOwnerClaim"]["Default"]
+        .as_str()
+        .unwrap();
+    assert!(claim_is_trusted(default));
+}

@@ -139,10 +139,33 @@ pub enum OwnerBound {
     ChangedMeanwhile,
 }
 
+/// OpenID Connect's profile claims, which a user may edit at most issuers.
+pub const USER_EDITABLE_CLAIMS: [&str; 15] = [
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "address",
+    "updated_at",
+];
+
 /// Whether an owner claim can be trusted to stay the same user's: `custom:` claims (Cognito's
-/// custom attributes) may be writable by the user, so they are refused when the function starts.
+/// custom attributes) and OIDC's profile claims may be writable by the user, so they are
+/// refused when the function starts.
 pub fn claim_is_trusted(claim: &str) -> bool {
-    !claim.is_empty() && !claim.contains(char::is_whitespace) && !claim.starts_with("custom:")
+    !claim.is_empty()
+        && !claim.contains(char::is_whitespace)
+        && !claim.starts_with("custom:")
+        && !USER_EDITABLE_CLAIMS.contains(&claim)
 }
 
 #[cfg(test)]
@@ -213,6 +236,7 @@ mod tests {
             Err(NoOwner::Unusable)
         );
         assert!(!claim_is_trusted("custom:wallet_user"));
+        assert!(!claim_is_trusted("preferred_username") && !claim_is_trusted("name"));
         assert!(claim_is_trusted("sub") && claim_is_trusted("cognito:username"));
     }
 }

@@ -51,7 +51,29 @@ impl DynamoDbStore {
             digests.push(record.digest.clone());
             records.push(record);
         }
+        // The first signed record names the newest earlier one: from there every earlier record
+        // must be on its chain, so none can be added among them, or rewritten, afterwards.
         let mut previous = digests.last().cloned().unwrap_or_default();
+        if let Some(first) = sequenced.first() {
+            let anchor = string(first, schema::PREVIOUS_DIGEST).unwrap_or_default();
+            let mut on_chain = Vec::new();
+            let mut at = anchor.to_owned();
+            while !at.is_empty() && on_chain.len() <= records.len() {
+                let Some(index) = records.iter().position(|record| record.digest == at) else {
+                    break;
+                };
+                on_chain.push(index);
+                at = records[index].previous_digest.clone().unwrap_or_default();
+            }
+            if let Some(off) = (0..records.len()).find(|index| !on_chain.contains(index)) {
+                return Err(broken(&records[off]));
+            }
+            // A named record gone (or a loop): the chain never reached the first record.
+            if !at.is_empty() {
+                return Err(broken(&audit_record(first)?));
+            }
+            previous = anchor.to_owned();
+        }
         for (expected, item) in (1..).zip(&sequenced) {
             let record = audit_record(item)?;
             let message = Sha256::digest(audit_canonical(item));

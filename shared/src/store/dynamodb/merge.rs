@@ -13,7 +13,7 @@
 
 use super::calls::{Condition, Order, Put, RETRY};
 use super::item::{
-    Item, StoredShare, client_and_slot, history_item, number, owner_value, string, whole,
+    Item, StoredShare, client_and_slot, history_item, number, owner_value, string, text, whole,
     with_version,
 };
 use super::portable::{Loaded, TableRole};
@@ -31,6 +31,15 @@ fn acknowledged(item: &Item) -> (Option<SystemTime>, &str) {
         .ok()
         .and_then(|text| humantime::parse_rfc3339_weak(text).ok());
     (stored_at, string(item, schema::SHARE_SHA256).unwrap_or(""))
+}
+
+/// An item less where history keeps it (its version, and the one it had if moved).
+fn without_place(item: &Item) -> Item {
+    let mut item = item.clone();
+    item.remove(schema::VERSION);
+    item.remove(schema::ARCHIVED_FROM);
+    item.remove(schema::REPLACED_AT);
+    item
 }
 
 /// What merging one item did.
@@ -64,11 +73,19 @@ impl DynamoDbStore {
         }
         let (client_id, slot) = client_and_slot(item)?;
         let owner = slot.owner(&client_id);
-        let dumped = StoredShare::from_item(item)?;
         let version = number(item, schema::VERSION)?;
+        let Ok(dumped) = StoredShare::from_item(item) else {
+            // A row that does not read (one set aside, or damaged): kept as it is, never current.
+            let mut kept = item.clone();
+            if role == TableRole::Shares {
+                kept = history_item(owner, kept);
+                kept.insert(schema::SET_ASIDE_UNREADABLE.into(), text("merge"));
+            }
+            return self.keep(owner, kept, None, version).await;
+        };
         if role == TableRole::History {
             return self
-                .keep(owner, item.clone(), &dumped.sha256, version)
+                .keep(owner, item.clone(), Some(&dumped.sha256), version)
                 .await;
         }
         for attempt in 0..RETRY.attempts {
@@ -87,7 +104,7 @@ impl DynamoDbStore {
                 }
                 Some(_) => {
                     let kept = history_item(owner, item.clone());
-                    return self.keep(owner, kept, &dumped.sha256, version).await;
+                    return self.keep(owner, kept, Some(&dumped.sha256), version).await;
                 }
             };
             if written.is_some() {
@@ -98,7 +115,9 @@ impl DynamoDbStore {
     }
 
     /// An audit head goes in where none is, or over one with a lower sequence: the merged trail
-    /// then ends where the longer one did.
+    /// then ends where the longer one did. A head already as far or further is left as it is
+    /// (records written to both copies after the restore point fork the trail, and `custody
+    /// audit` names the fork: docs/recovery.md).
     async fn merge_audit_head(&self, item: &Item) -> Result<Merged, StoreError> {
         let sequence = number(item, schema::SEQUENCE)?;
         let behind = Condition::AbsentOrSequenceBelow(sequence);
@@ -108,34 +127,36 @@ impl DynamoDbStore {
             .await?
         {
             Put::Written => Ok(Merged::Audit),
-            Put::ConditionFailed if self.holds(TableRole::Audit, item).await? => {
-                Ok(Merged::AlreadyThere)
-            }
-            Put::ConditionFailed | Put::Conflicted => Ok(Merged::Different),
+            Put::ConditionFailed => Ok(Merged::AlreadyThere),
+            Put::Conflicted => Ok(Merged::Different),
         }
     }
 
     /// Puts a history item of `owner` under `version` where it is free, else above every kept
-    /// version, marked `archivedFrom`; nothing if history already holds this share from there.
+    /// version, marked `archivedFrom`; nothing if history already holds this share (`sha256`)
+    /// from there, or, for a row that does not read (`None`), this very item.
     async fn keep(
         &self,
         owner: Owner<'_>,
         mut item: Item,
-        sha256: &str,
+        sha256: Option<&str>,
         version: u64,
     ) -> Result<Merged, StoreError> {
         let partition = (schema::OWNER, owner_value(owner));
-        let fields = [schema::VERSION, schema::ARCHIVED_FROM, schema::SHARE_SHA256];
         let kept = self
-            .query_all(&self.tables.history, partition, Order::OldestFirst, &fields)
+            .query_all(&self.tables.history, partition, Order::OldestFirst, &[])
             .await?;
         let from =
             |kept: &Item| number(kept, schema::ARCHIVED_FROM).or(number(kept, schema::VERSION));
         let origin = from(&item)?;
-        if kept.iter().any(|kept| {
-            string(kept, schema::SHARE_SHA256).ok() == Some(sha256)
-                && from(kept).ok() == Some(origin)
-        }) {
+        let same = |kept: &Item| match sha256 {
+            Some(sha256) => {
+                string(kept, schema::SHARE_SHA256).ok() == Some(sha256)
+                    && from(kept).ok() == Some(origin)
+            }
+            None => without_place(kept) == without_place(&item),
+        };
+        if kept.iter().any(same) {
             return Ok(Merged::AlreadyThere);
         }
         let mut at = version;

@@ -17,7 +17,10 @@ impl DynamoDbStore {
         pair_id: &BackupSharePairId,
     ) -> Result<Item, CustodyError> {
         for item in self.kept_items(method_slot).await? {
-            if item.contains_key(schema::BACKUP_SHARE_PAIR_ID) {
+            // A row set aside unreadable holds no share to match.
+            if item.contains_key(schema::BACKUP_SHARE_PAIR_ID)
+                || item.contains_key(schema::SET_ASIDE_UNREADABLE)
+            {
                 continue;
             }
             let stored = StoredShare::from_item(&item)?;

@@ -101,9 +101,10 @@ impl DynamoDbStore {
             .expression_attribute_names("#version", schema::VERSION)
             .expression_attribute_names("#storedAt", schema::STORED_AT)
             .expression_attribute_names("#replacedAt", schema::REPLACED_AT)
+            .expression_attribute_names("#setAside", schema::SET_ASIDE_UNREADABLE)
             .expression_attribute_values(":owner", owner_value(owner))
             .expression_attribute_values(":version", whole(version))
-            .projection_expression("#version, #storedAt, #replacedAt")
+            .projection_expression("#version, #storedAt, #replacedAt, #setAside")
             .consistent_read(true)
             .send()
             .await
@@ -113,7 +114,9 @@ impl DynamoDbStore {
             .iter()
             .filter_map(|item| {
                 let kept = number(item, schema::VERSION).ok()?;
-                Some((kept, was_current_for(item) >= PROVEN))
+                // A row set aside unreadable was never a share anyone lived with.
+                let set_aside = item.contains_key(schema::SET_ASIDE_UNREADABLE);
+                Some((kept, !set_aside && was_current_for(item) >= PROVEN))
             })
             .collect())
     }

@@ -131,7 +131,10 @@ impl DynamoDbStore {
             Current::Unreadable(old) => self.set_aside(owner, old).await?,
         };
         // Above the archived copy, so the next replacement finds its version free in history.
-        let next = archived.max(read_version) + 1;
+        let next = archived
+            .max(read_version)
+            .checked_add(1)
+            .ok_or(StoreError::Corrupt(schema::VERSION))?;
         let promoted = with_version(promoted, next);
         let shares = &self.tables.shares;
         let put = self.put_if(shares, schema::CLIENT_ID, promoted, still_current);
