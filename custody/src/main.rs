@@ -6,6 +6,7 @@
 
 mod client_owners;
 mod from_export;
+mod import;
 mod pair_ids;
 mod portable;
 mod reconcile;
@@ -168,6 +169,33 @@ enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Store every share of the store you ran before (one JSON object a line, docs/migrate.md)
+    /// as /backup stores one, never over a newer share; or, with --verify, check each against
+    /// what its slot serves. Run with SHARE_KIND=client and the client tables for --client-shares.
+    #[command(group(clap::ArgGroup::new("owners").args(["app_issuer", "backend"])))]
+    Import {
+        /// The JSON-lines file (docs/migrate.md, "The line format").
+        #[arg(long, value_name = "FILE")]
+        from_jsonl: std::path::PathBuf,
+        /// The rows are the app's client shares (`owner`, `cipherText`), not custodian shares.
+        #[arg(long, requires = "owners")]
+        client_shares: bool,
+        /// Client shares: the app variant stored them; `owner` is this issuer's `--claim`.
+        #[arg(long, value_name = "ISSUER")]
+        app_issuer: Option<String>,
+        /// Client shares: the owner claim the app uses (`ClientSharesOwnerClaim`).
+        #[arg(long, default_value = "sub")]
+        claim: String,
+        /// Client shares: the backend variant stored them; `owner` is the Portal clientId.
+        #[arg(long)]
+        backend: bool,
+        /// Check instead of storing: open what each row's slot serves and compare SHA-256.
+        #[arg(long)]
+        verify: bool,
+        /// Keep the last line done in this file, and start after it.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<std::path::PathBuf>,
+    },
     /// Give each current share stored before pairs without a backupSharePairId the one inside its
     /// own JSON, so `reconcile` can match it. Opens those shares: needs kms:Decrypt. Re-runnable.
     PairIds,
@@ -235,6 +263,10 @@ pub enum Exit {
     Unrecoverable = 10,
     /// Portal's Custodian API refused the key or did not answer (retries spent).
     PortalApi = 11,
+    /// `import` could not import some rows (each named, with the reason).
+    ImportIncomplete = 12,
+    /// `import --verify` found rows that are not what their slot serves.
+    ImportMismatch = 13,
 }
 
 /// A failed command: its exit code, a stable code and a message without data.
@@ -444,6 +476,34 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
             let actor = actor(&aws, reason).await?;
             let report = client_owners::bind(&store, &legacy, &actor).await?;
             output.report("client shares bound to their owners", &report);
+        }
+        Command::Import {
+            from_jsonl,
+            client_shares,
+            app_issuer,
+            claim,
+            backend: _,
+            verify,
+            checkpoint,
+        } => {
+            let source = match (client_shares, app_issuer) {
+                (false, _) => import::Source::Custodian,
+                (true, Some(issuer)) => import::Source::Client(LegacyOwners::App { issuer, claim }),
+                (true, None) => import::Source::Client(LegacyOwners::Backend),
+            };
+            let client_kind = std::env::var("SHARE_KIND").is_ok_and(|kind| kind == "client");
+            if client_shares != client_kind {
+                return Err(usage(
+                    "--client-shares goes with SHARE_KIND=client and the client-share tables and key, and only with them",
+                ));
+            }
+            let report = match verify {
+                true => import::verify(&store, &from_jsonl, &source).await?,
+                false => {
+                    import::import(&store, &from_jsonl, &source, checkpoint.as_deref()).await?
+                }
+            };
+            output.report(if verify { "verified" } else { "imported" }, &report);
         }
         Command::PairIds => {
             let report = pair_ids::fill(&store).await?;

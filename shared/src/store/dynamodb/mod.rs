@@ -9,13 +9,15 @@
 //! - `write`: `/backup`; `read`: `/backup/fetch`; `custody`: the operator's jobs and eject.
 //! - [`portable`]: the sealed copy of every table that `custody dump` writes and `custody load` reads;
 //!   [`merge`]: `custody load --merge`, a dump of a damaged table merged into restored ones;
-//!   [`reseal`]: `custody reseal`, current shares sealed again under today's keys.
+//!   [`reseal`]: `custody reseal`, current shares sealed again under today's keys;
+//!   [`import`]: `custody import`, the shares of the store a customer ran before.
 
 mod audit;
 pub mod audit_item;
 mod audit_trail;
 mod calls;
 mod custody;
+pub mod import;
 pub mod item;
 pub mod merge;
 pub mod owner_bind;
