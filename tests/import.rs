@@ -139,9 +139,15 @@ async fn a_stores_rows_come_in_byte_for_byte_refusals_named_and_nothing_newer_re
     changed[1]["share"] = share("gdrive-1-changed").into();
     let mismatch = import(&f, &source(&changed), &["--verify"]);
     assert_eq!(mismatch.code, 13, "{}", mismatch.stdout);
-    let message = mismatch.json()["error"]["message"].as_str().unwrap().to_owned();
+    let message = mismatch.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(message.contains("\"id\":\"r2\""), "{message}");
-    assert!(!message.contains("\"r3\""), "only the changed row: {message}");
+    assert!(
+        !message.contains("\"r3\""),
+        "only the changed row: {message}"
+    );
     assert!(!mismatch.stdout.contains("0x5f3c"), "a share printed");
 }
 
