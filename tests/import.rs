@@ -75,6 +75,13 @@ async fn a_stores_rows_come_in_byte_for_byte_refusals_named_and_nothing_newer_re
         json!({ "id": "r9", "clientId": bob, "share": share("undated") }),
     ];
     let path = source(&rows);
+    // And a line that is not UTF-8 (line 10).
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    file.write_all(b"{\"id\": \"r10\", \"share\": \"\xff\xfe\"}\n")
+        .unwrap();
     let run = import(&f, &path, &[]);
     assert_eq!(
         run.code, 12,
@@ -83,6 +90,10 @@ async fn a_stores_rows_come_in_byte_for_byte_refusals_named_and_nothing_newer_re
     );
     let report = run.json();
     let message = report["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("\"line\":10,\"reason\":\"not UTF-8\""),
+        "{message}"
+    );
     for (id, reason) in [
         ("r7", "empty_field"),
         ("r8", "missing_field"),

@@ -59,7 +59,9 @@ pub async fn import(
     // conditional writes and its createdAt order make the outcome the same in any order.
     let rows = futures_util::stream::iter(lines(file)?.enumerate().skip(done_before))
         .map(|(index, line)| async move {
-            let text = line.map_err(|error| unreadable(file, &error))?;
+            let Some(text) = line? else {
+                return Ok((index + 1, Err(refusal("", index + 1, "not UTF-8"))));
+            };
             let outcome = match row(&text, source) {
                 Ok(row) => Ok(store
                     .import_share(&row.backup, row.created_at)
@@ -112,7 +114,10 @@ pub async fn import(
 pub async fn verify(store: &DynamoDbStore, file: &Path, source: &Source) -> Result<Value, Failure> {
     let (mut same, mut superseded, mut mismatches, mut refused) = (0, 0, Vec::new(), 0);
     for (index, line) in lines(file)?.enumerate() {
-        let text = line.map_err(|error| unreadable(file, &error))?;
+        let Some(text) = line? else {
+            refused += 1;
+            continue;
+        };
         let Ok(row) = row(&text, source) else {
             refused += 1;
             continue;
@@ -193,9 +198,18 @@ fn refusal(text: &str, line: usize, reason: &str) -> Value {
     json!({ "id": id, "line": line, "reason": reason })
 }
 
-fn lines(file: &Path) -> Result<std::io::Lines<BufReader<std::fs::File>>, Failure> {
+/// The file's lines; one that is not UTF-8 as `None`, refused by its number, never guessed at.
+fn lines(
+    file: &Path,
+) -> Result<impl Iterator<Item = Result<Option<String>, Failure>> + '_, Failure> {
     let opened = std::fs::File::open(file).map_err(|error| unreadable(file, &error))?;
-    Ok(BufReader::new(opened).lines())
+    Ok(BufReader::new(opened).split(b'\n').map(move |line| {
+        let mut bytes = line.map_err(|error| unreadable(file, &error))?;
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+        Ok(String::from_utf8(bytes).ok())
+    }))
 }
 
 fn unreadable(file: &Path, error: &std::io::Error) -> Failure {
