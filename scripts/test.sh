@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, then the tests against DynamoDB Local, the KMS and Secrets Manager
-# emulator, and the real Lambda binaries, then sam local. Ends with a table of each phase's time.
+# emulator, PostgreSQL (the import's source) and the real Lambda binaries, then sam local. Ends
+# with a table of each phase's time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .tools
@@ -10,7 +11,7 @@ phase() { phases+=("$1|$(( $(date +%s) - $2 ))"); }
 
 # While the compiler runs: the tools (downloads) and Docker with its stand-in image (once per
 # machine), which only the later phases need.
-scripts/tools.sh dynamodb-local aws-emulator sam >.tools/tools-setup.log 2>&1 &
+scripts/tools.sh dynamodb-local aws-emulator postgres sam >.tools/tools-setup.log 2>&1 &
 tools=$!
 scripts/docker.sh >.tools/docker-setup.log 2>&1 &
 docker=$!
@@ -25,6 +26,7 @@ t=$(date +%s)
 wait $tools || { cat .tools/tools-setup.log >&2; exit 1; }
 source scripts/dynamodb-local.sh
 source scripts/aws-emulator.sh
+source scripts/postgres.sh
 phase "tools and emulators (after the build)" "$t"
 
 t=$(date +%s)

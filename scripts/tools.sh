@@ -6,6 +6,8 @@
 #   scripts/tools.sh aws-emulator     moto_server (from PyPI): KMS and Secrets Manager on loopback
 #   scripts/tools.sh checkov          checkov (from PyPI), the security scanner `make lint` runs on the template
 #   scripts/tools.sh cargo-fuzz       cargo-fuzz (from crates), for `make fuzz`
+#   scripts/tools.sh postgres         a PostgreSQL server for the import tests: the machine's, or Debian's
+#                                     postgresql-15 unpacked into .tools/postgres when it has none
 #   scripts/tools.sh node-anchor      the bench's Node.js peer of the functions (AWS SDK v3 from npm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,6 +92,24 @@ for tool in "$@"; do
         echo "installing the Node anchor's AWS SDK into .tools/node-anchor" >&2
         npm ci --silent --no-audit --no-fund --prefix "$tools/node-anchor" >&2
         cp tools/node-anchor/package-lock.json "$stamp"
+      fi
+      ;;
+    postgres)
+      if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
+        && [ ! -x "$tools/postgres/usr/lib/postgresql/15/bin/postgres" ]; then
+        require apt-get "Debian's apt fetches the PostgreSQL 15 server package"
+        echo "installing the PostgreSQL 15 server (Debian's package) into .tools/postgres" >&2
+        apt-cache show postgresql-15 >/dev/null 2>&1 || apt-get update -qq >&2
+        mkdir -p "$tools/postgres/debs"
+        # The server, and each library it depends on that this machine lacks; unpacked, not
+        # installed: nothing outside .tools/ changes.
+        packages="postgresql-15"
+        for dep in $(apt-cache depends --no-recommends --no-suggests postgresql-15 | awk '/Depends: lib/ {print $2}'); do
+          dpkg -s "$dep" >/dev/null 2>&1 || packages="$packages $dep"
+        done
+        # shellcheck disable=SC2086 # one word a package
+        (cd "$tools/postgres/debs" && apt-get download -qq $packages >&2)
+        for deb in "$tools"/postgres/debs/*.deb; do dpkg -x "$deb" "$tools/postgres"; done
       fi
       ;;
     *) echo "tools.sh: unknown tool '$tool'" >&2; exit 2 ;;

@@ -187,3 +187,310 @@ async fn a_killed_import_resumes_after_its_checkpoint() {
         (Some(4), Some(2))
     );
 }
+
+/// A `CustodianBackupShare` row: id, userId, backupMethod, backupSharePairId, share, createdAt.
+type SourceRow<'a> = (
+    &'a str,
+    i32,
+    Option<&'a str>,
+    Option<&'a str>,
+    String,
+    &'a str,
+);
+
+/// Runs `custody import --from-postgres URL` with `extra` arguments.
+fn import_postgres(f: &Fixture, url: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["--json", "import", "--from-postgres", url];
+    args.extend(extra);
+    custody(f, &args)
+}
+
+#[tokio::test]
+async fn portals_own_postgres_schema_comes_in_byte_for_byte_with_every_refusal_named() {
+    let f = Fixture::new().await;
+    let (url, db) = local_aws::postgres::portal_database().await;
+    let (alice, bob, carol) = (unique("alice"), unique("bob"), unique("carol"));
+    let share = |text: &str| format!("{{\"share\":\"0x5f3c-{text}\"}}");
+    let large = format!("{{\"share\":\"{}\",\"é\":\"☃\"}}", "7".repeat(200_000));
+    // Carol backed up through this stack before the import: newer than her old row.
+    let backup = Function::start(&binary("backup"), &f.function_env(DEV_SECRET)).await;
+    let newer =
+        json!({ "clientId": carol, "backupMethod": "PASSWORD", "share": share("carol-new") });
+    let stored = backup
+        .invoke(&rest_event("/backup", &newer.to_string()).to_string())
+        .await
+        .unwrap();
+    assert_eq!(stored["statusCode"], 200, "{stored}");
+
+    // Users as Portal's schema holds them; dave's clientId is empty, and erin has none at all
+    // (portalex's schema had clientId optional until its 2023-11 migration).
+    db.batch_execute(r#"ALTER TABLE "User" ALTER COLUMN "clientId" DROP NOT NULL"#)
+        .await
+        .unwrap();
+    for (id, client_id) in [
+        (1, Some(alice.as_str())),
+        (2, Some(&bob)),
+        (3, Some(&carol)),
+        (4, Some("")),
+        (5, None),
+    ] {
+        db.execute(
+            r#"INSERT INTO "User" ("id", "exchangeUserId", "clientApiKey", "username", "clientId") VALUES ($1, $1, $2, $2, $3)"#,
+            &[&id, &format!("user-{id}"), &client_id],
+        )
+        .await
+        .unwrap();
+    }
+    let rows: [SourceRow; 10] = [
+        // A legacy row (its method the column's default), a row per pair, Unicode and a large
+        // share, carol's older row.
+        ("c01", 1, None, None, share("legacy"), "2023-02-01 10:00:00"),
+        (
+            "c02",
+            1,
+            Some("GDRIVE"),
+            Some("bsp_1"),
+            share("gdrive-1"),
+            "2024-06-01 10:00:00",
+        ),
+        (
+            "c03",
+            1,
+            Some("GDRIVE"),
+            Some("bsp_2"),
+            share("gdrive-2"),
+            "2024-07-01 10:00:00",
+        ),
+        (
+            "c04",
+            2,
+            Some("PASSKEY"),
+            None,
+            large.clone(),
+            "2024-08-01 10:00:00",
+        ),
+        (
+            "c05",
+            3,
+            Some("PASSWORD"),
+            None,
+            share("carol-old"),
+            "2024-01-01 10:00:00",
+        ),
+        // Two pair-less rows of one method, which the unique index admits (NULLs are distinct):
+        // the newer is served, the older kept in history.
+        (
+            "c06",
+            1,
+            Some("GDRIVE"),
+            None,
+            share("gdrive-x"),
+            "2024-05-01 10:00:00",
+        ),
+        (
+            "c07",
+            1,
+            Some("GDRIVE"),
+            None,
+            share("gdrive-y"),
+            "2024-05-02 10:00:00",
+        ),
+        // Rows that cannot come in: an empty share, an empty clientId, no clientId.
+        (
+            "c08",
+            2,
+            Some("ICLOUD"),
+            None,
+            String::new(),
+            "2024-08-01 10:00:00",
+        ),
+        (
+            "c09",
+            4,
+            Some("ICLOUD"),
+            None,
+            share("dave"),
+            "2024-08-01 10:00:00",
+        ),
+        (
+            "c10",
+            5,
+            Some("ICLOUD"),
+            None,
+            share("erin"),
+            "2024-08-01 10:00:00",
+        ),
+    ];
+    for (id, user, method, pair, share, created_at) in &rows {
+        db.execute(
+            r#"INSERT INTO "CustodianBackupShare" ("id", "userId", "backupMethod", "backupSharePairId", "share", "createdAt")
+               VALUES ($1, $2, COALESCE($3, 'UNKNOWN'), $4, $5, $6::text::timestamp)"#,
+            &[id, user, method, pair, share, created_at],
+        )
+        .await
+        .unwrap();
+    }
+
+    let run = import_postgres(&f, &url, &[]);
+    assert_eq!(
+        run.code, 12,
+        "refused rows never exit 0: {}{}",
+        run.stdout, run.stderr
+    );
+    let message = run.json()["error"]["message"].as_str().unwrap().to_owned();
+    for (id, reason) in [
+        ("c08", "empty_field"),
+        ("c09", "empty_field"),
+        ("c10", "missing_field"),
+    ] {
+        assert!(
+            message.contains(&format!("{{\"id\":\"{id}\",\"reason\":\"{reason}\"}}")),
+            "{id}: {message}"
+        );
+    }
+    // Seven rows stored, as current or (carol's, and gdrive-x if gdrive-y came first) in history.
+    let count = |name: &str| {
+        let at = message.find(&format!("\"{name}\":")).expect(name) + name.len() + 3;
+        message[at..]
+            .split([',', '}'])
+            .next()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert_eq!(count("current") + count("keptOlder"), 7, "{message}");
+    assert!(
+        !run.stdout.contains("0x5f3c") && !run.stderr.contains("0x5f3c"),
+        "a share printed"
+    );
+
+    let fetch = Function::start(&binary("backup-fetch"), &f.function_env(DEV_SECRET)).await;
+    assert_eq!(
+        fetched(&fetch, &alice).await,
+        [
+            share("gdrive-1"),
+            share("gdrive-2"),
+            share("gdrive-y"),
+            share("legacy")
+        ]
+    );
+    assert_eq!(fetched(&fetch, &bob).await, [large]);
+    assert_eq!(fetched(&fetch, &carol).await, [share("carol-new")]);
+    for (client, method) in [(&carol, "PASSWORD"), (&alice, "GDRIVE")] {
+        let history = custody(&f, &["--json", "history", client, method]).json();
+        assert_eq!(
+            history["shares"].as_array().unwrap().len(),
+            2,
+            "the older share kept in history: {history}"
+        );
+    }
+
+    // A second run changes nothing.
+    let count = || async {
+        (
+            f.scan(&f.tables.shares).await.len(),
+            f.scan(&f.tables.history).await.len(),
+        )
+    };
+    let before = count().await;
+    assert_eq!(import_postgres(&f, &url, &[]).code, 12);
+    assert_eq!(count().await, before);
+
+    // Verified: every importable row is what its slot serves, or older than what it serves.
+    let verified = import_postgres(&f, &url, &["--verify"]);
+    assert_eq!(verified.code, 0, "{}", verified.stdout);
+    assert_eq!(
+        (
+            verified.json()["same"].as_u64(),
+            verified.json()["superseded"].as_u64()
+        ),
+        (Some(5), Some(2)),
+        "{}",
+        verified.stdout
+    );
+    // A row changed in the source after the import is caught, and named.
+    db.execute(
+        r#"UPDATE "CustodianBackupShare" SET "share" = $1 WHERE "id" = 'c02'"#,
+        &[&share("gdrive-1-changed")],
+    )
+    .await
+    .unwrap();
+    let mismatch = import_postgres(&f, &url, &["--verify"]);
+    assert_eq!(mismatch.code, 13, "{}", mismatch.stdout);
+    let message = mismatch.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("{\"id\":\"c02\",\"reason\":\"not what its slot serves\"}"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("\"c03\""),
+        "only the changed row: {message}"
+    );
+    assert!(!mismatch.stdout.contains("0x5f3c"), "a share printed");
+}
+
+#[tokio::test]
+async fn an_import_from_postgres_killed_halfway_resumes_where_it_stopped() {
+    let f = Fixture::new().await;
+    let (url, db) = local_aws::postgres::portal_database().await;
+    let client = unique("resume");
+    db.execute(
+        r#"INSERT INTO "User" ("id", "exchangeUserId", "clientApiKey", "username", "clientId") VALUES (1, 1, 'k', 'u', $1)"#,
+        &[&client],
+    )
+    .await
+    .unwrap();
+    const ROWS: i32 = 600;
+    db.execute(
+        r#"INSERT INTO "CustodianBackupShare" ("id", "userId", "backupMethod", "share")
+           SELECT 'r' || lpad(n::text, 4, '0'), 1, 'M' || n, '{"share":"' || n || '"}' FROM generate_series(1, $1) n"#,
+        &[&ROWS],
+    )
+    .await
+    .unwrap();
+    let checkpoint = std::env::temp_dir().join(format!("{}.checkpoint", unique("import")));
+    let checkpoint_arg = checkpoint.to_str().unwrap();
+    let mut env = f.function_env("not-used-by-the-cli");
+    env.push(("AWS_ENDPOINT_URL_STS", local_aws::aws_emulator::endpoint()));
+    env.push(("HISTORY_RETENTION_DAYS", "0"));
+    let mut first = std::process::Command::new(binary("custody"))
+        .args([
+            "--json",
+            "import",
+            "--from-postgres",
+            &url,
+            "--checkpoint",
+            checkpoint_arg,
+        ])
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed (SIGKILL: nothing tidies up) once its first checkpoint is written.
+    while !checkpoint.exists() {
+        if let Some(status) = first.try_wait().unwrap() {
+            panic!("the import ended before its first checkpoint: {status}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let place = std::fs::read_to_string(&checkpoint).unwrap();
+    assert!(place.starts_with("id:r"), "{place}");
+
+    let resumed = import_postgres(&f, &url, &["--checkpoint", checkpoint_arg]);
+    assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
+    let report = resumed.json();
+    assert_eq!(report["resumedAfterId"], place.trim_start_matches("id:"));
+    let after_kill = report["rows"].as_u64().unwrap();
+    assert!(after_kill < ROWS as u64, "it resumed: {report}");
+    // Every row is served, whichever run stored it.
+    let verified = import_postgres(&f, &url, &["--verify"]);
+    assert_eq!(verified.code, 0, "{}", verified.stdout);
+    assert_eq!(verified.json()["same"], ROWS, "{}", verified.stdout);
+}

@@ -169,14 +169,38 @@ enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Store every share of the store you ran before (one JSON object a line, docs/migrate.md)
-    /// as /backup stores one, never over a newer share; or, with --verify, check each against
-    /// what its slot serves. Run with SHARE_KIND=client and the client tables for --client-shares.
+    /// Store every share of the store you ran before (Portal's PostgreSQL schema, or one JSON
+    /// object a line: docs/migrate.md) as /backup stores one, never over a newer share; or, with
+    /// --verify, check each against what its slot serves. Run with SHARE_KIND=client and the
+    /// client tables for --client-shares.
     #[command(group(clap::ArgGroup::new("owners").args(["app_issuer", "backend"])))]
+    #[command(group(clap::ArgGroup::new("from").args(["from_jsonl", "from_postgres"]).required(true)))]
     Import {
         /// The JSON-lines file (docs/migrate.md, "The line format").
         #[arg(long, value_name = "FILE")]
-        from_jsonl: std::path::PathBuf,
+        from_jsonl: Option<std::path::PathBuf>,
+        /// The PostgreSQL database, as a URL (`postgres://user@host:5432/db?sslmode=require`;
+        /// the password from PGPASSWORD, a private CA from PGSSLROOTCERT).
+        #[arg(long, value_name = "URL")]
+        from_postgres: Option<String>,
+        /// PostgreSQL: the share table [default: CustodianBackupShare, or ClientBackupShare].
+        #[arg(long, value_name = "TABLE", requires = "from_postgres")]
+        share_table: Option<String>,
+        /// PostgreSQL: the table of users, whose `id` the shares' `userId` names.
+        #[arg(
+            long,
+            value_name = "TABLE",
+            default_value = "User",
+            requires = "from_postgres"
+        )]
+        user_table: String,
+        /// PostgreSQL: a column named otherwise than Portal's schema (FIELD=COLUMN; repeat).
+        #[arg(long = "column", value_name = "FIELD=COLUMN", value_parser = import::postgres::column_override, requires = "from_postgres")]
+        columns: Vec<(String, String)>,
+        /// PostgreSQL client shares: the column of each user's --claim value (TABLE.COLUMN:
+        /// the user table's, or a table's joined on `userId`) [default with --backend: User.clientId].
+        #[arg(long, value_name = "TABLE.COLUMN", requires = "from_postgres")]
+        owner_from: Option<String>,
         /// The rows are the app's client shares (`owner`, `cipherText`), not custodian shares.
         #[arg(long, requires = "owners")]
         client_shares: bool,
@@ -192,7 +216,8 @@ enum Command {
         /// Check instead of storing: open what each row's slot serves and compare SHA-256.
         #[arg(long)]
         verify: bool,
-        /// Keep the last line done in this file, and start after it.
+        /// Keep the place of the last row done in this file (a line, or a table's id), and start
+        /// after it.
         #[arg(long, value_name = "FILE")]
         checkpoint: Option<std::path::PathBuf>,
     },
@@ -479,6 +504,11 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
         }
         Command::Import {
             from_jsonl,
+            from_postgres,
+            share_table,
+            user_table,
+            columns,
+            owner_from,
             client_shares,
             app_issuer,
             claim,
@@ -497,11 +527,33 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
                     "--client-shares goes with SHARE_KIND=client and the client-share tables and key, and only with them",
                 ));
             }
-            let report = match verify {
-                true => import::verify(&store, &from_jsonl, &source).await?,
-                false => {
-                    import::import(&store, &from_jsonl, &source, checkpoint.as_deref()).await?
+            let checkpoint = checkpoint.as_deref().map(import::Checkpoint);
+            let report = match (from_jsonl, from_postgres) {
+                (Some(file), _) => {
+                    import::jsonl::run(&store, &file, &source, checkpoint.as_ref(), verify).await?
                 }
+                (None, Some(url)) => {
+                    let default_table = match client_shares {
+                        true => "ClientBackupShare",
+                        false => "CustodianBackupShare",
+                    };
+                    let schema = import::postgres::Schema {
+                        share_table: share_table.unwrap_or_else(|| default_table.into()),
+                        user_table,
+                        columns: columns.into_iter().collect(),
+                        owner_from,
+                    };
+                    import::postgres::run(
+                        &store,
+                        &url,
+                        &schema,
+                        &source,
+                        checkpoint.as_ref(),
+                        verify,
+                    )
+                    .await?
+                }
+                (None, None) => return Err(usage("--from-jsonl FILE or --from-postgres URL")),
             };
             output.report(if verify { "verified" } else { "imported" }, &report);
         }

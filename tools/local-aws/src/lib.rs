@@ -15,6 +15,7 @@ pub mod dynamodb_local;
 pub mod events;
 pub mod local_api;
 pub mod network;
+pub mod postgres;
 pub mod proxy;
 pub mod runtime_api;
 pub mod template;
