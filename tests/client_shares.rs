@@ -757,3 +757,79 @@ async fn the_customers_backend_stores_and_fetches_a_clients_share_only_as_a_sign
         "the log line names the caller:\n{logs}"
     );
 }
+
+#[tokio::test]
+async fn client_shares_come_in_from_portals_postgres_schema_and_each_user_gets_their_own() {
+    let app = App::start().await;
+    let (url, db) = local_aws::postgres::portal_database().await;
+    let (alice, bob) = (unique("alice"), unique("bob"));
+    // The app's tokens name a user by `username`. Bob's share is in the table Portal's own guide
+    // describes (`UserBackupShare`, from before pairs: no pair column).
+    db.batch_execute(
+        r#"CREATE TABLE "UserBackupShare" (
+             "backupMethod" TEXT NOT NULL DEFAULT 'UNKNOWN',
+             "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+             "id" TEXT PRIMARY KEY,
+             "cipherText" TEXT NOT NULL,
+             "userId" INTEGER NOT NULL REFERENCES "User"("id"))"#,
+    )
+    .await
+    .unwrap();
+    for (id, username) in [(1, &alice), (2, &bob)] {
+        db.execute(
+            r#"INSERT INTO "User" ("id", "exchangeUserId", "clientApiKey", "username", "clientId") VALUES ($1, $1, $2, $2, $2)"#,
+            &[&id, username],
+        )
+        .await
+        .unwrap();
+    }
+    db.execute(
+        r#"INSERT INTO "ClientBackupShare" ("id", "userId", "backupMethod", "backupSharePairId", "cipherText") VALUES ('k1', 1, 'PASSWORD', 'bsp_1', $1)"#,
+        &[&CIPHER_TEXT],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        r#"INSERT INTO "UserBackupShare" ("id", "userId", "cipherText") VALUES ('u1', 2, 'Ym9iJ3MgY2lwaGVyIHRleHQ=')"#,
+        &[],
+    )
+    .await
+    .unwrap();
+
+    let audit_key = aws_emulator::create_audit_key().await;
+    let mut operator = env(&app.tables, &app.key_id, true);
+    operator.push(("AWS_ENDPOINT_URL_STS", aws_emulator::endpoint()));
+    operator.push(("AUDIT_KEY_ID", &audit_key));
+    let import = |extra: &[&str]| {
+        let mut args = vec![
+            "--json",
+            "import",
+            "--from-postgres",
+            &url,
+            "--client-shares",
+        ];
+        args.extend(extra);
+        custody_with(&operator, &args)
+    };
+    let no_owner_column = import(&["--app-issuer", DEV_ISSUER]);
+    assert_eq!(no_owner_column.code, 2, "{}", no_owner_column.stdout);
+    let by_username = ["--app-issuer", DEV_ISSUER, "--owner-from", "User.username"];
+    let run = import(&by_username);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["current"], 1, "{}", run.stdout);
+    let guide = [&by_username[..], &["--share-table", "UserBackupShare"]].concat();
+    let run = import(&guide);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+
+    let (status, got) = app.get(&token(&alice), "PASSWORD").await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["cipherText"], CIPHER_TEXT, "byte for byte");
+    assert_eq!(got["backupSharePairId"], "bsp_1");
+    // Bob's legacy row is his UNKNOWN share: what any method falls back to, never alice's.
+    let (status, got) = app.get(&token(&bob), "PASSWORD").await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["cipherText"], "Ym9iJ3MgY2lwaGVyIHRleHQ=");
+    let verified = import(&[&by_username[..], &["--verify"]].concat());
+    assert_eq!(verified.code, 0, "{}", verified.stdout);
+    assert_eq!(verified.json()["same"], 1, "{}", verified.stdout);
+}

@@ -393,8 +393,26 @@ async fn portals_own_postgres_schema_comes_in_byte_for_byte_with_every_refusal_n
         )
     };
     let before = count().await;
-    assert_eq!(import_postgres(&f, &url, &[]).code, 12);
+    assert_eq!(import_postgres(&f, &url, &["--reason", "cutover"]).code, 12);
     assert_eq!(count().await, before);
+
+    // One audit record a run, signed like a share's: who, when, the source and the counts.
+    let runs = custody(&f, &["--json", "audit", "--imports"]);
+    assert_eq!(runs.code, 0, "{}{}", runs.stdout, runs.stderr);
+    let runs = runs.json()["imports"].as_array().unwrap().clone();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let newest: Value = serde_json::from_str(runs[0]["reason"].as_str().unwrap()).unwrap();
+    assert_eq!(runs[0]["action"], "import");
+    assert_eq!(newest["reason"], "cutover");
+    assert_eq!(newest["alreadyThere"], 7, "{newest}");
+    assert_eq!(newest["refused"].as_array().unwrap().len(), 3);
+    assert!(
+        newest["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgres://postgres@127.0.0.1:"),
+        "{newest}"
+    );
 
     // Verified: every importable row is what its slot serves, or older than what it serves.
     let verified = import_postgres(&f, &url, &["--verify"]);

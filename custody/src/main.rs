@@ -144,8 +144,13 @@ enum Command {
     },
     /// Who exported, restored or resealed this share, and when, newest first.
     Audit {
-        client_id: String,
-        backup_method: String,
+        #[arg(required_unless_present = "imports")]
+        client_id: Option<String>,
+        #[arg(required_unless_present = "imports")]
+        backup_method: Option<String>,
+        /// Instead of a share's: every `import` run (who, when, source, counts).
+        #[arg(long, conflicts_with_all = ["client_id", "pair"])]
+        imports: bool,
         /// The share of this backupSharePairId, in its own slot (`list` shows pairs); without
         /// it, the method's pair-less slot, where every share stored before pairs is.
         #[arg(long, value_name = "BACKUP_SHARE_PAIR_ID")]
@@ -220,6 +225,9 @@ enum Command {
         /// after it.
         #[arg(long, value_name = "FILE")]
         checkpoint: Option<std::path::PathBuf>,
+        /// Why, kept in the run's audit record (`custody audit --imports`).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Give each current share stored before pairs without a backupSharePairId the one inside its
     /// own JSON, so `reconcile` can match it. Opens those shares: needs kms:Decrypt. Re-runnable.
@@ -441,8 +449,17 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
         Command::Audit {
             client_id,
             backup_method,
+            imports,
             pair,
         } => {
+            if imports {
+                let records = store.import_runs().await.map_err(failure)?;
+                output.import_runs(&records);
+                return Ok(());
+            }
+            let (Some(client_id), Some(backup_method)) = (client_id, backup_method) else {
+                return Err(usage("audit CLIENT_ID BACKUP_METHOD, or audit --imports"));
+            };
             let (client_id, backup_method, pair) = parse_owner(&client_id, &backup_method, pair)?;
             let owner = Owner::new(&client_id, &backup_method, pair.as_ref());
             let records = store.audit_trail(owner).await.map_err(failure)?;
@@ -515,6 +532,7 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
             backend: _,
             verify,
             checkpoint,
+            reason,
         } => {
             let source = match (client_shares, app_issuer) {
                 (false, _) => import::Source::Custodian,
@@ -528,10 +546,18 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
                 ));
             }
             let checkpoint = checkpoint.as_deref().map(import::Checkpoint);
+            // Who runs it, before any row: the run's audit record names them.
+            let run = import::Run {
+                store: &store,
+                source: &source,
+                checkpoint: checkpoint.as_ref(),
+                actor: match verify {
+                    true => None,
+                    false => Some(actor(&aws, reason).await?),
+                },
+            };
             let report = match (from_jsonl, from_postgres) {
-                (Some(file), _) => {
-                    import::jsonl::run(&store, &file, &source, checkpoint.as_ref(), verify).await?
-                }
+                (Some(file), _) => import::jsonl::run(&run, &file).await?,
                 (None, Some(url)) => {
                     let default_table = match client_shares {
                         true => "ClientBackupShare",
@@ -543,15 +569,7 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
                         columns: columns.into_iter().collect(),
                         owner_from,
                     };
-                    import::postgres::run(
-                        &store,
-                        &url,
-                        &schema,
-                        &source,
-                        checkpoint.as_ref(),
-                        verify,
-                    )
-                    .await?
+                    import::postgres::run(&run, &url, &schema).await?
                 }
                 (None, None) => return Err(usage("--from-jsonl FILE or --from-postgres URL")),
             };

@@ -128,6 +128,25 @@ impl Output {
         }
     }
 
+    /// `audit --imports`: each import run, newest first, with its report.
+    pub fn import_runs(&self, records: &[AuditRecord]) {
+        if self.json {
+            return print_json(&json!({ "imports": records }));
+        }
+        if records.is_empty() {
+            println!("no import is recorded");
+            return;
+        }
+        for record in records {
+            println!(
+                "{}  {}  {}",
+                record.at,
+                record.actor,
+                record.reason.as_deref().unwrap_or("-")
+            );
+        }
+    }
+
     /// `dump` and `load`: what was done, as one JSON document, or a line and the document.
     pub fn report(&self, done: &str, report: &serde_json::Value) {
         if !self.json {

@@ -1,40 +1,30 @@
 //! `--from-jsonl FILE`: one JSON object a line (docs/migrate.md, "The line format"), read a line
 //! at a time; a line that is not UTF-8 is refused by its number, never guessed at.
 
-use super::{Checkpoint, Entry, Fields, Place, Source, unreadable};
+use super::{Checkpoint, Entry, Fields, Place, unreadable};
 use crate::{Exit, Failure};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-/// The file's rows imported (or with `verify`, checked), from after the checkpoint's line.
-pub async fn run(
-    store: &custodian_backup::store::dynamodb::DynamoDbStore,
-    file: &Path,
-    source: &Source,
-    checkpoint: Option<&Checkpoint<'_>>,
-    verify: bool,
-) -> Result<Value, Failure> {
-    if verify {
-        let (_, rows) = entries(file, None)?;
-        return super::verify(store, futures_util::stream::iter(rows), source).await;
-    }
-    let after = checkpoint.map(Checkpoint::read).transpose()?.flatten();
+/// The file's rows imported (or checked), from after the checkpoint's line.
+pub async fn run(run: &super::Run<'_>, file: &Path) -> Result<Value, Failure> {
+    let after = match run.actor {
+        Some(_) => run.checkpoint.map(Checkpoint::read).transpose()?.flatten(),
+        None => None,
+    };
     let (total, rows) = entries(file, after.as_ref())?;
     let resumed = match after {
         Some(Place::Line(line)) => line,
         _ => 0,
     };
     let mut report = serde_json::Map::new();
+    report.insert("source".into(), json!(file.display().to_string()));
     report.insert("lines".into(), json!(total));
     report.insert("resumedAfter".into(), json!(resumed));
-    let plan = super::Plan {
-        source,
-        rows: total.saturating_sub(resumed),
-        checkpoint,
-        report,
-    };
-    super::import(store, futures_util::stream::iter(rows), plan).await
+    let rows = futures_util::stream::iter(rows);
+    run.entries(rows, total.saturating_sub(resumed), report)
+        .await
 }
 
 /// The file's rows after line `after` (a checkpoint's), and how many lines it has.

@@ -14,6 +14,7 @@ use crate::portable::store_failure;
 use crate::{Exit, Failure};
 use custodian_backup::domain::client_owner::LegacyOwners;
 use custodian_backup::domain::client_share::client_share_from_json;
+use custodian_backup::domain::custody::Actor;
 use custodian_backup::domain::{Backup, BackupMethod, ClientId, UNKNOWN_BACKUP_METHOD};
 use custodian_backup::store::dynamodb::DynamoDbStore;
 use custodian_backup::store::dynamodb::import::{Checked, Imported};
@@ -73,27 +74,61 @@ struct Row {
     created_at: SystemTime,
 }
 
-/// An import run: which half, how many rows are left (for the progress line), where to keep
-/// the place reached, and what the source says of itself for the report.
-pub struct Plan<'a> {
+/// One `custody import`: into which store, which half, where to keep the place reached, and
+/// who runs it (none when only verifying: nothing is written).
+pub struct Run<'a> {
+    pub store: &'a DynamoDbStore,
     pub source: &'a Source,
-    pub rows: usize,
     pub checkpoint: Option<&'a Checkpoint<'a>>,
-    pub report: Map<String, Value>,
+    pub actor: Option<Actor>,
 }
 
-/// Stores every entry of `entries`, saving the place of the last done in the plan's checkpoint.
-pub async fn import(
-    store: &DynamoDbStore,
+impl Run<'_> {
+    /// Stores the source's `entries`, or with no actor, checks them.
+    async fn entries(
+        &self,
+        entries: impl Stream<Item = Result<Entry, Failure>>,
+        total: usize,
+        report: Map<String, Value>,
+    ) -> Result<Value, Failure> {
+        match &self.actor {
+            None => verify(self.store, entries, self.source).await,
+            Some(actor) => {
+                let mut report = import(self, entries, total, report).await?;
+                if let Some(reason) = &actor.reason {
+                    report["reason"] = json!(reason);
+                }
+                // One record a run that went through every row, refused ones or not: who, when,
+                // the source and the counts. A killed run leaves it to the run that resumes.
+                self.store
+                    .audit_import_run(actor, &report)
+                    .await
+                    .map_err(store_failure)?;
+                let refused = report["refused"].as_array().map_or(0, Vec::len);
+                if refused > 0 {
+                    return Err(Failure {
+                        exit: Exit::ImportIncomplete,
+                        code: "import_incomplete",
+                        message: format!(
+                            "{refused} rows could not be imported (named in refused, with the reason); every other row was: {report}"
+                        ),
+                    });
+                }
+                Ok(report)
+            }
+        }
+    }
+}
+
+/// Stores every entry of `entries` (`total` of them, for the progress line), saving the place
+/// of the last done in the run's checkpoint; `report` is what the source says of itself.
+async fn import(
+    run: &Run<'_>,
     entries: impl Stream<Item = Result<Entry, Failure>>,
-    plan: Plan<'_>,
+    total: usize,
+    mut tally: Map<String, Value>,
 ) -> Result<Value, Failure> {
-    let Plan {
-        source,
-        rows: total,
-        checkpoint,
-        report: mut tally,
-    } = plan;
+    let (store, source, checkpoint) = (run.store, run.source, run.checkpoint);
     for name in ["current", "keptOlder", "alreadyThere"] {
         tally.insert(name.to_owned(), json!(0));
     }
@@ -146,21 +181,11 @@ pub async fn import(
     let mut report = Value::Object(tally);
     report["rows"] = json!(done);
     report["refused"] = json!(refused);
-    if !refused.is_empty() {
-        return Err(Failure {
-            exit: Exit::ImportIncomplete,
-            code: "import_incomplete",
-            message: format!(
-                "{} rows could not be imported (named in refused, with the reason); every other row was: {report}",
-                refused.len()
-            ),
-        });
-    }
     Ok(report)
 }
 
 /// Re-reads every row and opens what its slot serves now: the same share, a newer one, or not.
-pub async fn verify(
+async fn verify(
     store: &DynamoDbStore,
     entries: impl Stream<Item = Result<Entry, Failure>>,
     source: &Source,

@@ -62,16 +62,10 @@ pub fn column_override(text: &str) -> Result<(String, String), String> {
 }
 
 /// The source's rows, imported (or with `verify`, checked) as `super::import` does a file's.
-pub async fn run(
-    store: &custodian_backup::store::dynamodb::DynamoDbStore,
-    url: &str,
-    schema: &Schema,
-    source: &Source,
-    checkpoint: Option<&super::Checkpoint<'_>>,
-    verify: bool,
-) -> Result<Value, Failure> {
+pub async fn run(run: &super::Run<'_>, url: &str, schema: &Schema) -> Result<Value, Failure> {
     let config = config(url)?;
     let mut client = connect(&config).await?;
+    let checkpoint = run.checkpoint.filter(|_| run.actor.is_some());
     let after = match checkpoint
         .map(super::Checkpoint::read)
         .transpose()?
@@ -93,7 +87,7 @@ pub async fn run(
         .start()
         .await
         .map_err(database)?;
-    let (select, count) = queries(&transaction, schema, source).await?;
+    let (select, count) = queries(&transaction, schema, run.source).await?;
     let rows: i64 = transaction
         .query_one(&count, &[&after])
         .await
@@ -125,18 +119,8 @@ pub async fn run(
     if !after.is_empty() {
         report.insert("resumedAfterId".into(), after.clone().into());
     }
-    match verify {
-        true => super::verify(store, entries, source).await,
-        false => {
-            let plan = super::Plan {
-                source,
-                rows: usize::try_from(rows).unwrap_or(0),
-                checkpoint,
-                report,
-            };
-            super::import(store, entries, plan).await
-        }
-    }
+    let rows = usize::try_from(rows).unwrap_or(0);
+    run.entries(entries, rows, report).await
 }
 
 /// The select (the source's rows after `$1`, in `id` order) and its count.

@@ -134,6 +134,8 @@ pub enum Action {
     Retire,
     /// `client-owners`: a client share moved from its bare owner to the one naming its variant.
     MoveOwner,
+    /// `import`: one record a run, in the imports' own trail (not a share's).
+    Import,
 }
 
 /// One audit record, as stored.
@@ -280,6 +282,7 @@ impl Action {
             Self::Reseal => "reseal",
             Self::Retire => "retire",
             Self::MoveOwner => "move-owner",
+            Self::Import => "import",
         }
     }
 }

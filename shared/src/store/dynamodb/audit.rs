@@ -17,9 +17,13 @@ use crate::audit_key::AuditKey;
 use crate::domain::custody::{Action, Actor, ShareRecord};
 use crate::domain::{Owner, StoreError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use sha2::{Digest, Sha256};
 use std::time::UNIX_EPOCH;
+
+/// The trail of `custody import` runs: a one-element JSON array, so no share's partition (two
+/// or three elements) is ever it.
+pub const IMPORT_RUNS: &str = "[\"import runs\"]";
 
 /// Rounds a writer may lose to concurrent ones before it gives up.
 const ATTEMPTS: u32 = 64;
@@ -33,23 +37,63 @@ impl DynamoDbStore {
         actor: &Actor,
         record: &ShareRecord,
     ) -> Result<(), StoreError> {
-        let key = self.audit_key()?;
         let now = (self.clock)();
+        let item = audit_item(owner, action, actor, record, now);
+        self.append_record(owner_value(owner), item, now).await
+    }
+
+    /// Adds the record of one `custody import` run to the imports' own trail ([`IMPORT_RUNS`]):
+    /// who, when, and the run's report (its source and counts, never a share) as its reason.
+    pub async fn audit_import_run(
+        &self,
+        actor: &Actor,
+        report: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let now = (self.clock)();
+        let report = report.to_string();
+        let item = Item::from([
+            (schema::OWNER.into(), text(IMPORT_RUNS)),
+            (schema::ACTION.into(), text(Action::Import.as_str())),
+            (schema::ACTOR.into(), text(&actor.arn)),
+            (schema::VIA.into(), text(actor.via.as_str())),
+            (
+                schema::AT.into(),
+                text(&humantime::format_rfc3339_nanos(now).to_string()),
+            ),
+            (schema::SHARE_VERSION.into(), whole(0)),
+            (
+                schema::SHARE_SHA256.into(),
+                text(&hex(&Sha256::digest(report.as_bytes()))),
+            ),
+            (schema::REASON.into(), text(&report)),
+        ]);
+        self.append_record(text(IMPORT_RUNS), item, now).await
+    }
+
+    /// Writes `item` as the next record of the trail `partition`, with its sequence, the digest
+    /// it follows and its own MAC.
+    async fn append_record(
+        &self,
+        partition: AttributeValue,
+        base: Item,
+        now: std::time::SystemTime,
+    ) -> Result<(), StoreError> {
+        let key = self.audit_key()?;
         let mut nanos = now
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
         for attempt in 0..ATTEMPTS {
             RETRY.pause(attempt).await;
-            let (sequence, previous) = self.audit_head(owner).await?;
-            let mut item = audit_item(owner, action, actor, record, now);
+            let (sequence, previous) = self.audit_head(&partition).await?;
+            let mut item = base.clone();
             item.insert(schema::PREVIOUS_DIGEST.into(), text(&previous));
             item.insert(schema::SEQUENCE.into(), whole(sequence + 1));
             item.insert(schema::RECORDED_AT.into(), nanoseconds(nanos));
             let digest = key.sign(&Sha256::digest(audit_canonical(&item))).await?;
             item.insert(schema::DIGEST.into(), text(&digest));
             let head = Item::from([
-                (schema::OWNER.into(), owner_value(owner)),
+                (schema::OWNER.into(), partition.clone()),
                 (schema::RECORDED_AT.into(), whole(schema::HEAD_RECORDED_AT)),
                 (schema::SEQUENCE.into(), whole(sequence + 1)),
                 (schema::DIGEST.into(), text(&digest)),
@@ -57,7 +101,8 @@ impl DynamoDbStore {
             match self.put_record(item, head, sequence).await? {
                 Written::Yes => {
                     // A copy of the digest outside the table: the log keeps what a rewrite hides.
-                    tracing::info!(client_id = %owner.client_id, backup_method = %owner.backup_method, sequence = sequence + 1, recorded_at = %nanos, digest, previous_digest = %previous, "audit record written");
+                    let trail = partition.as_s().map(String::as_str).unwrap_or_default();
+                    tracing::info!(trail, sequence = sequence + 1, recorded_at = %nanos, digest, previous_digest = %previous, "audit record written");
                     return Ok(());
                 }
                 Written::KeyTaken => nanos += 1,
@@ -73,12 +118,12 @@ impl DynamoDbStore {
 
     /// The share's newest sequence number and digest: its head item's, or before any sequenced
     /// record, 0 and the newest earlier record's digest ("" for none).
-    async fn audit_head(&self, owner: Owner<'_>) -> Result<(u64, String), StoreError> {
+    async fn audit_head(&self, partition: &AttributeValue) -> Result<(u64, String), StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.tables.audit)
-            .key(schema::OWNER, owner_value(owner))
+            .key(schema::OWNER, partition.clone())
             .key(schema::RECORDED_AT, whole(schema::HEAD_RECORDED_AT))
             .consistent_read(true)
             .send()
@@ -89,7 +134,7 @@ impl DynamoDbStore {
             return Ok((number(&head, schema::SEQUENCE)?, digest));
         }
         let newest = self
-            .query(&self.tables.audit, schema::OWNER, owner_value(owner))
+            .query(&self.tables.audit, schema::OWNER, partition.clone())
             .scan_index_forward(false)
             .limit(1)
             .send()
@@ -168,6 +213,10 @@ enum Written {
     HeadMoved,
 }
 
-fn nanoseconds(value: u128) -> aws_sdk_dynamodb::types::AttributeValue {
-    aws_sdk_dynamodb::types::AttributeValue::N(value.to_string())
+fn nanoseconds(value: u128) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -3,7 +3,7 @@
 
 use super::audit_item::{audit_canonical, audit_record};
 use super::calls::Order;
-use super::item::{Item, number, owner_value, string};
+use super::item::{Item, number, owner_value, string, text};
 use super::{DynamoDbStore, schema};
 use crate::domain::Owner;
 use crate::domain::custody::{AuditRecord, CustodyError};
@@ -19,7 +19,19 @@ impl DynamoDbStore {
         &self,
         owner: Owner<'_>,
     ) -> Result<Vec<AuditRecord>, CustodyError> {
-        let partition = (schema::OWNER, owner_value(owner));
+        self.verified_trail(owner_value(owner)).await
+    }
+
+    /// Every `custody import` run's record, newest first, checked as a share's trail is.
+    pub async fn import_runs(&self) -> Result<Vec<AuditRecord>, CustodyError> {
+        self.verified_trail(text(super::audit::IMPORT_RUNS)).await
+    }
+
+    async fn verified_trail(
+        &self,
+        partition: aws_sdk_dynamodb::types::AttributeValue,
+    ) -> Result<Vec<AuditRecord>, CustodyError> {
+        let partition = (schema::OWNER, partition);
         let mut items = self
             .query_all(&self.tables.audit, partition, Order::OldestFirst, &[])
             .await?;
