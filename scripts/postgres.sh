@@ -2,7 +2,7 @@
 # Sourced by test.sh and import-rate.sh: starts a throwaway PostgreSQL server (the machine's, or
 # the one scripts/tools.sh unpacked into .tools/postgres) on $POSTGRES_PORT (or a free port) with
 # its data in .tools/postgres-run (wiped first; fsync off: nothing here outlives the run), exports
-# POSTGRES_URL (superuser `postgres`, trust on loopback) and stops the server when the calling
+# POSTGRES_URL (superuser `postgres`, trust on loopback) and PSQL and stops the server when the calling
 # script exits. initdb and postgres refuse to run as root: as root they run as the `postgres`
 # user, or `nobody` where there is none.
 source "$(dirname "${BASH_SOURCE[0]}")/local-service.sh"
@@ -26,4 +26,6 @@ start_local_service "PostgreSQL" "$PWD/.tools/postgres.log" "$port" \
   "${run_as[@]}" "$bin/postgres" -D "$data/db" -p "$port" -k "$data" \
   -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off
 export POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+# psql beside the server (the way-back test runs docs/way-back.sql with it).
+export PSQL="$bin/psql"
 echo "PostgreSQL at $POSTGRES_URL" >&2

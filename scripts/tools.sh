@@ -95,7 +95,7 @@ for tool in "$@"; do
       fi
       ;;
     postgres)
-      if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
+      if ! ls /usr/lib/postgresql/*/bin/postgres /usr/lib/postgresql/*/bin/psql >/dev/null 2>&1 \
         && [ ! -x "$tools/postgres/usr/lib/postgresql/15/bin/postgres" ]; then
         require apt-get "Debian's apt fetches the PostgreSQL 15 server package"
         echo "installing the PostgreSQL 15 server (Debian's package) into .tools/postgres" >&2
@@ -103,7 +103,7 @@ for tool in "$@"; do
         mkdir -p "$tools/postgres/debs"
         # The server, and each library it depends on that this machine lacks; unpacked, not
         # installed: nothing outside .tools/ changes.
-        packages="postgresql-15"
+        packages="postgresql-15 postgresql-client-15"
         for dep in $(apt-cache depends --no-recommends --no-suggests postgresql-15 | awk '/Depends: lib/ {print $2}'); do
           dpkg -s "$dep" >/dev/null 2>&1 || packages="$packages $dep"
         done

@@ -512,3 +512,138 @@ async fn an_import_from_postgres_killed_halfway_resumes_where_it_stopped() {
     assert_eq!(verified.code, 0, "{}", verified.stdout);
     assert_eq!(verified.json()["same"], ROWS, "{}", verified.stdout);
 }
+
+#[tokio::test]
+async fn the_way_back_puts_every_share_into_portals_schema_byte_for_byte() {
+    let f = Fixture::new().await;
+    let (url, db) = local_aws::postgres::portal_database().await;
+    let (alice, bob, carol) = (unique("alice"), unique("bob"), unique("carol"));
+    let share = |text: &str| format!("{{\"share\":\"0x5f3c-{text}\",\"é\":\"☃\"}}");
+    for (id, client_id) in [(1, &alice), (2, &bob)] {
+        db.execute(
+            r#"INSERT INTO "User" ("id", "exchangeUserId", "clientApiKey", "username", "clientId") VALUES ($1, $1, $2, $2, $2)"#,
+            &[&id, client_id],
+        )
+        .await
+        .unwrap();
+    }
+    // The old database's share of alice's PASSWORD, from before the switch.
+    db.execute(
+        r#"INSERT INTO "CustodianBackupShare" ("id", "userId", "backupMethod", "share", "createdAt") VALUES ('old', 1, 'PASSWORD', $1, '2024-01-01')"#,
+        &[&share("alice-old")],
+    )
+    .await
+    .unwrap();
+    // What Portal stored through this stack since: carol has no User row in the old database.
+    let backup = Function::start(&binary("backup"), &f.function_env(DEV_SECRET)).await;
+    for (client, method, pair, text) in [
+        (&alice, "PASSWORD", None, "alice-new"),
+        (&alice, "GDRIVE", Some("bsp_1"), "alice-g1"),
+        (&bob, "ICLOUD", None, "bob-new"),
+        (&carol, "PASSKEY", None, "carol"),
+    ] {
+        let body = json!({ "clientId": client, "backupMethod": method, "backupSharePairId": pair, "share": share(text) });
+        let stored = backup
+            .invoke(&rest_event("/backup", &body.to_string()).to_string())
+            .await
+            .unwrap();
+        assert_eq!(stored["statusCode"], 200, "{stored}");
+    }
+
+    let file = std::env::temp_dir().join(format!("{}.jsonl", unique("way-back")));
+    let file_arg = file.to_str().unwrap();
+    let unconfirmed = custody(&f, &["--json", "export-all", "--to-jsonl", file_arg]);
+    assert_eq!(unconfirmed.code, 4, "{}", unconfirmed.stdout);
+    assert!(!file.exists());
+    let args = [
+        "--json",
+        "export-all",
+        "--to-jsonl",
+        file_arg,
+        "--write-shares",
+        "--reason",
+        "way back",
+    ];
+    let exported = custody(&f, &args);
+    assert_eq!(exported.code, 0, "{}{}", exported.stdout, exported.stderr);
+    assert_eq!(exported.json()["exported"], 4, "{}", exported.stdout);
+    assert!(!exported.stdout.contains("0x5f3c") && !exported.stderr.contains("0x5f3c"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(custody(&f, &args).code, 2, "never over an existing file");
+    let audit = custody(&f, &["--json", "audit", &bob, "ICLOUD"]).json();
+    assert_eq!(audit["records"][0]["action"], "export", "{audit}");
+
+    let load = || {
+        let psql = std::env::var("PSQL").expect("PSQL: scripts/postgres.sh sets it");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/way-back.sql");
+        let output = std::process::Command::new(psql)
+            .args([&url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", script])
+            .stdin(std::fs::File::open(&file).unwrap())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+    let listed = load();
+    assert!(
+        listed.contains(&carol),
+        "a clientId without a User is named: {listed}"
+    );
+    let shares_of = |client: String| {
+        let db = &db;
+        async move {
+            let rows = db
+                .query(
+                    r#"SELECT s."backupMethod", s."backupSharePairId", s."share" FROM "CustodianBackupShare" s
+                       JOIN "User" u ON u."id" = s."userId" WHERE u."clientId" = $1 ORDER BY 1"#,
+                    &[&client],
+                )
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|row| {
+                    (
+                        row.get::<_, String>(0),
+                        row.get::<_, Option<String>>(1),
+                        row.get::<_, String>(2),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let expected_alice = vec![
+        (
+            "GDRIVE".to_owned(),
+            Some("bsp_1".to_owned()),
+            share("alice-g1"),
+        ),
+        ("PASSWORD".to_owned(), None, share("alice-new")),
+    ];
+    assert_eq!(
+        shares_of(alice.clone()).await,
+        expected_alice,
+        "the older row replaced"
+    );
+    assert_eq!(
+        shares_of(bob.clone()).await,
+        [("ICLOUD".to_owned(), None, share("bob-new"))]
+    );
+    // Loading the same file again changes nothing.
+    load();
+    assert_eq!(shares_of(alice).await, expected_alice);
+    let total: i64 = db
+        .query_one(r#"SELECT count(*) FROM "CustodianBackupShare""#, &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(total, 3);
+}

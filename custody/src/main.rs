@@ -5,6 +5,7 @@
 //! `restore` write an audit record (the caller's IAM ARN from STS) before they act.
 
 mod client_owners;
+mod export_all;
 mod from_export;
 mod import;
 mod pair_ids;
@@ -124,6 +125,20 @@ enum Command {
         #[arg(long)]
         print_share: bool,
         /// Why, kept in the audit record.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// The way back: every current custodian share, opened (kms:Decrypt) and written to a new
+    /// file in `import`'s line format, each audited first; docs/way-back.sql loads it into
+    /// Portal's schema. The file holds key material: it is created readable by you only.
+    ExportAll {
+        /// The new JSON-lines file (never an existing one).
+        #[arg(long, value_name = "FILE")]
+        to_jsonl: std::path::PathBuf,
+        /// Confirms that key material is to be written to the file.
+        #[arg(long)]
+        write_shares: bool,
+        /// Why, kept in each audit record.
         #[arg(long)]
         reason: Option<String>,
     },
@@ -574,6 +589,27 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
                 (None, None) => return Err(usage("--from-jsonl FILE or --from-postgres URL")),
             };
             output.report(if verify { "verified" } else { "imported" }, &report);
+        }
+        Command::ExportAll {
+            to_jsonl,
+            write_shares,
+            reason,
+        } => {
+            if !write_shares {
+                return Err(Failure {
+                    exit: Exit::ConfirmationMissing,
+                    code: "confirmation_missing",
+                    message: "export-all writes every share, key material, to the file: add --write-shares to confirm".into(),
+                });
+            }
+            if std::env::var("SHARE_KIND").is_ok_and(|kind| kind == "client") {
+                return Err(usage(
+                    "export-all writes custodian shares, Portal's half; client shares leave through their API",
+                ));
+            }
+            let actor = actor(&aws, reason).await?;
+            let report = export_all::export_all(&store, &to_jsonl, &actor).await?;
+            output.report("exported", &report);
         }
         Command::PairIds => {
             let report = pair_ids::fill(&store).await?;

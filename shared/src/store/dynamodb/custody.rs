@@ -7,9 +7,11 @@
 
 use super::calls::{Order, RETRY, unavailable};
 use super::item::{
-    Item, StoredShare, owner_value, restored_item, share_record, slot_of, string, text, whole,
+    Item, StoredShare, client_and_slot, owner_value, restored_item, share_record, slot_of, string,
+    text, whole,
 };
 use super::row::{Current, readable_or_named};
+use super::slot::Slot;
 use super::write::Pruning;
 use super::{DynamoDbStore, schema};
 use crate::domain::custody::{
@@ -157,6 +159,20 @@ impl Custody for DynamoDbStore {
 }
 
 impl DynamoDbStore {
+    /// A current item of the shares table (`dump_page`'s), exported as `export` exports one:
+    /// audited first. With the client it belongs to and its slot, for `export-all`.
+    pub async fn export_current(
+        &self,
+        item: &Item,
+        actor: &Actor,
+    ) -> Result<(ClientId, Slot, Exported), CustodyError> {
+        let (client_id, slot) = client_and_slot(item)?;
+        let exported = self
+            .export_item(slot.owner(&client_id), item, true, actor)
+            .await?;
+        Ok((client_id, slot, exported))
+    }
+
     async fn export_item(
         &self,
         owner: Owner<'_>,
