@@ -22,7 +22,8 @@ export SHARES_TABLE=import-shares-$suffix HISTORY_TABLE=import-history-$suffix A
   AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
 target/debug/local-resources >/dev/null
 source_file=$(mktemp --suffix=.jsonl)
-trap 'rm -f "$source_file"' EXIT
+# After the services' own traps, which stop them.
+trap "$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/; s/[; ]+$//"); rm -f '$source_file'" EXIT
 if [ "$source" = postgres ]; then
   source scripts/postgres.sh
   # The same rows in Portal's tables (local_aws::postgres::PORTAL_SCHEMA has them in full).

@@ -96,19 +96,23 @@ for tool in "$@"; do
       ;;
     postgres)
       if ! ls /usr/lib/postgresql/*/bin/postgres /usr/lib/postgresql/*/bin/psql >/dev/null 2>&1 \
-        && [ ! -x "$tools/postgres/usr/lib/postgresql/15/bin/postgres" ]; then
-        require apt-get "Debian's apt fetches the PostgreSQL 15 server package"
-        echo "installing the PostgreSQL 15 server (Debian's package) into .tools/postgres" >&2
-        apt-cache show postgresql-15 >/dev/null 2>&1 || apt-get update -qq >&2
-        mkdir -p "$tools/postgres/debs"
-        # The server, and each library it depends on that this machine lacks; unpacked, not
-        # installed: nothing outside .tools/ changes.
-        packages="postgresql-15 postgresql-client-15"
-        for dep in $(apt-cache depends --no-recommends --no-suggests postgresql-15 | awk '/Depends: lib/ {print $2}'); do
-          dpkg -s "$dep" >/dev/null 2>&1 || packages="$packages $dep"
+        && ! ls "$tools"/postgres/usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+        require apt-get "Debian's apt fetches the PostgreSQL server package"
+        apt-cache show postgresql >/dev/null 2>&1 || apt-get update -qq >&2
+        # The release's own version (postgresql-15 on Debian 12), its client, and each library
+        # they depend on that this machine lacks; unpacked, not installed: nothing outside
+        # .tools/ changes.
+        server=$(apt-cache depends postgresql | awk '/Depends: postgresql-[0-9]+$/ {print $2; exit}')
+        echo "installing the PostgreSQL server ($server, Debian's package) into .tools/postgres" >&2
+        packages="$server ${server/postgresql-/postgresql-client-} tzdata"
+        for package in $server ${server/postgresql-/postgresql-client-}; do
+          for dep in $(apt-cache depends --no-recommends --no-suggests "$package" | awk '/Depends: lib/ {print $2}'); do
+            dpkg -s "$dep" >/dev/null 2>&1 || packages="$packages $dep"
+          done
         done
+        mkdir -p "$tools/postgres/debs"
         # shellcheck disable=SC2086 # one word a package
-        (cd "$tools/postgres/debs" && apt-get download -qq $packages >&2)
+        (cd "$tools/postgres/debs" && apt-get download -qq $(echo $packages | tr ' ' '\n' | sort -u) >&2)
         for deb in "$tools"/postgres/debs/*.deb; do dpkg -x "$deb" "$tools/postgres"; done
       fi
       ;;

@@ -647,3 +647,51 @@ async fn the_way_back_puts_every_share_into_portals_schema_byte_for_byte() {
         .get(0);
     assert_eq!(total, 3);
 }
+
+#[tokio::test]
+async fn a_share_that_is_not_utf8_is_refused_by_its_row_and_no_checkpoint_passes_it() {
+    let f = Fixture::new().await;
+    // A database that keeps any byte: the share of b2 is not UTF-8.
+    let (url, db) = local_aws::postgres::database_in("SQL_ASCII").await;
+    db.batch_execute(local_aws::postgres::PORTAL_SCHEMA)
+        .await
+        .unwrap();
+    let client = unique("ascii");
+    db.execute(
+        r#"INSERT INTO "User" ("id", "exchangeUserId", "clientApiKey", "username", "clientId") VALUES (1, 1, 'k', 'u', $1)"#,
+        &[&client],
+    )
+    .await
+    .unwrap();
+    db.batch_execute(
+        r#"INSERT INTO "CustodianBackupShare" ("id", "userId", "backupMethod", "share") VALUES
+             ('b1', 1, 'M1', '{"share":"0x5f3c-1"}'),
+             ('b2', 1, 'M2', E'{"share":"0x5f3c-\xff\xfe"}'),
+             ('b3', 1, 'M3', '{"share":"0x5f3c-3"}')"#,
+    )
+    .await
+    .unwrap();
+    let checkpoint = std::env::temp_dir().join(format!("{}.checkpoint", unique("import")));
+    let args = ["--checkpoint", checkpoint.to_str().unwrap()];
+    for run in 0..2 {
+        let imported = import_postgres(&f, &url, &args);
+        assert_eq!(
+            imported.code, 12,
+            "run {run}: {}{}",
+            imported.stdout, imported.stderr
+        );
+        let message = imported.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            message.contains("{\"id\":\"b2\",\"reason\":\"not UTF-8\"}"),
+            "run {run}: {message}"
+        );
+        assert!(!message.contains("0x5f3c") && !imported.stderr.contains("0x5f3c"));
+        // The checkpoint stops before the refused row, so the second run meets it again.
+        assert_eq!(std::fs::read_to_string(&checkpoint).unwrap(), "id:b1");
+    }
+    let verified = import_postgres(&f, &url, &["--verify"]);
+    assert_eq!(verified.json()["same"], 2, "{}", verified.stdout);
+}

@@ -1833,3 +1833,45 @@ fn the_owner_claim_parameter_refuses_what_the_function_refuses() {
         .unwrap();
     assert!(claim_is_trusted(default));
 }
+
+#[test]
+fn every_parameter_is_in_one_console_group_and_in_the_deploy_guide() {
+    let template = template::template();
+    let parameters: BTreeSet<String> = template["Parameters"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|name| name.as_str().unwrap().to_owned())
+        .collect();
+    let groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+        .as_sequence()
+        .expect("parameter groups");
+    let mut grouped = Vec::new();
+    for group in groups {
+        assert!(group["Label"]["default"].as_str().is_some(), "{group:?}");
+        let names = group["Parameters"].as_sequence().unwrap();
+        grouped.extend(names.iter().map(|name| name.as_str().unwrap().to_owned()));
+    }
+    let once: BTreeSet<String> = grouped.iter().cloned().collect();
+    assert_eq!(once.len(), grouped.len(), "a parameter in two groups");
+    assert_eq!(
+        once, parameters,
+        "every parameter in a group, and only parameters"
+    );
+
+    let guide =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/deploy.md")).unwrap();
+    let table: Vec<&str> = guide
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(|line| line.split(" | ").next().unwrap())
+        .collect();
+    let missing: Vec<&String> = parameters
+        .iter()
+        .filter(|name| !table.iter().any(|cell| cell.contains(&format!("`{name}`"))))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in docs/deploy.md's parameter table: {missing:?}"
+    );
+}

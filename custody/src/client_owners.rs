@@ -15,6 +15,7 @@ const CLIENT_OWNERS: Job = Job {
     incomplete: "client_owners_incomplete",
     outcomes: &["bound", "alreadyBound", "newerThere", "changedMeanwhile"],
     not_done: "moved",
+    left: crate::sweep::OTHERS_DONE,
 };
 
 pub async fn bind(

@@ -13,6 +13,7 @@ const PAIR_IDS: Job = Job {
     incomplete: "pair_ids_incomplete",
     outcomes: &["filled", "alreadyKnown", "noneInShare", "changedMeanwhile"],
     not_done: "read",
+    left: crate::sweep::OTHERS_DONE,
 };
 
 pub async fn fill(store: &DynamoDbStore) -> Result<Value, Failure> {

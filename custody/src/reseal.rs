@@ -18,6 +18,7 @@ const RESEAL: Job = Job {
         "notSelected",
     ],
     not_done: "sealed again",
+    left: crate::sweep::OTHERS_DONE,
 };
 
 pub async fn reseal(

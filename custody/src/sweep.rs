@@ -16,7 +16,12 @@ pub struct Job {
     pub incomplete: &'static str,
     pub outcomes: &'static [&'static str],
     pub not_done: &'static str,
+    /// What a failed run leaves, for its message.
+    pub left: &'static str,
 }
+
+/// What a job that changes each share in place leaves when some fail.
+pub const OTHERS_DONE: &str = "the others were, and a second run does only what is left";
 
 /// Runs `each` on every current share; the report `{<outcome>: count, ..., "failed": [keys]}`.
 pub async fn sweep(
@@ -73,8 +78,8 @@ pub async fn sweep(
             },
             code: job.incomplete,
             message: format!(
-                "{failures} shares could not be {} (named in failed, with the first cause: {}); the others were, and a second run does only what is left: {report}",
-                job.not_done, first.message
+                "{failures} shares could not be {} (named in failed, with the first cause: {}); {}: {report}",
+                job.not_done, first.message, job.left
             ),
         }),
         None => Ok(report),

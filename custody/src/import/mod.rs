@@ -15,7 +15,7 @@ use crate::{Exit, Failure};
 use custodian_backup::domain::client_owner::LegacyOwners;
 use custodian_backup::domain::client_share::client_share_from_json;
 use custodian_backup::domain::custody::Actor;
-use custodian_backup::domain::{Backup, BackupMethod, ClientId, UNKNOWN_BACKUP_METHOD};
+use custodian_backup::domain::{Backup, BackupMethod, ClientId, StoreError, UNKNOWN_BACKUP_METHOD};
 use custodian_backup::store::dynamodb::DynamoDbStore;
 use custodian_backup::store::dynamodb::import::{Checked, Imported};
 use futures_util::{Stream, StreamExt};
@@ -28,6 +28,9 @@ use std::time::{Instant, SystemTime};
 /// inside KMS's shared quota for symmetric operations (at least 5,500 a second) and an on-demand
 /// table's first 4,000 write units a second (docs/migrate.md, "How fast").
 const CONCURRENT_ROWS: usize = 8;
+
+/// Refused rows named in a run's audit record (the report names them all).
+const RECORDED_REFUSALS: usize = 100;
 
 /// How often the checkpoint is written, in rows (and after the last).
 const CHECKPOINT_EVERY: usize = 100;
@@ -94,16 +97,24 @@ impl Run<'_> {
         match &self.actor {
             None => verify(self.store, entries, self.source).await,
             Some(actor) => {
+                // The run's record is written last: its key must be there before the first row.
+                if !self.store.signs_audit_records() {
+                    return Err(store_failure(StoreError::AuditKeyMissing));
+                }
                 let mut report = import(self, entries, total, report).await?;
                 if let Some(reason) = &actor.reason {
                     report["reason"] = json!(reason);
                 }
                 // One record a run that went through every row, refused ones or not: who, when,
                 // the source and the counts. A killed run leaves it to the run that resumes.
-                self.store
-                    .audit_import_run(actor, &report)
-                    .await
-                    .map_err(store_failure)?;
+                if let Err(error) = self.store.audit_import_run(actor, &recorded(&report)).await {
+                    let mut failure = store_failure(error);
+                    failure.message = format!(
+                        "every row was done but the run's audit record was not written ({}): {report}",
+                        failure.message
+                    );
+                    return Err(failure);
+                }
                 let refused = report["refused"].as_array().map_or(0, Vec::len);
                 if refused > 0 {
                     return Err(Failure {
@@ -167,12 +178,16 @@ async fn import(
             Err(refused_row) => refused.push(refused_row),
         }
         done += 1;
-        if let Some(checkpoint) = checkpoint
-            && done % CHECKPOINT_EVERY == 0
-        {
-            checkpoint.write(&place)?;
+        // The checkpoint never passes a refused row: a run resumed after it meets the row again
+        // and refuses it again, so no run after a refusal can end clean without it fixed.
+        if refused.is_empty() {
+            if let Some(checkpoint) = checkpoint
+                && done % CHECKPOINT_EVERY == 0
+            {
+                checkpoint.write(&place)?;
+            }
+            last = Some(place);
         }
-        last = Some(place);
         progress(done, total, started);
     }
     if let (Some(checkpoint), Some(place)) = (checkpoint, &last) {
@@ -264,6 +279,18 @@ fn row(fields: Fields, source: &Source) -> Result<Row, &'static str> {
         }
     };
     Ok(Row { backup, created_at })
+}
+
+/// What the run's audit record keeps of its report: everything but the refused rows beyond the
+/// first [`RECORDED_REFUSALS`] (an audit item stays far below DynamoDB's 400 KB).
+fn recorded(report: &Value) -> Value {
+    let mut recorded = report.clone();
+    let count = recorded["refused"].as_array().map_or(0, Vec::len);
+    recorded["refusedCount"] = json!(count);
+    if let Some(refused) = recorded["refused"].as_array_mut() {
+        refused.truncate(RECORDED_REFUSALS);
+    }
+    recorded
 }
 
 /// A refused row: its `id`, its line (a file's), the reason; never a share.

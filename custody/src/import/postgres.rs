@@ -88,11 +88,16 @@ pub async fn run(run: &super::Run<'_>, url: &str, schema: &Schema) -> Result<Val
         .await
         .map_err(database)?;
     let (select, count) = queries(&transaction, schema, run.source).await?;
-    let rows: i64 = transaction
+    let counted = transaction
         .query_one(&count, &[&after])
         .await
-        .map_err(database)?
-        .get(0);
+        .map_err(database)?;
+    let (rows, distinct): (i64, i64) = (counted.get(0), counted.get(1));
+    if rows != distinct {
+        return Err(usage(format!(
+            "{rows} rows but {distinct} share ids: a join gives a share more than one user or owner; name a column with one row per user"
+        )));
+    }
     let statement = transaction.prepare(&select).await.map_err(database)?;
     let portal = transaction
         .bind(&statement, &[&after])
@@ -129,13 +134,24 @@ async fn queries(
     schema: &Schema,
     source: &Source,
 ) -> Result<(String, String), Failure> {
+    // Each value as the bytes the database holds: converted to UTF-8, except in a `SQL_ASCII`
+    // database, which holds bytes it never checked (checked here, a row at a time).
+    let encoding: String = transaction
+        .query_one("SHOW server_encoding", &[])
+        .await
+        .map_err(database)?
+        .get(0);
+    let bytes = match encoding.as_str() {
+        "SQL_ASCII" => "'SQL_ASCII'",
+        _ => "'UTF8'",
+    };
     let share_table = quoted(&schema.share_table);
     let user_table = quoted(&schema.user_table);
     let column = |field| schema.column(field);
     // A store from before pairs (Portal's own guide's schema) has no pair column: none is read.
     let pair = match has_column(transaction, schema, "backupSharePairId").await? {
         true => format!(
-            "convert_to(s.{}::text, 'UTF8')",
+            "convert_to(s.{}::text, {bytes})",
             column("backupSharePairId")
         ),
         false => "NULL::bytea".to_owned(),
@@ -161,39 +177,45 @@ async fn queries(
             let (table, owner_column) = owner_from
                 .rsplit_once('.')
                 .ok_or_else(|| usage("--owner-from is TABLE.COLUMN"))?;
-            let (alias, join) = match table == schema.user_table {
-                true => ("u", String::new()),
-                false => (
-                    "o",
-                    format!(
-                        " LEFT JOIN {} o ON o.{} = s.{}",
-                        quoted(table),
-                        column("userId"),
-                        column("userId")
-                    ),
-                ),
+            // Another table is joined on its own "userId"; a count below refuses a join that
+            // gives a share two owners.
+            let (alias, join) = if table == schema.user_table {
+                ("u", String::new())
+            } else if table == schema.share_table {
+                ("s", String::new())
+            } else {
+                let join = format!(
+                    " LEFT JOIN {} o ON o.\"userId\" = s.{}",
+                    quoted(table),
+                    column("userId")
+                );
+                ("o", join)
             };
-            let owner = format!("convert_to({alias}.{}::text, 'UTF8')", quoted(owner_column));
+            let owner = format!(
+                "convert_to({alias}.{}::text, {bytes})",
+                quoted(owner_column)
+            );
             (column("cipherText"), owner, join)
         }
     };
     let from = format!(
         "FROM {share_table} s LEFT JOIN {user_table} u ON u.{} = s.{}{owner_join} \
-         WHERE s.{id}::text COLLATE \"C\" > $1",
+         WHERE ($1 = '' OR s.{id}::text COLLATE \"C\" > $1)",
         column("User.id"),
         column("userId"),
         id = column("id"),
     );
     let select = format!(
-        "SELECT s.{id}::text, convert_to(u.{client_id}::text, 'UTF8'), \
-         convert_to(s.{method}::text, 'UTF8'), {pair}, convert_to(s.{secret}::text, 'UTF8'), \
+        "SELECT convert_to(s.{id}::text, {bytes}), convert_to(u.{client_id}::text, {bytes}), \
+         convert_to(s.{method}::text, {bytes}), {pair}, convert_to(s.{secret}::text, {bytes}), \
          s.{created_at}::timestamptz, {owner} {from} ORDER BY s.{id}::text COLLATE \"C\"",
         id = column("id"),
         client_id = column("User.clientId"),
         method = column("backupMethod"),
         created_at = column("createdAt"),
     );
-    Ok((select, format!("SELECT count(*) {from}")))
+    let count = format!("SELECT count(*), count(DISTINCT s.{}) {from}", column("id"));
+    Ok((select, count))
 }
 
 /// Whether the share table has the field's column: a renamed one must exist; Portal's optional
@@ -234,7 +256,10 @@ fn column_name(schema: &Schema, field: &str) -> String {
 
 /// One selected row as an entry: each value as read, a refusal if one is not UTF-8.
 fn entry(row: &Row) -> Entry {
-    let id: Option<String> = row.get(0);
+    // Ids name rows in refusals and the checkpoint; one that is not UTF-8 is shown lossily.
+    let id = row
+        .get::<_, Option<Vec<u8>>>(0)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
     let text = |index: usize| match row.get::<_, Option<Vec<u8>>>(index) {
         None => Ok(Value::Null),
         Some(bytes) => String::from_utf8(bytes)
@@ -255,19 +280,40 @@ fn entry(row: &Row) -> Entry {
     })();
     Entry {
         place: Place::Id(id.clone().unwrap_or_default()),
+        fields: if id.is_some() { fields } else { Err("no id") },
         id,
-        fields,
     }
 }
 
 /// The URL as tokio-postgres reads it (libpq's form), with `PGPASSWORD` when it names none.
+/// TLS is required unless the URL says `sslmode=disable` or `prefer`, or the server is on this
+/// machine: every share crosses this connection. `verify-ca` and `verify-full` are what
+/// `require` already does here (the chain and the host name are always verified).
 fn config(url: &str) -> Result<Config, Failure> {
-    let mut config: Config = url
-        .parse()
-        .map_err(|_| usage("--from-postgres is not a PostgreSQL connection URL"))?;
-    if config.get_password().is_none()
-        && let Ok(password) = std::env::var("PGPASSWORD")
-    {
+    let url = url
+        .replace("sslmode=verify-full", "sslmode=require")
+        .replace("sslmode=verify-ca", "sslmode=require");
+    let mut config: Config = url.parse().map_err(|_| {
+        usage("--from-postgres is not a PostgreSQL URL (postgres://user@host:port/db?sslmode=require)")
+    })?;
+    let local = config.get_hosts().iter().all(|host| match host {
+        tokio_postgres::config::Host::Tcp(name) => {
+            name == "localhost"
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        #[cfg(unix)]
+        tokio_postgres::config::Host::Unix(_) => true,
+    });
+    if !local && !url.contains("sslmode=") {
+        config.ssl_mode(tokio_postgres::config::SslMode::Require);
+    }
+    if config.get_password().is_some() {
+        eprintln!(
+            "import: the URL holds a password, visible to this machine's process list while the import runs; PGPASSWORD keeps it out"
+        );
+    } else if let Ok(password) = std::env::var("PGPASSWORD") {
         config.password(password);
     }
     Ok(config)
@@ -326,11 +372,23 @@ async fn connect(config: &Config) -> Result<Client, Failure> {
     Ok(client)
 }
 
+/// The server's own words where they name only the schema, a login or a database; only the
+/// SQLSTATE for the rest, whose messages may quote a value (a share's bytes among them).
 fn database(error: tokio_postgres::Error) -> Failure {
+    let message = match error.as_db_error() {
+        None => format!("PostgreSQL: {error}"),
+        Some(db) => match db.code().code().get(..2) {
+            Some("42" | "28" | "3D" | "3F" | "08") => format!("PostgreSQL: {}", db.message()),
+            _ => format!(
+                "PostgreSQL refused the read (SQLSTATE {})",
+                db.code().code()
+            ),
+        },
+    };
     Failure {
         exit: Exit::Unavailable,
         code: "source_unavailable",
-        message: format!("PostgreSQL: {error}"),
+        message,
     }
 }
 

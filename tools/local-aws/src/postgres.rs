@@ -54,10 +54,17 @@ pub fn server() -> String {
 
 /// A new, empty database on the server: its URL and a client connected to it.
 pub async fn database() -> (String, Client) {
+    database_in("UTF8").await
+}
+
+/// A new, empty database in `encoding` (`SQL_ASCII` keeps whatever bytes it is given).
+pub async fn database_in(encoding: &str) -> (String, Client) {
     let name = unique("portal").replace('-', "_");
     let admin = connect(&server()).await;
     admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .batch_execute(&format!(
+            "CREATE DATABASE {name} ENCODING '{encoding}' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
+        ))
         .await
         .expect("a new database");
     let url = format!("{}/{name}", server().rsplit_once('/').expect("a URL").0);

@@ -112,6 +112,12 @@ impl DynamoDbStore {
         Err(StoreError::Contended { attempts: ATTEMPTS })
     }
 
+    /// Whether audit records can be written (`AUDIT_KEY_ID` set): checked before a job that
+    /// records only at its end.
+    pub fn signs_audit_records(&self) -> bool {
+        self.audit_key.is_some()
+    }
+
     pub(super) fn audit_key(&self) -> Result<&AuditKey, StoreError> {
         self.audit_key.as_ref().ok_or(StoreError::AuditKeyMissing)
     }
