@@ -23,7 +23,7 @@ export SHARES_TABLE=import-shares-$suffix HISTORY_TABLE=import-history-$suffix A
 target/debug/local-resources >/dev/null
 source_file=$(mktemp --suffix=.jsonl)
 # After the services' own traps, which stop them.
-trap "$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/; s/[; ]+$//"); rm -f '$source_file'" EXIT
+trap "$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/; s/[; ]+$//"); rm -f $source_file $source_file.rss" EXIT
 if [ "$source" = postgres ]; then
   source scripts/postgres.sh
   # The same rows in Portal's tables (local_aws::postgres::PORTAL_SCHEMA has them in full).

@@ -29,7 +29,8 @@ start_local_service "PostgreSQL" "$PWD/.tools/postgres.log" "$port" \
   -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off
 # After the server is stopped (start_local_service's trap), its data goes.
 stop_server=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/; s/[; ]+$//")
-trap "$stop_server; sleep 0.5; rm -rf '$data'" EXIT
+# (No quotes in a trap: the next script that chains onto it reads it back with `trap -p`.)
+trap "$stop_server; sleep 0.5; rm -rf $data" EXIT
 export POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
 # psql beside the server (the way-back test runs docs/way-back.sql with it).
 export PSQL="$bin/psql"
