@@ -38,7 +38,7 @@ impl DynamoDbStore {
         record: &ShareRecord,
     ) -> Result<(), StoreError> {
         let now = (self.clock)();
-        let item = audit_item(owner, action, actor, record, now);
+        let item = || audit_item(owner, action, actor, record, now);
         self.append_record(owner_value(owner), item, now).await
     }
 
@@ -51,7 +51,7 @@ impl DynamoDbStore {
     ) -> Result<(), StoreError> {
         let now = (self.clock)();
         let report = report.to_string();
-        let item = Item::from([
+        let item = || Item::from([
             (schema::OWNER.into(), text(IMPORT_RUNS)),
             (schema::ACTION.into(), text(Action::Import.as_str())),
             (schema::ACTOR.into(), text(&actor.arn)),
@@ -70,12 +70,12 @@ impl DynamoDbStore {
         self.append_record(text(IMPORT_RUNS), item, now).await
     }
 
-    /// Writes `item` as the next record of the trail `partition`, with its sequence, the digest
-    /// it follows and its own MAC.
+    /// Writes the record `base` makes as the next of the trail `partition`, with its sequence,
+    /// the digest it follows and its own MAC (made afresh each attempt: no item is cloned).
     async fn append_record(
         &self,
         partition: AttributeValue,
-        base: Item,
+        base: impl Fn() -> Item,
         now: std::time::SystemTime,
     ) -> Result<(), StoreError> {
         let key = self.audit_key()?;
@@ -86,7 +86,7 @@ impl DynamoDbStore {
         for attempt in 0..ATTEMPTS {
             RETRY.pause(attempt).await;
             let (sequence, previous) = self.audit_head(&partition).await?;
-            let mut item = base.clone();
+            let mut item = base();
             item.insert(schema::PREVIOUS_DIGEST.into(), text(&previous));
             item.insert(schema::SEQUENCE.into(), whole(sequence + 1));
             item.insert(schema::RECORDED_AT.into(), nanoseconds(nanos));
