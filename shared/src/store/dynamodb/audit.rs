@@ -51,22 +51,24 @@ impl DynamoDbStore {
     ) -> Result<(), StoreError> {
         let now = (self.clock)();
         let report = report.to_string();
-        let item = || Item::from([
-            (schema::OWNER.into(), text(IMPORT_RUNS)),
-            (schema::ACTION.into(), text(Action::Import.as_str())),
-            (schema::ACTOR.into(), text(&actor.arn)),
-            (schema::VIA.into(), text(actor.via.as_str())),
-            (
-                schema::AT.into(),
-                text(&humantime::format_rfc3339_nanos(now).to_string()),
-            ),
-            (schema::SHARE_VERSION.into(), whole(0)),
-            (
-                schema::SHARE_SHA256.into(),
-                text(&hex(&Sha256::digest(report.as_bytes()))),
-            ),
-            (schema::REASON.into(), text(&report)),
-        ]);
+        let item = || {
+            Item::from([
+                (schema::OWNER.into(), text(IMPORT_RUNS)),
+                (schema::ACTION.into(), text(Action::Import.as_str())),
+                (schema::ACTOR.into(), text(&actor.arn)),
+                (schema::VIA.into(), text(actor.via.as_str())),
+                (
+                    schema::AT.into(),
+                    text(&humantime::format_rfc3339_nanos(now).to_string()),
+                ),
+                (schema::SHARE_VERSION.into(), whole(0)),
+                (
+                    schema::SHARE_SHA256.into(),
+                    text(&hex(&Sha256::digest(report.as_bytes()))),
+                ),
+                (schema::REASON.into(), text(&report)),
+            ])
+        };
         self.append_record(text(IMPORT_RUNS), item, now).await
     }
 
