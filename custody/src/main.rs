@@ -486,9 +486,7 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
             reason,
         } => {
             let which = match key {
-                Some(key) if key.starts_with("arn:") && key.contains(":key/") => {
-                    Reseal::UnderKey(key)
-                }
+                Some(key) if custodian_backup::config::is_key_arn(&key) => Reseal::UnderKey(key),
                 Some(_) => return Err(usage("--key takes a KMS key ARN (shares record the ARN)")),
                 None => Reseal::WithoutEscrowWrap,
             };

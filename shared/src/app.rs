@@ -4,7 +4,7 @@
 use crate::audit_key::AuditKey;
 use crate::aws;
 use crate::budget;
-use crate::config::{Config, ConfigError, SecretConfig, ShareKeys, Tables};
+use crate::config::{Callers, Config, ConfigError, SecretConfig, ShareKeys, Tables};
 use crate::domain::envelope::ShareKind;
 use crate::kms::ShareKey;
 use crate::secret::{Authenticator, ManagedSecret};
@@ -15,6 +15,16 @@ use aws_config::SdkConfig;
 pub struct Webhook {
     pub store: DynamoDbStore,
     pub authenticator: Authenticator,
+    /// The metrics' `Stack` dimension ([`crate::http::runtime::serve`]).
+    pub stack_name: String,
+}
+
+/// What the eject, client-share and reconcile functions serve with: the store of the half they
+/// serve, who may call (the client-share function's), and the metrics' `Stack` dimension.
+pub struct Served {
+    pub store: DynamoDbStore,
+    pub callers: Callers,
+    pub stack_name: String,
 }
 
 /// Logs as one line of text per event, at INFO and above (lower levels are compiled out).
@@ -32,6 +42,7 @@ impl Webhook {
     }
 
     pub async fn new(config: Config, aws: &SdkConfig) -> Self {
+        let stack_name = config.stack_name;
         let store = store(config.keys, config.tables, aws);
         let authenticator = match config.secret {
             SecretConfig::Environment(secrets) => {
@@ -56,16 +67,22 @@ impl Webhook {
         Self {
             store,
             authenticator,
+            stack_name,
         }
     }
 }
 
-/// The store alone, for the eject and client-share functions, of the `kind` of share the
-/// function serves (a function wired to the other half's tables refuses to start). Neither needs
-/// the webhook secret, so it is read from the environment but never used.
-pub async fn store_from_env(kind: ShareKind) -> Result<DynamoDbStore, ConfigError> {
-    Config::from_env()?.require_kind(kind)?;
-    store_with(&aws::sdk_config_from_env().await)
+/// What a function without the webhook secret serves with, of the `kind` of share it serves (a
+/// function wired to the other half's tables refuses to start). The environment is read once.
+pub async fn served_from_env(kind: ShareKind) -> Result<Served, ConfigError> {
+    let config = Config::from_env()?;
+    config.require_kind(kind)?;
+    let aws = aws::sdk_config_from_env().await;
+    Ok(Served {
+        store: store(config.keys, config.tables, &aws),
+        callers: config.callers,
+        stack_name: config.stack_name,
+    })
 }
 
 /// The store over `aws`'s clients, configured from the environment (the CLI also calls STS).

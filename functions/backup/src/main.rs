@@ -8,6 +8,8 @@ use lambda_http::{Error, Request};
 async fn main() -> Result<(), Error> {
     app::init_tracing();
     let webhook = Webhook::from_env().await?;
-    runtime::serve(|request: Request| http::backup(&webhook.store, &webhook.authenticator, request))
-        .await
+    runtime::serve(&webhook.stack_name, |request: Request| {
+        http::backup(&webhook.store, &webhook.authenticator, request)
+    })
+    .await
 }

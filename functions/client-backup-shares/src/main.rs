@@ -7,13 +7,15 @@
 
 use custodian_backup::app;
 use custodian_backup::domain::envelope::ShareKind;
-use custodian_backup::http::{self, Callers, runtime};
+use custodian_backup::http::{self, runtime};
 use lambda_http::{Error, Request};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     app::init_tracing();
-    let callers = Callers::from_env()?;
-    let store = app::store_from_env(ShareKind::Client).await?;
-    runtime::serve(|request: Request| http::client_backup_shares(&store, &callers, request)).await
+    let served = app::served_from_env(ShareKind::Client).await?;
+    runtime::serve(&served.stack_name, |request: Request| {
+        http::client_backup_shares(&served.store, &served.callers, request)
+    })
+    .await
 }

@@ -10,6 +10,9 @@ use lambda_http::{Error, Request};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     app::init_tracing();
-    let store = app::store_from_env(ShareKind::Custodian).await?;
-    runtime::serve(|request: Request| http::eject(&store, request)).await
+    let served = app::served_from_env(ShareKind::Custodian).await?;
+    runtime::serve(&served.stack_name, |request: Request| {
+        http::eject(&served.store, request)
+    })
+    .await
 }

@@ -4,7 +4,7 @@
 
 use custodian_backup::domain::envelope::ShareKind;
 use custodian_backup::reconcile_job::ReconcileJob;
-use custodian_backup::{app, aws, config, http::metrics};
+use custodian_backup::{app, aws, http::metrics};
 use lambda_runtime::layers::TracingLayer;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use metrics_cloudwatch_embedded::lambda::MetricsLayer;
@@ -14,9 +14,9 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     app::init_tracing();
     let aws = aws::sdk_config_from_env().await;
-    let store = app::store_from_env(ShareKind::Custodian).await?;
-    let job = ReconcileJob::from_env(store, &aws).await?;
-    let collector = metrics::install(config::stack_name())?;
+    let served = app::served_from_env(ShareKind::Custodian).await?;
+    let job = ReconcileJob::from_env(served.store, &aws).await?;
+    let collector = metrics::install(served.stack_name)?;
     let handler = service_fn(|event: LambdaEvent<Value>| {
         let job = &job;
         async move {

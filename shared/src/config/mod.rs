@@ -27,11 +27,20 @@ use crate::secret::WebhookSecrets;
 use secrecy::SecretString;
 use std::time::Duration;
 
+mod callers;
+
+pub use callers::Callers;
+
 #[derive(Debug)]
 pub struct Config {
     pub secret: SecretConfig,
     pub keys: ShareKeys,
     pub tables: Tables,
+    /// The client-share function's callers (the app's users by default).
+    pub callers: Callers,
+    /// The `Stack` dimension of every metric: the CloudFormation stack, so that the template's
+    /// alarms watch exactly this deployment (`local` when unset).
+    pub stack_name: String,
 }
 
 /// The KMS keys around each share's data key.
@@ -148,6 +157,8 @@ impl Config {
                 audit: required("AUDIT_TABLE")?,
                 history_retention,
             },
+            callers: Callers::from_lookup(set)?,
+            stack_name: set("STACK_NAME").unwrap_or_else(|| "local".to_owned()),
         })
     }
 }
@@ -181,16 +192,18 @@ fn key_arns(name: &'static str, list: Option<String>) -> Result<Vec<String>, Con
         .filter(|arn| !arn.is_empty())
         .map(str::to_owned)
         .collect();
-    if arns
-        .iter()
-        .any(|arn| !(arn.starts_with("arn:") && arn.contains(":key/")))
-    {
+    if arns.iter().any(|arn| !is_key_arn(arn)) {
         return Err(ConfigError::Invalid {
             name,
             reason: "not a comma-separated list of KMS key ARNs",
         });
     }
     Ok(arns)
+}
+
+/// A KMS key's ARN (not its ID or an alias): what a share records of the key that sealed it.
+pub fn is_key_arn(text: &str) -> bool {
+    text.starts_with("arn:") && text.contains(":key/")
 }
 
 /// At most one key ARN.
@@ -203,15 +216,6 @@ fn key_arn(name: &'static str, value: Option<String>) -> Result<Option<String>, 
         });
     }
     Ok(arns.pop())
-}
-
-/// The `Stack` dimension of every metric: the CloudFormation stack, so that the template's alarms
-/// watch exactly this deployment.
-pub fn stack_name() -> String {
-    std::env::var("STACK_NAME")
-        .ok()
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "local".to_owned())
 }
 
 impl HistoryRetention {

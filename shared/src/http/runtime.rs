@@ -3,7 +3,6 @@
 
 use super::guard::guard;
 use super::metrics;
-use crate::config;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Body, Error, LambdaEvent, Request, Response, Service, service_fn};
 use lambda_runtime::layers::TracingLayer;
@@ -14,13 +13,13 @@ use std::future::Future;
 pub use super::guard::{BODY_NOT_BASE64, URI_NOT_VALID, request_from_event};
 
 /// Runs `handler` for every invocation until the Lambda environment shuts down, printing the
-/// invocation's metrics (see [`super::metrics`]) after each.
-pub async fn serve<F, Fut>(handler: F) -> Result<(), Error>
+/// invocation's metrics (see [`super::metrics`]) after each, under the stack `stack_name`.
+pub async fn serve<F, Fut>(stack_name: &str, handler: F) -> Result<(), Error>
 where
     F: FnMut(Request) -> Fut + Send,
     Fut: Future<Output = Result<Response<Body>, Infallible>> + Send,
 {
-    let collector = metrics::install(config::stack_name())?;
+    let collector = metrics::install(stack_name.to_owned())?;
     let mut adapter = Adapter::from(service_fn(handler));
     let guarded = service_fn(move |event: LambdaEvent<LambdaRequest>| {
         let LambdaEvent { payload, context } = event;
