@@ -39,10 +39,6 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use std::convert::Infallible;
 
-/// The path parameters, as `template.yaml` names them.
-pub const BACKUP_METHOD_PARAMETER: &str = "backupMethod";
-pub const CLIENT_ID_PARAMETER: &str = "clientId";
-
 #[derive(Debug, thiserror::Error)]
 pub(super) enum Refusal {
     #[error("this route needs a verified token naming its owner: {0}")]
@@ -80,7 +76,7 @@ pub async fn client_backup_shares(
     let mut log = RequestLog::start(Route::ClientBackupShares);
     let method = request
         .path_parameters()
-        .first(BACKUP_METHOD_PARAMETER)
+        .first(super::path::BACKUP_METHOD)
         .map(str::to_owned);
     let result = async {
         let (owner, caller) = callers.owner(&request)?;

@@ -13,6 +13,7 @@ use super::caller::caller_arn;
 use super::error::{ErrorBody, json};
 use super::log::{Ending, RequestLog};
 use super::metrics::Route;
+use super::path;
 use crate::budget;
 use crate::domain::custody::{Actor, CustodyError, Exported, Via};
 use crate::domain::{
@@ -22,10 +23,6 @@ use crate::store::ShareExporter;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::convert::Infallible;
-
-/// Path parameters of the route, as `template.yaml` names them.
-pub const CLIENT_ID_PARAMETER: &str = "clientId";
-pub const BACKUP_METHOD_PARAMETER: &str = "backupMethod";
 
 #[derive(Debug, thiserror::Error)]
 enum EjectError {
@@ -50,8 +47,8 @@ pub async fn eject(
     let mut log = RequestLog::start(Route::Eject);
     let caller = caller_arn(&request);
     let parameters = request.path_parameters();
-    let client_id = parameters.first(CLIENT_ID_PARAMETER).unwrap_or_default();
-    let backup_method = parameters.first(BACKUP_METHOD_PARAMETER);
+    let client_id = parameters.first(path::CLIENT_ID).unwrap_or_default();
+    let backup_method = parameters.first(path::BACKUP_METHOD);
     let result = async {
         if request.method() != Method::GET {
             return Err(EjectError::MethodNotAllowed);
@@ -225,10 +222,7 @@ mod tests {
         let arn = "arn:aws:iam::123456789012:role/wallet-backend";
         let request = request_from_event(&event(Some(arn))).unwrap();
         assert_eq!(caller_arn(&request).as_deref(), Some(arn));
-        assert_eq!(
-            request.path_parameters().first(CLIENT_ID_PARAMETER),
-            Some("c1")
-        );
+        assert_eq!(request.path_parameters().first(path::CLIENT_ID), Some("c1"));
     }
 
     #[test]

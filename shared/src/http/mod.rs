@@ -22,5 +22,11 @@ pub use client_backup_shares::{Callers, client_backup_shares};
 pub use eject::eject;
 pub use fetch::{MAX_ANSWER_BYTES, fetch};
 
+/// The path parameters of the eject and client-share routes, as `template.yaml` names them.
+pub mod path {
+    pub const CLIENT_ID: &str = "clientId";
+    pub const BACKUP_METHOD: &str = "backupMethod";
+}
+
 #[cfg(test)]
 mod tests;

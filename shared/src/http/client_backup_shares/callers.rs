@@ -1,10 +1,11 @@
 //! Who calls a client-share function, fixed when it starts: the app's users through a JWT
 //! authorizer, or the customer's backend over SigV4; and so whose shares a request may touch.
 
-use super::{CLIENT_ID_PARAMETER, Refusal};
+use super::Refusal;
 use crate::domain::ClientId;
 use crate::domain::client_owner::ClientShareOwner;
 use crate::http::caller::{caller_arn, token_claim};
+use crate::http::path;
 use lambda_http::{Request, RequestExt};
 
 pub use crate::config::Callers;
@@ -24,7 +25,7 @@ impl Callers {
                 let caller = caller_arn(request).ok_or(Refusal::NoCallerIdentity)?;
                 let client_id = request
                     .path_parameters()
-                    .first(CLIENT_ID_PARAMETER)
+                    .first(path::CLIENT_ID)
                     .unwrap_or_default()
                     .to_owned();
                 let owner = ClientShareOwner::Backend(ClientId::parse(&client_id)?);
