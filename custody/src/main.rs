@@ -176,15 +176,8 @@ enum Command {
     /// Opens those shares: needs the client key's kms:Decrypt. Re-runnable.
     #[command(group(clap::ArgGroup::new("variant").required(true).args(["app_issuer", "backend"])))]
     ClientOwners {
-        /// The app variant stored them: bare owners are this issuer's tokens' `--claim`.
-        #[arg(long, value_name = "ISSUER")]
-        app_issuer: Option<String>,
-        /// The owner claim the app variant used (its `ClientSharesOwnerClaim`).
-        #[arg(long, default_value = "sub")]
-        claim: String,
-        /// The backend variant stored them: bare owners are Portal clientIds.
-        #[arg(long)]
-        backend: bool,
+        #[command(flatten)]
+        variant: Variant,
         /// Why, kept in each audit record.
         #[arg(long)]
         reason: Option<String>,
@@ -224,15 +217,8 @@ enum Command {
         /// The rows are the app's client shares (`owner`, `cipherText`), not custodian shares.
         #[arg(long, requires = "owners")]
         client_shares: bool,
-        /// Client shares: the app variant stored them; `owner` is this issuer's `--claim`.
-        #[arg(long, value_name = "ISSUER")]
-        app_issuer: Option<String>,
-        /// Client shares: the owner claim the app uses (`ClientSharesOwnerClaim`).
-        #[arg(long, default_value = "sub")]
-        claim: String,
-        /// Client shares: the backend variant stored them; `owner` is the Portal clientId.
-        #[arg(long)]
-        backend: bool,
+        #[command(flatten)]
+        variant: Variant,
         /// Check instead of storing: open what each row's slot serves and compare SHA-256.
         #[arg(long)]
         verify: bool,
@@ -296,6 +282,33 @@ enum Command {
 }
 
 /// Exit codes scripts can rely on (listed in `--help` and the README).
+/// Which variant of the client-share function stored shares under bare owners, and so whose
+/// they are (`client-owners`, `import --client-shares`).
+#[derive(clap::Args)]
+struct Variant {
+    /// The app variant: bare owners are the values of this issuer's tokens' `--claim`.
+    #[arg(long, value_name = "ISSUER")]
+    app_issuer: Option<String>,
+    /// The owner claim the app variant uses (its `ClientSharesOwnerClaim`).
+    #[arg(long, default_value = "sub")]
+    claim: String,
+    /// The backend variant: bare owners are Portal clientIds.
+    #[arg(long)]
+    backend: bool,
+}
+
+impl Variant {
+    fn owners(self) -> LegacyOwners {
+        match self.app_issuer {
+            Some(issuer) => LegacyOwners::App {
+                issuer,
+                claim: self.claim,
+            },
+            None => LegacyOwners::Backend,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     Configuration = 1,
@@ -518,18 +531,9 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
                 &manifest,
             );
         }
-        Command::ClientOwners {
-            app_issuer,
-            claim,
-            backend: _,
-            reason,
-        } => {
-            let legacy = match app_issuer {
-                Some(issuer) => LegacyOwners::App { issuer, claim },
-                None => LegacyOwners::Backend,
-            };
+        Command::ClientOwners { variant, reason } => {
             let actor = actor(&aws, reason).await?;
-            let report = client_owners::bind(&store, &legacy, &actor).await?;
+            let report = client_owners::bind(&store, &variant.owners(), &actor).await?;
             output.report("client shares bound to their owners", &report);
         }
         Command::Import {
@@ -540,17 +544,14 @@ async fn run(command: Command, output: &Output) -> Result<(), Failure> {
             columns,
             owner_from,
             client_shares,
-            app_issuer,
-            claim,
-            backend: _,
+            variant,
             verify,
             checkpoint,
             reason,
         } => {
-            let source = match (client_shares, app_issuer) {
-                (false, _) => import::Source::Custodian,
-                (true, Some(issuer)) => import::Source::Client(LegacyOwners::App { issuer, claim }),
-                (true, None) => import::Source::Client(LegacyOwners::Backend),
+            let source = match client_shares {
+                false => import::Source::Custodian,
+                true => import::Source::Client(variant.owners()),
             };
             let client_kind = std::env::var("SHARE_KIND").is_ok_and(|kind| kind == "client");
             if client_shares != client_kind {
