@@ -30,6 +30,7 @@ pub mod reseal;
 mod retire;
 mod row;
 pub mod schema;
+mod seal_again;
 pub mod slot;
 mod write;
 

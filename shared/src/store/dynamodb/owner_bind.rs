@@ -3,11 +3,11 @@
 //! finds it after the upgrade. Audited first (`move-owner`, under the bare owner); the share is
 //! stored under the bound owner before the bare row goes to history, conditional on its version.
 
-use super::item::{Item, client_and_slot, current_item};
+use super::item::{Item, client_and_slot};
 use super::{DynamoDbStore, schema};
+use crate::domain::StoreError;
 use crate::domain::client_owner::{LegacyOwners, OwnerBound};
 use crate::domain::custody::{Action, Actor, CustodyError};
-use crate::domain::{Backup, StoreError};
 
 impl DynamoDbStore {
     pub async fn bind_owner(
@@ -31,31 +31,10 @@ impl DynamoDbStore {
             return Ok(OwnerBound::ChangedMeanwhile);
         }
         let record = super::item::share_record(&current.item, true)?;
-        let share = self
-            .share_key
-            .open(bare, &current.share.sealed)
-            .await
-            .map_err(StoreError::from)?;
-        let sealed = self
-            .share_key
-            .seal(owner, &share)
-            .await
-            .map_err(StoreError::from)?;
+        let (promoted, _) = self
+            .seal_again(bare, &current.share.sealed, &current.item, owner)
+            .await?;
         self.audit(bare, Action::MoveOwner, actor, &record).await?;
-        let backup = Backup {
-            client_id: bound_id.clone(),
-            backup_method: slot.backup_method.clone(),
-            share,
-            backup_share_pair_id: slot.backup_share_pair_id.clone(),
-            dropped_pair_id: None,
-            pair_id_disagrees: false,
-        };
-        let mut promoted = current_item(&backup, &sealed);
-        for kept in [schema::BACKUP_SHARE_PAIR_ID, schema::STORED_AT] {
-            if let Some(value) = current.item.get(kept) {
-                promoted.insert(kept.into(), value.clone());
-            }
-        }
         if self.create(owner, promoted).await?.is_none() {
             // Stored under the bound owner by an earlier run that stopped here, or by the user.
             let there = self.read_current(owner).await?;

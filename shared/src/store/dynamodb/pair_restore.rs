@@ -3,10 +3,10 @@
 //! into its own pair's slot, sealed again for that slot (the pair-less slot's seal does not open
 //! there), beside whatever is current: nothing is displaced, and an audit record comes first.
 
-use super::item::{Item, StoredShare, current_item, share_record, whole};
+use super::item::{Item, StoredShare, share_record, whole};
 use super::{DynamoDbStore, schema};
 use crate::domain::custody::{Action, Actor, CustodyError, Restored};
-use crate::domain::{Backup, BackupSharePairId, Owner, StoreError};
+use crate::domain::{BackupSharePairId, Owner, StoreError};
 
 impl DynamoDbStore {
     /// The newest share kept in `method_slot`'s history whose own JSON names `pair_id`, among
@@ -72,30 +72,11 @@ impl DynamoDbStore {
         self.audit(pair_slot, Action::Restore, actor, &record)
             .await?;
         let stored = StoredShare::from_item(&kept)?;
-        let share = self
-            .share_key
-            .open(method_slot, &stored.sealed)
-            .await
-            .map_err(StoreError::from)?;
-        let sealed = self
-            .share_key
-            .seal(pair_slot, &share)
-            .await
-            .map_err(StoreError::from)?;
-        let backup = Backup {
-            client_id: method_slot.client_id.clone(),
-            backup_method: method_slot.backup_method.clone(),
-            share,
-            backup_share_pair_id: Some(pair_id.clone()),
-            dropped_pair_id: None,
-            pair_id_disagrees: false,
-        };
-        let mut item = current_item(&backup, &sealed);
-        item.insert(schema::RESTORED_FROM.into(), whole(record.version));
         // Its age as Portal sent it: a later pair's share stays the newer one.
-        if let Some(stored_at) = kept.get(schema::STORED_AT) {
-            item.insert(schema::STORED_AT.into(), stored_at.clone());
-        }
+        let (mut item, _) = self
+            .seal_again(method_slot, &stored.sealed, &kept, pair_slot)
+            .await?;
+        item.insert(schema::RESTORED_FROM.into(), whole(record.version));
         match self.create(pair_slot, item).await? {
             Some(version) => Ok(Restored::Restored {
                 from: record.version,

@@ -7,12 +7,11 @@
 //! the webhook. Each reseal writes an audit record first; the old copy goes to history as in any
 //! replacement, and a share Portal replaced meanwhile is left as it is.
 
-use super::item::{Item, StoredShare, client_and_slot, current_item, number, share_record, whole};
+use super::item::{Item, StoredShare, client_and_slot, number, share_record, whole};
 use super::write::Pruning;
 use super::{DynamoDbStore, schema};
 use crate::domain::custody::{Action, Actor, CustodyError, Reseal, Resealed};
 use crate::domain::envelope::SealedShare;
-use crate::domain::{Backup, StoreError};
 
 impl DynamoDbStore {
     /// Seals `item` (a current share, as a scan of the shares table returned it) again if `which`
@@ -36,16 +35,9 @@ impl DynamoDbStore {
         if current.share.sha256 != stored.sha256 {
             return Ok(Resealed::ChangedMeanwhile);
         }
-        let share = self
-            .share_key
-            .open(owner, &current.share.sealed)
-            .await
-            .map_err(StoreError::from)?;
-        let fresh = self
-            .share_key
-            .seal(owner, &share)
-            .await
-            .map_err(StoreError::from)?;
+        let (mut promoted, fresh) = self
+            .seal_again(owner, &current.share.sealed, &current.item, owner)
+            .await?;
         // Never write a share without the escrow wrap this stack is configured to add.
         if self.share_key.escrow_key().is_some() && fresh.escrow.is_none() {
             return Err(CustodyError::EscrowWrapFailed);
@@ -54,22 +46,6 @@ impl DynamoDbStore {
             return Ok(Resealed::AlreadySealed);
         }
         self.audit(owner, Action::Reseal, actor, &record).await?;
-        let backup = Backup {
-            client_id: client_id.clone(),
-            backup_method: slot.backup_method.clone(),
-            share,
-            backup_share_pair_id: slot.backup_share_pair_id.clone(),
-            dropped_pair_id: None,
-            pair_id_disagrees: false,
-        };
-        let mut promoted = current_item(&backup, &fresh);
-        // The same share as Portal sent it: it keeps its pair id and its age (fetch and the
-        // client-share GET order shares by when Portal stored them).
-        for kept in [schema::BACKUP_SHARE_PAIR_ID, schema::STORED_AT] {
-            if let Some(value) = current.item.get(kept) {
-                promoted.insert(kept.into(), value.clone());
-            }
-        }
         // The version Portal's share had, through any number of reseals (for the record; merge
         // orders shares by `storedAt`, which a reseal keeps).
         let sent = number(&current.item, schema::RESEALED_FROM).unwrap_or(current.version);
