@@ -776,12 +776,7 @@ async fn client_shares_come_in_from_portals_postgres_schema_and_each_user_gets_t
     .await
     .unwrap();
     for (id, username) in [(1, &alice), (2, &bob)] {
-        db.execute(
-            r#"INSERT INTO "User" ("id", "exchangeUserId", "clientApiKey", "username", "clientId") VALUES ($1, $1, $2, $2, $2)"#,
-            &[&id, username],
-        )
-        .await
-        .unwrap();
+        local_aws::postgres::add_user(&db, id, Some(username)).await;
     }
     db.execute(
         r#"INSERT INTO "ClientBackupShare" ("id", "userId", "backupMethod", "backupSharePairId", "cipherText") VALUES ('k1', 1, 'PASSWORD', 'bsp_1', $1)"#,

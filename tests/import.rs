@@ -234,12 +234,7 @@ async fn portals_own_postgres_schema_comes_in_byte_for_byte_with_every_refusal_n
         (4, Some("")),
         (5, None),
     ] {
-        db.execute(
-            r#"INSERT INTO "User" ("id", "exchangeUserId", "clientApiKey", "username", "clientId") VALUES ($1, $1, $2, $2, $3)"#,
-            &[&id, &format!("user-{id}"), &client_id],
-        )
-        .await
-        .unwrap();
+        local_aws::postgres::add_user(&db, id, client_id).await;
     }
     let rows: [SourceRow; 10] = [
         // A legacy row (its method the column's default), a row per pair, Unicode and a large
@@ -455,12 +450,7 @@ async fn an_import_from_postgres_killed_halfway_resumes_where_it_stopped() {
     let f = Fixture::new().await;
     let (url, db) = local_aws::postgres::portal_database().await;
     let client = unique("resume");
-    db.execute(
-        r#"INSERT INTO "User" ("id", "exchangeUserId", "clientApiKey", "username", "clientId") VALUES (1, 1, 'k', 'u', $1)"#,
-        &[&client],
-    )
-    .await
-    .unwrap();
+    local_aws::postgres::add_user(&db, 1, Some(&client)).await;
     const ROWS: i32 = 600;
     db.execute(
         r#"INSERT INTO "CustodianBackupShare" ("id", "userId", "backupMethod", "share")
@@ -520,12 +510,7 @@ async fn the_way_back_puts_every_share_into_portals_schema_byte_for_byte() {
     let (alice, bob, carol) = (unique("alice"), unique("bob"), unique("carol"));
     let share = |text: &str| format!("{{\"share\":\"0x5f3c-{text}\",\"é\":\"☃\"}}");
     for (id, client_id) in [(1, &alice), (2, &bob)] {
-        db.execute(
-            r#"INSERT INTO "User" ("id", "exchangeUserId", "clientApiKey", "username", "clientId") VALUES ($1, $1, $2, $2, $2)"#,
-            &[&id, client_id],
-        )
-        .await
-        .unwrap();
+        local_aws::postgres::add_user(&db, id, Some(client_id)).await;
     }
     // The old database's share of alice's PASSWORD, from before the switch.
     db.execute(
@@ -657,12 +642,7 @@ async fn a_share_that_is_not_utf8_is_refused_by_its_row_and_no_checkpoint_passes
         .await
         .unwrap();
     let client = unique("ascii");
-    db.execute(
-        r#"INSERT INTO "User" ("id", "exchangeUserId", "clientApiKey", "username", "clientId") VALUES (1, 1, 'k', 'u', $1)"#,
-        &[&client],
-    )
-    .await
-    .unwrap();
+    local_aws::postgres::add_user(&db, 1, Some(&client)).await;
     db.batch_execute(
         r#"INSERT INTO "CustodianBackupShare" ("id", "userId", "backupMethod", "share") VALUES
              ('b1', 1, 'M1', '{"share":"0x5f3c-1"}'),

@@ -82,6 +82,19 @@ pub async fn portal_database() -> (String, Client) {
     (url, client)
 }
 
+/// A `User` row of [`PORTAL_SCHEMA`]: its `id` and `clientId` (absent only where the schema is
+/// made to allow it), and its other unique columns made from them (`username` is the clientId).
+pub async fn add_user(db: &Client, id: i32, client_id: Option<&str>) {
+    let username = client_id.map_or_else(|| format!("user-{id}"), str::to_owned);
+    db.execute(
+        r#"INSERT INTO "User" ("id", "exchangeUserId", "clientApiKey", "username", "clientId")
+           VALUES ($1, $1, $2, $3, $4)"#,
+        &[&id, &format!("key-{id}"), &username, &client_id],
+    )
+    .await
+    .expect("a User row");
+}
+
 pub async fn connect(url: &str) -> Client {
     let (client, connection) = tokio_postgres::connect(url, NoTls)
         .await
