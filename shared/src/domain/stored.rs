@@ -51,6 +51,28 @@ pub struct ClientShares {
     pub unopened: usize,
 }
 
+impl ClientShares {
+    /// What a fetch may serve: the shares that opened; or, when none did, why not, because an
+    /// empty list would read as "no backup". Every key unusable is the first key's failure (a
+    /// 503: try again); every share unreadable is [`StoreError::AllUnreadable`] (a 500).
+    pub fn served(
+        shares: Vec<CurrentShare>,
+        unreadable: usize,
+        unopened: usize,
+        first_failure: Option<StoreError>,
+    ) -> Result<Self, StoreError> {
+        match (shares.is_empty(), first_failure) {
+            (true, Some(error)) => Err(error),
+            (true, None) if unreadable > 0 => Err(StoreError::AllUnreadable(unreadable)),
+            _ => Ok(Self {
+                shares,
+                unreadable,
+                unopened,
+            }),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// DynamoDB refused or did not answer. `detail` is an error code, never data.

@@ -5,7 +5,7 @@ use super::admit::{admit, within_budget};
 use super::error::json;
 use super::log::RequestLog;
 use super::metrics::{Outcome, Route};
-use crate::domain::{ClientShares, CurrentShare, Fetch, StoreError};
+use crate::domain::{ClientShares, CurrentShare, Fetch};
 use crate::secret::Authenticator;
 use crate::store::ShareReader;
 use lambda_http::http::StatusCode;
@@ -24,12 +24,8 @@ pub async fn fetch(
         let body = admit(authenticator, &request, &mut log).await?;
         let fetch = Fetch::from_json(body)?;
         log.client_id = Some(fetch.client_id.to_string());
-        let found = within_budget(store.current_shares(&fetch.client_id)).await?;
-        // An empty list would read as "no backup"; when every share is unreadable, say so.
-        if found.shares.is_empty() && found.unreadable > 0 {
-            return Err(StoreError::AllUnreadable(found.unreadable).into());
-        }
-        Ok(found)
+        // Every share unreadable or unopened is an error from the store (`ClientShares::served`).
+        within_budget(store.current_shares(&fetch.client_id)).await
     }
     .await;
     Ok(log.finish(result.map(|found| {

@@ -163,11 +163,7 @@ impl ShareReader for MemoryStore {
                 share: Share::from(share.clone()),
             })
             .collect();
-        Ok(ClientShares {
-            shares,
-            unreadable: self.unreadable,
-            unopened: 0,
-        })
+        ClientShares::served(shares, self.unreadable, 0, None)
     }
 }
 

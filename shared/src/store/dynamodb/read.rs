@@ -79,14 +79,7 @@ impl ShareReader for DynamoDbStore {
                 }
             }
         }
-        match first_failure {
-            Some(error) if shares.is_empty() => Err(error),
-            _ => Ok(ClientShares {
-                shares,
-                unreadable,
-                unopened,
-            }),
-        }
+        ClientShares::served(shares, unreadable, unopened, first_failure)
     }
 }
 
