@@ -1,16 +1,16 @@
-//! The checks both webhooks share, cheapest and least revealing first: the secret before
-//! anything about the request is looked at; then method, body encoding and size.
+//! What a request may send, checked once for every route, cheapest and least revealing first:
+//! the webhook secret before anything about the request is looked at; then method, body encoding
+//! and size; and the `?backupSharePairId=` of the routes that read one share.
 
 use super::error::{MAX_BODY_BYTES, Rejection};
 use super::log::{ContentType, RequestLog, is_json};
 use super::runtime::BODY_NOT_BASE64;
-use crate::budget;
-use crate::domain::StoreError;
+use crate::domain::{BACKUP_SHARE_PAIR_ID, BackupSharePairId, InvalidRequest};
 use crate::secret::{AuthFailure, Authenticator};
-use lambda_http::Request;
 use lambda_http::http::{Method, header};
+use lambda_http::{Request, RequestExt};
 
-/// The body of an authenticated POST, or why the request is refused.
+/// The body of an authenticated webhook POST, or why the request is refused.
 pub async fn admit<'r>(
     authenticator: &Authenticator,
     request: &'r Request,
@@ -27,7 +27,7 @@ pub async fn admit<'r>(
             })?,
     );
     if request.method() != Method::POST {
-        return Err(Rejection::MethodNotAllowed);
+        return Err(Rejection::MethodNotAllowed { allow: "POST" });
     }
     // Parsed as JSON whatever it says: refusing a body Portal sent would lose its share.
     let content_types = request.headers().get_all(header::CONTENT_TYPE);
@@ -36,8 +36,12 @@ pub async fn admit<'r>(
         Some(_) if content_types.iter().all(is_json) => ContentType::Json,
         Some(_) => ContentType::Other,
     };
-    // lambda_http has already decoded a base64 body (`isBase64Encoded`) into bytes; one that was
-    // not base64 was dropped and marked by `runtime`.
+    body(request)
+}
+
+/// The request's body, within [`MAX_BODY_BYTES`]. lambda_http has already decoded a base64 body
+/// (`isBase64Encoded`) into bytes; one that was not base64 was dropped and marked by the guard.
+pub fn body(request: &Request) -> Result<&[u8], Rejection> {
     if request.headers().contains_key(BODY_NOT_BASE64) {
         return Err(Rejection::BodyNotBase64);
     }
@@ -48,12 +52,15 @@ pub async fn admit<'r>(
     Ok(body)
 }
 
-/// Storage's answer, or 503 once [`budget::STORAGE`] has passed.
-pub async fn within_budget<T>(
-    storage: impl Future<Output = Result<T, StoreError>>,
-) -> Result<T, Rejection> {
-    match tokio::time::timeout(budget::STORAGE, storage).await {
-        Ok(result) => Ok(result?),
-        Err(_) => Err(Rejection::StorageTimeout),
+/// The pair a read asks for with `?backupSharePairId=`, if any; named twice is refused.
+pub fn pair_id_asked(request: &Request) -> Result<Option<BackupSharePairId>, Rejection> {
+    let sent = request
+        .query_string_parameters_ref()
+        .and_then(|query| query.all(BACKUP_SHARE_PAIR_ID))
+        .unwrap_or_default();
+    match sent.as_slice() {
+        [] => Ok(None),
+        [pair_id] => Ok(Some(BackupSharePairId::parse(pair_id)?)),
+        _ => Err(InvalidRequest::DuplicateField(BACKUP_SHARE_PAIR_ID).into()),
     }
 }

@@ -1,7 +1,7 @@
 //! `POST {base}/backup`: Portal sends a custodian backup share to store.
 
-use super::admit::{admit, within_budget};
-use super::error::json;
+use super::admit::admit;
+use super::error::{json, within_budget};
 use super::log::RequestLog;
 use super::metrics::{Outcome, Route};
 use crate::domain::{Backup, InvalidRequest};

@@ -23,49 +23,18 @@
 
 pub use callers::Callers;
 
-use super::admit::within_budget;
-use super::error::{ErrorBody, MAX_BODY_BYTES, Rejection, json};
-use super::log::{Ending, RequestLog};
-use super::metrics::{self, Route};
-use super::runtime::{BODY_NOT_BASE64, URI_NOT_VALID};
-use crate::domain::client_owner::NoOwner;
-use crate::domain::client_share::{InvalidClientShare, client_share_from_json};
-use crate::domain::{
-    BACKUP_SHARE_PAIR_ID, BackupMethod, BackupSharePairId, ClientId, InvalidRequest, Wanted,
-};
+use super::admit::{body, pair_id_asked};
+use super::error::{Rejection, json, within_budget};
+use super::log::RequestLog;
+use super::metrics::{Outcome, Route};
+use super::runtime::URI_NOT_VALID;
+use crate::domain::client_share::client_share_from_json;
+use crate::domain::{BackupMethod, ClientId, Wanted};
 use crate::store::{ShareLookup, ShareWriter};
-use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use std::convert::Infallible;
-
-#[derive(Debug, thiserror::Error)]
-pub(super) enum Refusal {
-    #[error("this route needs a verified token naming its owner: {0}")]
-    Unauthenticated(NoOwner),
-    #[error("this route needs an IAM (SigV4) caller identity, and the request has none")]
-    NoCallerIdentity,
-    #[error("the method is not allowed on this path")]
-    MethodNotAllowed { allow: &'static str },
-    #[error("no client backup share is stored for this backupMethod")]
-    NotFound,
-    #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
-    PayloadTooLarge,
-    #[error("request body is marked base64-encoded but is not valid base64")]
-    BodyNotBase64,
-    #[error("the query string is not a valid URI query (percent-encode it)")]
-    QueryNotValid,
-    #[error(transparent)]
-    Invalid(#[from] InvalidClientShare),
-    #[error(transparent)]
-    Storage(Rejection),
-}
-
-impl From<InvalidRequest> for Refusal {
-    fn from(invalid: InvalidRequest) -> Self {
-        Self::Invalid(invalid.into())
-    }
-}
 
 /// Answers one request of the app (or, for the Enclave MPC API, of the customer's backend).
 pub async fn client_backup_shares(
@@ -84,7 +53,7 @@ pub async fn client_backup_shares(
         log.caller = caller;
         // Dropped by the runtime's guard: answering without it could name another pair's share.
         if request.headers().contains_key(URI_NOT_VALID) {
-            return Err(Refusal::QueryNotValid);
+            return Err(Rejection::QueryNotValid);
         }
         let backup_method = method.as_deref().map(BackupMethod::parse).transpose()?;
         log.backup_method = backup_method.as_ref().map(ToString::to_string);
@@ -94,36 +63,16 @@ pub async fn client_backup_shares(
                 get(store, &request, &owner, &backup_method).await
             }
             (&Method::GET, None) => list(store, &owner).await,
-            (_, Some(_)) => Err(Refusal::MethodNotAllowed { allow: "GET, PUT" }),
-            (_, None) => Err(Refusal::MethodNotAllowed { allow: "GET" }),
+            (_, Some(_)) => Err(Rejection::MethodNotAllowed { allow: "GET, PUT" }),
+            (_, None) => Err(Rejection::MethodNotAllowed { allow: "GET" }),
         }
     }
     .await;
-    let (response, outcome, shares, cause) = match result {
-        Ok((outcome, shares, body)) => (json(StatusCode::OK, &body), outcome, shares, None),
-        Err(refusal) => {
-            let cause = match &refusal {
-                Refusal::Storage(rejection) => rejection.store_error().map(ToString::to_string),
-                _ => None,
-            };
-            (refusal.response(), refusal.code(), 0, cause)
-        }
-    };
-    let status = response.status().as_u16();
-    metrics::client_backup_share(outcome, status, shares);
-    log.write(&Ending {
-        status,
-        outcome,
-        shares,
-        unreadable: 0,
-        unopened: 0,
-        cause,
-    });
-    Ok(response)
+    Ok(log.finish(result.map(|(outcome, body)| (outcome, json(StatusCode::OK, &body)))))
 }
 
-/// What a request answered: the outcome word, how many cipherTexts it returned, the body.
-type Answer = Result<(&'static str, usize, Value), Refusal>;
+/// What a request answered, and its body.
+type Answer = Result<(Outcome<'static>, Value), Rejection>;
 
 async fn put(
     store: &impl ShareWriter,
@@ -131,18 +80,12 @@ async fn put(
     owner: ClientId,
     backup_method: BackupMethod,
 ) -> Answer {
-    if request.headers().contains_key(BODY_NOT_BASE64) {
-        return Err(Refusal::BodyNotBase64);
-    }
-    let body: &[u8] = request.body().as_ref();
-    if body.len() > MAX_BODY_BYTES {
-        return Err(Refusal::PayloadTooLarge);
-    }
-    let share = client_share_from_json(body, owner, backup_method)?;
-    let stored = within_budget(store.put_share(&share))
-        .await
-        .map_err(Refusal::Storage)?;
-    Ok((stored.as_str(), 0, json!({ "result": stored.as_str() })))
+    let share = client_share_from_json(body(request)?, owner, backup_method)?;
+    let stored = within_budget(store.put_share(&share)).await?;
+    Ok((
+        Outcome::Stored(stored),
+        json!({ "result": stored.as_str() }),
+    ))
 }
 
 async fn get(
@@ -151,23 +94,13 @@ async fn get(
     owner: &ClientId,
     backup_method: &BackupMethod,
 ) -> Answer {
-    let sent = request
-        .query_string_parameters_ref()
-        .and_then(|query| query.all(BACKUP_SHARE_PAIR_ID))
-        .unwrap_or_default();
-    let pair_id = match sent.as_slice() {
-        [] => None,
-        [pair_id] => Some(BackupSharePairId::parse(pair_id)?),
-        _ => return Err(InvalidRequest::DuplicateField(BACKUP_SHARE_PAIR_ID).into()),
-    };
+    let pair_id = pair_id_asked(request)?;
     let wanted = Wanted {
         backup_method,
         backup_share_pair_id: pair_id.as_ref(),
     };
-    let found = within_budget(store.find_share(owner, wanted))
-        .await
-        .map_err(Refusal::Storage)?;
-    let (record, share) = found.ok_or(Refusal::NotFound)?;
+    let found = within_budget(store.find_share(owner, wanted)).await?;
+    let (record, share) = found.ok_or(Rejection::ClientShareNotFound)?;
     let mut body = json!({
         "backupMethod": record.backup_method,
         "cipherText": share.expose_secret(),
@@ -180,13 +113,15 @@ async fn get(
     if record.backup_method != backup_method.as_str() {
         body["requestedBackupMethod"] = backup_method.as_str().into();
     }
-    Ok(("fetched", 1, body))
+    let fetched = Outcome::Read {
+        word: "fetched",
+        shares: 1,
+    };
+    Ok((fetched, body))
 }
 
 async fn list(store: &impl ShareLookup, owner: &ClientId) -> Answer {
-    let records = within_budget(store.current_records(owner))
-        .await
-        .map_err(Refusal::Storage)?;
+    let records = within_budget(store.current_records(owner)).await?;
     let listed: Vec<Value> = records
         .into_iter()
         .map(|record| {
@@ -198,49 +133,11 @@ async fn list(store: &impl ShareLookup, owner: &ClientId) -> Answer {
             entry
         })
         .collect();
-    Ok(("listed", 0, json!({ "clientBackupShares": listed })))
-}
-
-impl Refusal {
-    fn status(&self) -> StatusCode {
-        match self {
-            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::NoCallerIdentity => StatusCode::FORBIDDEN,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::PayloadTooLarge | Self::Invalid(InvalidClientShare::CipherTextTooLarge) => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
-            Self::BodyNotBase64
-            | Self::QueryNotValid
-            | Self::Invalid(InvalidClientShare::Invalid(_)) => StatusCode::BAD_REQUEST,
-            Self::Storage(rejection) => rejection.status(),
-        }
-    }
-
-    fn code(&self) -> &'static str {
-        match self {
-            Self::Unauthenticated(_) => "unauthenticated",
-            Self::NoCallerIdentity => "no_caller_identity",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::NotFound => "not_found",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::BodyNotBase64 => "invalid_base64",
-            Self::QueryNotValid => "invalid_query",
-            Self::Invalid(InvalidClientShare::CipherTextTooLarge) => "cipher_text_too_large",
-            Self::Invalid(InvalidClientShare::Invalid(invalid)) => invalid.code(),
-            Self::Storage(rejection) => rejection.code(),
-        }
-    }
-
-    fn response(&self) -> Response<Body> {
-        let mut response = ErrorBody::new(self.code(), self.to_string()).response(self.status());
-        if let Self::MethodNotAllowed { allow } = self {
-            let allow = header::HeaderValue::from_static(allow);
-            response.headers_mut().insert(header::ALLOW, allow);
-        }
-        response
-    }
+    let listed_outcome = Outcome::Read {
+        word: "listed",
+        shares: 0,
+    };
+    Ok((listed_outcome, json!({ "clientBackupShares": listed })))
 }
 
 mod callers;

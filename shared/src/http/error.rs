@@ -1,9 +1,13 @@
-//! Every way a webhook request can fail, and the one JSON error body every route and the
+//! Every way a request can fail, on every route, and the one JSON error body every route and the
 //! `custody` CLI answer with: `{"error": {"code": "...", "message": "..."}}`.
 //!
 //! Messages name the problem and never contain a share, a secret or any other value from the
-//! request.
+//! request. The codes are the ones docs/contract.md lists; scripts depend on them.
 
+use crate::budget;
+use crate::domain::client_owner::NoOwner;
+use crate::domain::client_share::InvalidClientShare;
+use crate::domain::custody::CustodyError;
 use crate::domain::{InvalidRequest, StoreError};
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Response};
@@ -14,20 +18,36 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
+    /// The webhooks: a missing or wrong `X-Webhook-Secret`.
     #[error("missing or invalid X-Webhook-Secret header")]
     Unauthorized,
     #[error("the webhook secret is not configured on this server")]
     SecretNotConfigured,
     #[error("the webhook secret could not be read; retry later")]
     SecretUnavailable,
-    #[error("only POST is allowed")]
-    MethodNotAllowed,
+    /// The client-share API: the verified token names no usable owner.
+    #[error("this route needs a verified token naming its owner: {0}")]
+    Unauthenticated(NoOwner),
+    /// Eject and the backend's client-share routes: API Gateway passed no SigV4 caller.
+    #[error("this route needs an IAM (SigV4) caller identity, and the request has none")]
+    NoCallerIdentity,
+    #[error("this path allows only {allow}")]
+    MethodNotAllowed { allow: &'static str },
     #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
     #[error("request body is marked base64-encoded but is not valid base64")]
     BodyNotBase64,
+    #[error("the query string is not a valid URI query (percent-encode it)")]
+    QueryNotValid,
     #[error(transparent)]
     InvalidRequest(#[from] InvalidRequest),
+    #[error(transparent)]
+    CipherTextTooLarge(InvalidClientShare),
+    #[error("no client backup share is stored for this backupMethod")]
+    ClientShareNotFound,
+    /// Eject: what custody refused (an unknown client, method or pair), never a storage error.
+    #[error(transparent)]
+    Custody(CustodyError),
     /// A write that failed or timed out may still have landed: nothing is promised either way.
     #[error("storage is unavailable; the request may not have been completed, retry it")]
     StorageUnavailable(StoreError),
@@ -41,15 +61,22 @@ pub enum Rejection {
 impl Rejection {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::NoCallerIdentity => StatusCode::FORBIDDEN,
+            Self::ClientShareNotFound => StatusCode::NOT_FOUND,
+            Self::Custody(error) if error.is_not_found() => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge | Self::CipherTextTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyNotBase64 | Self::QueryNotValid | Self::InvalidRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::SecretNotConfigured | Self::StoredShareUnreadable(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            Self::SecretUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BodyNotBase64 | Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::StorageUnavailable(_) | Self::StorageTimeout => StatusCode::SERVICE_UNAVAILABLE,
+            Self::SecretUnavailable
+            | Self::Custody(_)
+            | Self::StorageUnavailable(_)
+            | Self::StorageTimeout => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -58,10 +85,16 @@ impl Rejection {
             Self::Unauthorized => "unauthorized",
             Self::SecretNotConfigured => "secret_not_configured",
             Self::SecretUnavailable => "secret_unavailable",
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::NoCallerIdentity => "no_caller_identity",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::BodyNotBase64 => "invalid_base64",
+            Self::QueryNotValid => "invalid_query",
             Self::InvalidRequest(invalid) => invalid.code(),
+            Self::CipherTextTooLarge(_) => "cipher_text_too_large",
+            Self::ClientShareNotFound => "not_found",
+            Self::Custody(error) => error.code(),
             Self::StorageUnavailable(_) => "storage_unavailable",
             Self::StorageTimeout => "storage_timeout",
             Self::StoredShareUnreadable(_) => "stored_share_unreadable",
@@ -78,10 +111,9 @@ impl Rejection {
 
     pub fn into_response(self) -> Response<Body> {
         let mut response = ErrorBody::new(self.code(), self.to_string()).response(self.status());
-        if matches!(self, Self::MethodNotAllowed) {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        if let Self::MethodNotAllowed { allow } = self {
+            let allow = header::HeaderValue::from_static(allow);
+            response.headers_mut().insert(header::ALLOW, allow);
         }
         response
     }
@@ -94,6 +126,40 @@ impl From<StoreError> for Rejection {
         } else {
             Self::StorageUnavailable(error)
         }
+    }
+}
+
+impl From<CustodyError> for Rejection {
+    fn from(error: CustodyError) -> Self {
+        match error {
+            CustodyError::Store(error) => error.into(),
+            other => Self::Custody(other),
+        }
+    }
+}
+
+impl From<InvalidClientShare> for Rejection {
+    fn from(invalid: InvalidClientShare) -> Self {
+        match invalid {
+            InvalidClientShare::Invalid(invalid) => invalid.into(),
+            too_large => Self::CipherTextTooLarge(too_large),
+        }
+    }
+}
+
+impl From<NoOwner> for Rejection {
+    fn from(no_owner: NoOwner) -> Self {
+        Self::Unauthenticated(no_owner)
+    }
+}
+
+/// Storage's answer, or 503 once [`budget::STORAGE`] has passed: every route's one time limit.
+pub async fn within_budget<T, E: Into<Rejection>>(
+    storage: impl Future<Output = Result<T, E>>,
+) -> Result<T, Rejection> {
+    match tokio::time::timeout(budget::STORAGE, storage).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => Err(Rejection::StorageTimeout),
     }
 }
 
@@ -127,4 +193,70 @@ pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Response<Body> 
         .header(header::CACHE_CONTROL, "no-store")
         .body(Body::Text(text))
         .expect("status and static headers are valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each code once, with the status docs/contract.md gives it.
+    #[test]
+    fn every_rejection_has_its_documented_status_and_code() {
+        let cases = [
+            (Rejection::Unauthorized, 401, "unauthorized"),
+            (NoOwner::Unusable.into(), 401, "unauthenticated"),
+            (Rejection::NoCallerIdentity, 403, "no_caller_identity"),
+            (
+                Rejection::MethodNotAllowed { allow: "GET" },
+                405,
+                "method_not_allowed",
+            ),
+            (Rejection::PayloadTooLarge, 413, "payload_too_large"),
+            (
+                InvalidClientShare::CipherTextTooLarge.into(),
+                413,
+                "cipher_text_too_large",
+            ),
+            (Rejection::BodyNotBase64, 400, "invalid_base64"),
+            (Rejection::QueryNotValid, 400, "invalid_query"),
+            (Rejection::ClientShareNotFound, 404, "not_found"),
+            (CustodyError::UnknownClient.into(), 404, "unknown_client"),
+            (
+                CustodyError::UnknownBackupMethod.into(),
+                404,
+                "unknown_backup_method",
+            ),
+            (Rejection::SecretNotConfigured, 500, "secret_not_configured"),
+            (Rejection::SecretUnavailable, 503, "secret_unavailable"),
+            (Rejection::StorageTimeout, 503, "storage_timeout"),
+        ];
+        for (rejection, status, code) in cases {
+            assert_eq!(rejection.status().as_u16(), status, "{rejection}");
+            assert_eq!(rejection.code(), code);
+        }
+    }
+
+    #[test]
+    fn a_storage_error_inside_custody_answers_as_storage() {
+        let contended = CustodyError::Store(StoreError::Contended { attempts: 3 });
+        let rejection = Rejection::from(contended);
+        assert_eq!(
+            (rejection.status().as_u16(), rejection.code()),
+            (503, "storage_unavailable")
+        );
+        assert!(rejection.store_error().is_some());
+        let unreadable = Rejection::from(CustodyError::Store(StoreError::AllUnreadable(2)));
+        assert_eq!(
+            (unreadable.status().as_u16(), unreadable.code()),
+            (500, "stored_share_unreadable")
+        );
+    }
+
+    #[test]
+    fn only_a_refused_method_carries_an_allow_header() {
+        let refused = Rejection::MethodNotAllowed { allow: "GET, PUT" }.into_response();
+        assert_eq!(refused.headers()[header::ALLOW], "GET, PUT");
+        let other = Rejection::QueryNotValid.into_response();
+        assert!(!other.headers().contains_key(header::ALLOW));
+    }
 }

@@ -1,8 +1,8 @@
 //! `POST {base}/backup/fetch`: Portal reads back every stored share of a client, right after each
 //! `/backup` to validate it, and at recovery.
 
-use super::admit::{admit, within_budget};
-use super::error::json;
+use super::admit::admit;
+use super::error::{json, within_budget};
 use super::log::RequestLog;
 use super::metrics::{Outcome, Route};
 use crate::domain::{ClientShares, CurrentShare, Fetch};

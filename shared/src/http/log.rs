@@ -40,15 +40,15 @@ pub struct RequestLog {
 }
 
 /// How a request ended, as the line reports it.
-pub struct Ending {
-    pub status: u16,
-    pub outcome: &'static str,
-    pub shares: usize,
-    pub unreadable: usize,
+struct Ending {
+    status: u16,
+    outcome: &'static str,
+    shares: usize,
+    unreadable: usize,
     /// Shares left out because their KMS key could not be used.
-    pub unopened: usize,
+    unopened: usize,
     /// The storage error behind a failure (an operation and a code, never data).
-    pub cause: Option<String>,
+    cause: Option<String>,
 }
 
 impl RequestLog {
@@ -68,7 +68,7 @@ impl RequestLog {
         }
     }
 
-    /// A webhook's answer: counted in the metrics, then logged.
+    /// Every route's answer goes out through here: counted in the metrics, then logged.
     pub fn finish(
         self,
         result: Result<(Outcome<'static>, Response<Body>), Rejection>,
@@ -84,20 +84,18 @@ impl RequestLog {
         let (response, ending) = match result {
             Ok((outcome, response)) => {
                 metrics::record(self.route, authenticated, &outcome, latency_ms);
-                let (shares, unreadable, unopened) = match outcome {
+                let (unreadable, unopened) = match outcome {
                     Outcome::Fetched {
-                        shares,
                         unreadable,
                         unopened,
                         ..
-                    } => (shares, unreadable, unopened),
-                    _ => (0, 0, 0),
+                    } => (unreadable, unopened),
+                    _ => (0, 0),
                 };
-                let status = response.status().as_u16();
                 let ending = Ending {
-                    status,
+                    status: response.status().as_u16(),
                     outcome: outcome.code(),
-                    shares,
+                    shares: outcome.shares(),
                     unreadable,
                     unopened,
                     cause: None,
@@ -105,12 +103,8 @@ impl RequestLog {
                 (response, ending)
             }
             Err(rejection) => {
-                metrics::record(
-                    self.route,
-                    authenticated,
-                    &Outcome::Rejected(&rejection),
-                    latency_ms,
-                );
+                let outcome = Outcome::Rejected(&rejection);
+                metrics::record(self.route, authenticated, &outcome, latency_ms);
                 let ending = Ending {
                     status: rejection.status().as_u16(),
                     outcome: rejection.code(),
@@ -130,7 +124,7 @@ impl RequestLog {
     }
 
     /// Writes the line: ERROR for a 5xx, WARN for a 4xx or a 200 that left something out.
-    pub fn write(self, ending: &Ending) {
+    fn write(self, ending: &Ending) {
         let latency_ms = self.latency_ms();
         let Ending {
             status,

@@ -146,6 +146,12 @@ pub enum Outcome<'a> {
         left_out: usize,
         answer_bytes: usize,
     },
+    /// Eject and the client-share reads: what they answered (`ejected`, `fetched`, `listed`) and
+    /// how many shares or cipherTexts the answer holds.
+    Read {
+        word: &'static str,
+        shares: usize,
+    },
     Rejected(&'a Rejection),
 }
 
@@ -155,7 +161,16 @@ impl Outcome<'_> {
         match self {
             Self::Stored(stored) => stored.as_str(),
             Self::Fetched { .. } => "fetched",
+            Self::Read { word, .. } => word,
             Self::Rejected(rejection) => rejection.code(),
+        }
+    }
+
+    /// How many shares (or cipherTexts) the answer holds.
+    pub fn shares(&self) -> usize {
+        match self {
+            Self::Fetched { shares, .. } | Self::Read { shares, .. } => *shares,
+            Self::Stored(_) | Self::Rejected(_) => 0,
         }
     }
 }
@@ -186,22 +201,22 @@ pub fn install(stack: String) -> Result<&'static Collector, metrics_cloudwatch_e
     Ok(collector)
 }
 
-/// Counts one request of the client-share API by its outcome and status, with the cipherTexts
-/// it returned.
-pub fn client_backup_share(outcome: &str, status: u16, returned: usize) {
-    match (outcome, status) {
-        ("created" | "replaced" | "unchanged", _) => {
-            counter!(name::CLIENT_BACKUP_SHARES_STORED).increment(1)
+/// Counts one request of the client-share API by its outcome, with the cipherTexts it returned.
+fn client_backup_share(outcome: &Outcome<'_>) {
+    let count = |metric: &'static str, value: u64| counter!(metric).increment(value);
+    match outcome {
+        Outcome::Stored(Stored::ReplacedUnreadable) => {
+            count(name::CLIENT_BACKUP_SHARES_STORED, 1);
+            count(name::UNREADABLE_SHARES_SET_ASIDE, 1);
         }
-        ("replaced_unreadable", _) => {
-            counter!(name::CLIENT_BACKUP_SHARES_STORED).increment(1);
-            counter!(name::UNREADABLE_SHARES_SET_ASIDE).increment(1);
+        Outcome::Stored(_) => count(name::CLIENT_BACKUP_SHARES_STORED, 1),
+        Outcome::Rejected(rejection) if rejection.status().is_server_error() => {
+            count(name::CLIENT_BACKUP_SHARE_SERVER_ERRORS, 1)
         }
-        (_, 500..) => counter!(name::CLIENT_BACKUP_SHARE_SERVER_ERRORS).increment(1),
         _ => {}
     }
-    if returned > 0 {
-        counter!(name::CLIENT_BACKUP_SHARE_READS).increment(returned as u64);
+    if outcome.shares() > 0 {
+        count(name::CLIENT_BACKUP_SHARE_READS, outcome.shares() as u64);
     }
 }
 
@@ -221,7 +236,8 @@ pub fn record(route: Route, authenticated: bool, outcome: &Outcome<'_>, latency_
     let latency = match route {
         Route::Backup => name::BACKUP_LATENCY,
         Route::Fetch => name::FETCH_LATENCY,
-        Route::Eject | Route::ClientBackupShares => return,
+        Route::ClientBackupShares => return client_backup_share(outcome),
+        Route::Eject => return,
     };
     match (route, authenticated) {
         (Route::Backup, true) => count(name::BACKUPS, 1),
@@ -236,6 +252,7 @@ pub fn record(route: Route, authenticated: bool, outcome: &Outcome<'_>, latency_
             count(name::SHARES_REPLACED, 1);
             count(name::UNREADABLE_SHARES_SET_ASIDE, 1);
         }
+        Outcome::Read { .. } => {}
         Outcome::Fetched {
             shares,
             unreadable,
