@@ -25,9 +25,6 @@ use std::time::UNIX_EPOCH;
 /// or three elements) is ever it.
 pub const IMPORT_RUNS: &str = "[\"import runs\"]";
 
-/// Rounds a writer may lose to concurrent ones before it gives up.
-const ATTEMPTS: u32 = 64;
-
 impl DynamoDbStore {
     /// Adds an audit record, chained to the share's newest and signed, never over another.
     pub(super) async fn audit(
@@ -85,8 +82,9 @@ impl DynamoDbStore {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
-        for attempt in 0..ATTEMPTS {
-            RETRY.pause(attempt).await;
+        let mut rounds = RETRY.rounds();
+        loop {
+            rounds.next().await?;
             let (sequence, previous) = self.audit_head(&partition).await?;
             let mut item = base();
             item.insert(schema::PREVIOUS_DIGEST.into(), text(&previous));
@@ -111,7 +109,6 @@ impl DynamoDbStore {
                 Written::HeadMoved => {}
             }
         }
-        Err(StoreError::Contended { attempts: ATTEMPTS })
     }
 
     /// Whether audit records can be written (`AUDIT_KEY_ID` set): checked before a job that

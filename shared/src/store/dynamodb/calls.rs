@@ -23,19 +23,37 @@ const BACKOFF_BASE_MS: u64 = 25;
 const MAX_BACKOFF_MS: u64 = 400;
 
 impl Retry {
-    /// Waits before round `attempt` (none before the first).
-    pub async fn pause(&self, attempt: u32) {
-        if attempt == 0 {
-            return;
-        }
-        let cap = (BACKOFF_BASE_MS << (attempt - 1).min(4)).min(MAX_BACKOFF_MS);
-        tokio::time::sleep(Duration::from_millis(fastrand::u64(0..=cap))).await;
-    }
-
-    pub fn exhausted(&self) -> StoreError {
-        StoreError::Contended {
+    /// The rounds of one write: every writer that reads, decides and writes on condition runs
+    /// `loop { rounds.next().await?; … }` and returns once it has won.
+    pub fn rounds(&self) -> Rounds {
+        Rounds {
+            played: 0,
             attempts: self.attempts,
         }
+    }
+}
+
+/// The rounds a writer has played, from [`Retry::rounds`].
+pub struct Rounds {
+    played: u32,
+    attempts: u32,
+}
+
+impl Rounds {
+    /// Starts the next round, after a pause for all but the first; once every round is lost the
+    /// write gives up as [`StoreError::Contended`].
+    pub async fn next(&mut self) -> Result<(), StoreError> {
+        if self.played == self.attempts {
+            return Err(StoreError::Contended {
+                attempts: self.attempts,
+            });
+        }
+        if self.played > 0 {
+            let cap = (BACKOFF_BASE_MS << (self.played - 1).min(4)).min(MAX_BACKOFF_MS);
+            tokio::time::sleep(Duration::from_millis(fastrand::u64(0..=cap))).await;
+        }
+        self.played += 1;
+        Ok(())
     }
 }
 

@@ -109,8 +109,9 @@ impl Custody for DynamoDbStore {
             });
         }
         let mut audited = false;
-        for attempt in 0..RETRY.attempts {
-            RETRY.pause(attempt).await;
+        let mut rounds = RETRY.rounds();
+        loop {
+            rounds.next().await?;
             // An unreadable current row is set aside, as `/backup` does, never in the way.
             let current = self.read_row(owner).await?;
             expect.check(
@@ -141,7 +142,6 @@ impl Custody for DynamoDbStore {
                 });
             }
         }
-        Err(RETRY.exhausted().into())
     }
 
     async fn retire(

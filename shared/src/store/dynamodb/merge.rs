@@ -13,8 +13,7 @@
 
 use super::calls::{Condition, Order, Put, RETRY};
 use super::item::{
-    Item, StoredShare, client_and_slot, history_item, number, owner_value, string, text, whole,
-    with_version,
+    Item, StoredShare, client_and_slot, history_item, number, owner_value, string, text,
 };
 use super::portable::{Loaded, TableRole};
 use super::write::Pruning;
@@ -88,8 +87,9 @@ impl DynamoDbStore {
                 .keep(owner, item.clone(), Some(&dumped.sha256), version)
                 .await;
         }
-        for attempt in 0..RETRY.attempts {
-            RETRY.pause(attempt).await;
+        let mut rounds = RETRY.rounds();
+        loop {
+            rounds.next().await?;
             let mut promoted = item.clone();
             promoted.remove(schema::VERSION);
             let written = match self.read_current(owner).await? {
@@ -111,7 +111,6 @@ impl DynamoDbStore {
                 return Ok(Merged::Current);
             }
         }
-        Err(RETRY.exhausted())
     }
 
     /// An audit head goes in where none is, or over one with a lower sequence: the merged trail
@@ -138,7 +137,7 @@ impl DynamoDbStore {
     async fn keep(
         &self,
         owner: Owner<'_>,
-        mut item: Item,
+        item: Item,
         sha256: Option<&str>,
         version: u64,
     ) -> Result<Merged, StoreError> {
@@ -159,25 +158,9 @@ impl DynamoDbStore {
         if kept.iter().any(same) {
             return Ok(Merged::AlreadyThere);
         }
-        let mut at = version;
-        for attempt in 0..RETRY.attempts {
-            RETRY.pause(attempt).await;
-            let put = self.put_if(
-                &self.tables.history,
-                schema::OWNER,
-                with_version(item.clone(), at),
-                Condition::Absent,
-            );
-            match put.await? {
-                Put::Written => return Ok(Merged::History),
-                Put::Conflicted => {}
-                Put::ConditionFailed => {
-                    item.entry(schema::ARCHIVED_FROM.into())
-                        .or_insert_with(|| whole(origin));
-                    at = self.newest_kept_version(owner).await?.unwrap_or(0) + 1;
-                }
-            }
-        }
-        Err(RETRY.exhausted())
+        // `origin` is the item's own `archivedFrom` when it has one, so marking it is idempotent.
+        self.keep_in_history(owner, item, version, || Condition::Absent, Some(origin))
+            .await?;
+        Ok(Merged::History)
     }
 }

@@ -91,20 +91,22 @@ impl DynamoDbStore {
     /// Puts `item` into its table where its key is free; never over another item.
     pub async fn load_item(&self, role: TableRole, item: &Item) -> Result<Loaded, StoreError> {
         let partition = role.key_attributes()[0];
-        for attempt in 0..RETRY.attempts {
-            RETRY.pause(attempt).await;
+        let mut rounds = RETRY.rounds();
+        loop {
+            rounds.next().await?;
             let put = self.put_if(self.table(role), partition, item.clone(), Condition::Absent);
             match put.await? {
                 Put::Written => return Ok(Loaded::Written),
-                Put::Conflicted => continue,
-                Put::ConditionFailed => {}
+                // A transaction held the key: try again.
+                Put::Conflicted => {}
+                Put::ConditionFailed => {
+                    return Ok(match self.holds(role, item).await? {
+                        true => Loaded::AlreadyThere,
+                        false => Loaded::Different,
+                    });
+                }
             }
-            return Ok(match self.holds(role, item).await? {
-                true => Loaded::AlreadyThere,
-                false => Loaded::Different,
-            });
         }
-        Err(RETRY.exhausted())
     }
 
     /// Whether the item under `item`'s key is exactly `item` (one strongly consistent read).

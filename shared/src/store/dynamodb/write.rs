@@ -32,8 +32,9 @@ impl ShareWriter for DynamoDbStore {
             Ok(self.share_key.seal(owner, &backup.share).await?)
         })?;
         let mut first_read = Some(first_read);
-        for attempt in 0..RETRY.attempts {
-            RETRY.pause(attempt).await;
+        let mut rounds = RETRY.rounds();
+        loop {
+            rounds.next().await?;
             let found = match first_read.take() {
                 Some(found) => found,
                 None => self.read_row(owner).await?,
@@ -79,7 +80,6 @@ impl ShareWriter for DynamoDbStore {
                 return Ok(stored);
             }
         }
-        Err(RETRY.exhausted())
     }
 }
 
@@ -158,24 +158,10 @@ impl DynamoDbStore {
         owner: Owner<'_>,
         old: CurrentItem,
     ) -> Result<u64, StoreError> {
-        let mut item = history_item(owner, old.item);
-        let mut version = old.version;
-        for attempt in 0..RETRY.attempts {
-            RETRY.pause(attempt).await;
-            let copy = with_version(item.clone(), version);
-            let same_or_free = Condition::AbsentOrSameShare(old.share.sha256.clone());
-            let put = self.put_if(&self.tables.history, schema::OWNER, copy, same_or_free);
-            match put.await? {
-                Put::Written => return Ok(version),
-                // A transaction held the item: the same version again.
-                Put::Conflicted => {}
-                Put::ConditionFailed => {
-                    item.insert(schema::ARCHIVED_FROM.into(), whole(old.version));
-                    version = self.newest_kept_version(owner).await?.unwrap_or(0) + 1;
-                }
-            }
-        }
-        Err(RETRY.exhausted())
+        let item = history_item(owner, old.item);
+        let same_or_free = || Condition::AbsentOrSameShare(old.share.sha256.clone());
+        self.keep_in_history(owner, item, old.version, same_or_free, Some(old.version))
+            .await
     }
 
     /// Copies an unreadable current item into history exactly as it is, marked with the attribute
@@ -184,25 +170,44 @@ impl DynamoDbStore {
     async fn set_aside(&self, owner: Owner<'_>, old: UnreadableItem) -> Result<u64, StoreError> {
         let mut item = history_item(owner, old.item);
         item.insert(schema::SET_ASIDE_UNREADABLE.into(), text(old.cause));
-        let mut version = match old.version {
+        let version = match old.version {
             Some(version) => version,
             None => self.newest_kept_version(owner).await?.unwrap_or(0) + 1,
         };
-        for attempt in 0..RETRY.attempts {
-            RETRY.pause(attempt).await;
-            let copy = with_version(item.clone(), version);
-            let put = self.put_if(&self.tables.history, schema::OWNER, copy, Condition::Absent);
-            match put.await? {
-                Put::Written => return Ok(version),
+        self.keep_in_history(owner, item, version, || Condition::Absent, old.version)
+            .await
+    }
+
+    /// Puts the history item `item` of `owner` under `version` where `free` lets it, else above
+    /// every kept version, marked `archivedFrom` `from`; the version it was kept under. A put a
+    /// transaction held is tried again under the same version. Archive, set-aside and merge all
+    /// keep a share this way, so nothing kept is ever overwritten.
+    pub(super) async fn keep_in_history(
+        &self,
+        owner: Owner<'_>,
+        mut item: Item,
+        version: u64,
+        free: impl Fn() -> Condition,
+        from: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let mut at = version;
+        let mut rounds = RETRY.rounds();
+        loop {
+            rounds.next().await?;
+            let copy = with_version(item.clone(), at);
+            match self
+                .put_if(&self.tables.history, schema::OWNER, copy, free())
+                .await?
+            {
+                Put::Written => return Ok(at),
                 Put::Conflicted => {}
                 Put::ConditionFailed => {
-                    if let Some(from) = old.version {
+                    if let Some(from) = from {
                         item.insert(schema::ARCHIVED_FROM.into(), whole(from));
                     }
-                    version = self.newest_kept_version(owner).await?.unwrap_or(0) + 1;
+                    at = self.newest_kept_version(owner).await?.unwrap_or(0) + 1;
                 }
             }
         }
-        Err(RETRY.exhausted())
     }
 }
