@@ -2,7 +2,9 @@
 //! own Node samples) doing the same calls, started through the same Runtime API harness against
 //! the same emulators, so each Rust figure has a peer measured in the same run.
 
-use crate::{ColdStarts, METHODS, as_deployed, body, share, status};
+use crate::cold::ColdStarts;
+use crate::requests::{body, share, status};
+use crate::{METHODS, as_deployed};
 use local_aws::events::rest_event;
 use local_aws::runtime_api::Function;
 use local_aws::{Fixture, repo_root, unique};
