@@ -1,4 +1,4 @@
-//! The shape of the shared crate, so that a newcomer can keep guessing where a thing lives: small
+//! The shape of the shared crate and the tools, so that a newcomer can keep guessing where a thing lives: small
 //! files, and imports that only ever point one way (no two files that need each other).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -172,6 +172,24 @@ fn no_file_in_the_shared_crate_is_over_300_lines() {
             module.join("/")
         );
     }
+}
+
+/// The tools (the local AWS harness, the bench, the simulator) are read when a figure in docs/ is
+/// questioned: one module per measurement or check, none over 400 lines.
+#[test]
+fn no_file_of_the_tools_is_over_400_lines() {
+    let mut stack = vec![local_aws::repo_root().join("tools")];
+    let mut checked = 0;
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+            assert!(lines <= 400, "{} has {lines} lines", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} files under tools/");
 }
 
 #[test]

@@ -6,7 +6,8 @@
 //! It stores one test cipherText under a clearly marked method of the token's user, says so in
 //! its report, and never prints the token or the cipherText.
 
-use crate::{Answer, Check, PORTAL_TIMEOUT, Report, check, describe, exchange, shown};
+use crate::exchange::{Answer, check, describe, exchange, shown};
+use crate::{Check, PORTAL_TIMEOUT, Report};
 use serde_json::{Value, json};
 use std::time::Duration;
 
