@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: builds the release binaries (the profile `sam build` ships), zips each bootstrap as
-# a Lambda deployment package, and runs tools/local-aws/src/bin/bench/main.rs against DynamoDB Local and the
+# a Lambda deployment package, and runs tools/local-aws/src/bin/bench/ (one module per measurement) against DynamoDB Local and the
 # KMS and Secrets Manager emulator, once per network of BENCH_NETWORK:
 #   loopback   plain HTTP on loopback: what this code costs, with storage as fast as it gets
 #   deployed   the emulators behind TLS (a local CA) and a link of BENCH_DELAY_MS (default 1) each
