@@ -16,7 +16,7 @@ tools=$!
 scripts/docker.sh >.tools/docker-setup.log 2>&1 &
 docker=$!
 
-# The real Lambda binaries, which tests/binaries.rs runs through the Lambda Runtime API.
+# The real Lambda binaries, which tests/it/binaries.rs runs through the Lambda Runtime API.
 # --all-targets: the same features as the test build below, so nothing is compiled twice.
 t=$(date +%s)
 cargo build --workspace --all-targets

@@ -86,3 +86,37 @@ pub fn client_share_event(
     }
     event
 }
+
+/// A REST API (payload 1.0) event of an IAM-authorized route (eject, the backend's client-share
+/// routes) as API Gateway sends it after SigV4: `eject.json`'s shape, for `method` on `resource`
+/// (`/clients/{clientId}/custodian-shares/{backupMethod}`) with each `{name}` filled in from
+/// `parameters`, signed by `caller` (`None`: no caller identity), with `body` if any.
+pub fn iam_event(
+    method: &str,
+    resource: &str,
+    parameters: &[(&str, &str)],
+    caller: Option<&str>,
+    body: Option<&str>,
+) -> Value {
+    let mut event: Value = serde_json::from_str(&event("eject.json")).expect("eject.json");
+    let path = parameters
+        .iter()
+        .fold(resource.to_owned(), |path, (name, value)| {
+            path.replace(&format!("{{{name}}}"), value)
+        });
+    event["httpMethod"] = method.into();
+    event["path"] = path.clone().into();
+    event["resource"] = resource.into();
+    event["pathParameters"] = parameters
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), Value::from(*value)))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    event["body"] = body.map_or(Value::Null, Value::from);
+    let context = &mut event["requestContext"];
+    context["httpMethod"] = method.into();
+    context["path"] = format!("/v1{path}").into();
+    context["resourcePath"] = resource.into();
+    context["identity"]["userArn"] = caller.map_or(Value::Null, Value::from);
+    event
+}

@@ -120,7 +120,7 @@ pub struct Fixture {
     key: ShareKey,
 }
 
-/// The malloc setting `template.yaml` gives every function (`tests/deployed.rs` checks they agree),
+/// The malloc setting `template.yaml` gives every function (`tests/it/deployed.rs` checks they agree),
 /// so the memory measured here is the memory deployed.
 pub const GLIBC_TUNABLES: &str = "glibc.malloc.mmap_threshold=131072";
 

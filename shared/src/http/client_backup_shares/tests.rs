@@ -1,5 +1,5 @@
 //! The client-share API's routing, owner and answers, on the in-memory store. Storage itself is
-//! proven against DynamoDB Local through the real binary (`tests/client_shares.rs`).
+//! proven against DynamoDB Local through the real binary (`tests/it/client_shares.rs`).
 
 use super::*;
 use crate::http::runtime::request_from_event;

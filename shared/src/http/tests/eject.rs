@@ -1,5 +1,5 @@
 //! The eject endpoint against the in-memory store: who may take which share, and what is recorded.
-//! The audit table itself is proven against DynamoDB Local in `tests/custody.rs`.
+//! The audit table itself is proven against DynamoDB Local in `tests/it/custody.rs`.
 
 use super::{SHARE, store_share};
 use crate::http::eject;

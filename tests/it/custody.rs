@@ -3,6 +3,7 @@
 //! codes, and that no output but an export's ever holds a share. The eject function's own
 //! checks run with the `events/` files in `binaries.rs`; here it is driven with its audit trail.
 
+use crate::support::put_row;
 use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::domain::Owner;
 use custodian_backup::domain::Stored;
@@ -10,7 +11,7 @@ use custodian_backup::domain::custody::{ExpectCurrent, Kept};
 use custodian_backup::domain::{Backup, BackupMethod, ClientId};
 use custodian_backup::store::{Custody, ShareExporter, ShareReader, ShareWriter};
 use local_aws::cli::{Run, custody, custody_with};
-use local_aws::events::rest_event;
+use local_aws::events::iam_event;
 use local_aws::runtime_api::{Function, binary};
 use local_aws::{Fixture, aws_emulator, unique};
 use serde_json::{Value, json};
@@ -381,13 +382,9 @@ async fn the_eject_binary_returns_the_current_share_to_an_iam_caller_and_records
     let eject = Function::start(&binary("eject"), &f.function_env("unused")).await;
     let arn = "arn:aws:sts::123456789012:assumed-role/wallet-backend/eject-worker";
     let request = |client: &str, method: &str, caller: Option<&str>, http_method: &str| {
-        let mut event = rest_event(&format!("/clients/{client}/custodian-shares/{method}"), "");
-        event["httpMethod"] = http_method.into();
-        event["body"] = Value::Null;
-        event["resource"] = "/clients/{clientId}/custodian-shares/{backupMethod}".into();
-        event["pathParameters"] = json!({ "clientId": client, "backupMethod": method });
-        event["requestContext"]["identity"]["userArn"] = caller.map_or(Value::Null, Value::from);
-        event.to_string()
+        let resource = "/clients/{clientId}/custodian-shares/{backupMethod}";
+        let parameters = [("clientId", client), ("backupMethod", method)];
+        iam_event(http_method, resource, &parameters, caller, None).to_string()
     };
     let answer = |outcome: Result<Value, Value>| {
         let response = outcome.expect("no function error");
@@ -620,24 +617,17 @@ async fn the_eject_binary_returns_every_current_share_and_falls_back_to_the_lega
     let eject = Function::start(&binary("eject"), &f.function_env("unused")).await;
     let arn = "arn:aws:sts::123456789012:assumed-role/wallet-backend/eject-worker";
     let invoke = |client: &str, method: Option<&str>| {
-        let path = match method {
-            Some(method) => format!("/clients/{client}/custodian-shares/{method}"),
-            None => format!("/clients/{client}/custodian-shares"),
-        };
-        let mut event = rest_event(&path, "");
-        event["httpMethod"] = "GET".into();
-        event["body"] = Value::Null;
-        event["requestContext"]["identity"]["userArn"] = arn.into();
-        match method {
+        let event = match method {
             Some(method) => {
-                event["resource"] = "/clients/{clientId}/custodian-shares/{backupMethod}".into();
-                event["pathParameters"] = json!({ "clientId": client, "backupMethod": method });
+                let resource = "/clients/{clientId}/custodian-shares/{backupMethod}";
+                let parameters = [("clientId", client), ("backupMethod", method)];
+                iam_event("GET", resource, &parameters, Some(arn), None)
             }
             None => {
-                event["resource"] = "/clients/{clientId}/custodian-shares".into();
-                event["pathParameters"] = json!({ "clientId": client });
+                let resource = "/clients/{clientId}/custodian-shares";
+                iam_event("GET", resource, &[("clientId", client)], Some(arn), None)
             }
-        }
+        };
         let eject = &eject;
         async move {
             let response = eject.invoke(&event.to_string()).await.expect("a response");
@@ -810,13 +800,7 @@ fn record_item(
 }
 
 async fn put_audit(f: &Fixture, item: HashMap<String, AttributeValue>) {
-    f.client
-        .put_item()
-        .table_name(&f.tables.audit)
-        .set_item(Some(item))
-        .send()
-        .await
-        .unwrap();
+    put_row(&f.client, &f.tables.audit, item).await;
 }
 
 /// Puts every item of `pristine` back as it was.

@@ -2,6 +2,7 @@
 //! no plaintext share at rest, tampered or moved ciphertext fails closed, plaintext from an
 //! earlier version migrates without a flag day, and the webhook secret rotates without downtime.
 
+use crate::support::put_row;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::http as webhook;
@@ -87,13 +88,7 @@ async fn current_item(f: &Fixture, client_id: &str, method: &str) -> Item {
 }
 
 async fn put_item(f: &Fixture, item: Item) {
-    f.client
-        .put_item()
-        .table_name(&f.tables.shares)
-        .set_item(Some(item))
-        .send()
-        .await
-        .expect("PutItem");
+    put_row(&f.client, &f.tables.shares, item).await;
 }
 
 fn with_flipped_byte(item: &Item, attribute: &str) -> Item {

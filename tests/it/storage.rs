@@ -1,5 +1,6 @@
 //! Storage behaviour against Amazon DynamoDB Local, through the same handlers Portal calls.
 
+use crate::support::put_row;
 use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::config::HistoryRetention;
 use custodian_backup::config::Tables;
@@ -349,13 +350,7 @@ async fn a_current_row_restored_with_an_old_version_never_blocks_its_key() {
     // version 2, with a share history already keeps a different one under that version.
     let mut rolled_back = f.scan(&f.tables.shares).await.remove(0);
     rolled_back.insert(schema::VERSION.into(), AttributeValue::N("2".into()));
-    f.client
-        .put_item()
-        .table_name(&f.tables.shares)
-        .set_item(Some(rolled_back))
-        .send()
-        .await
-        .unwrap();
+    put_row(&f.client, &f.tables.shares, rolled_back).await;
     back_up_in_turn(&f, &client_id, &["v5", "v6"]).await;
     assert_eq!(
         fetch(&f.store, &client_id).await,

@@ -1,7 +1,7 @@
 //! What CloudFormation will create from `template.yaml`: the SAM transform's output
 //! (aws-sam-translator, the library behind CloudFormation's `AWS::Serverless-2016-10-31`
 //! transform) under each config-env's parameters, with every condition decided. The source
-//! template is checked in `tests/template.rs`; a deploy makes this.
+//! template is checked in `tests/it/template.rs`; a deploy makes this.
 
 use local_aws::template::deployed;
 use serde_json::Value;
@@ -322,7 +322,7 @@ fn every_role_may_do_exactly_what_its_function_or_service_calls() {
     }
     assert!(escrowing.contains_key("EscrowWrapMissedAlarm"));
     assert!(!resources.contains_key("EscrowWrapMissedAlarm"));
-    // No function may use ShareKey through IAM: its key policy alone grants that (tests/template.rs).
+    // No function may use ShareKey through IAM: its key policy alone grants that (tests/it/template.rs).
     for lines in roles.values() {
         assert!(
             lines.iter().all(|line| !line.contains("ShareKey")),

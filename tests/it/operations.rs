@@ -185,7 +185,7 @@ fn every_test_security_md_names_exists() {
         }
     }
     // Every `…::name` in backticks is a test function somewhere in the repository, and one named
-    // with its file (`tests/storage.rs::name`) is in that file.
+    // with its file (`tests/it/storage.rs::name`) is in that file.
     let named: Vec<(Option<&str>, &str)> = security
         .split('`')
         .skip(1)

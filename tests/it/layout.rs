@@ -1,5 +1,6 @@
-//! The shape of the shared crate and the tools, so that a newcomer can keep guessing where a thing lives: small
-//! files, and imports that only ever point one way (no two files that need each other).
+//! The shape of the shared crate and the tools, so that a newcomer can keep guessing where a
+//! thing lives: small files, and imports that only ever point one way (no two files that need
+//! each other).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

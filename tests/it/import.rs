@@ -2,6 +2,7 @@
 //! nothing lost and nothing newer replaced, through the real `custody` binary into DynamoDB Local
 //! and fetched back through the real fetch binary, byte for byte.
 
+use crate::support::fetched;
 use local_aws::cli::{Run, custody};
 use local_aws::events::{DEV_SECRET, rest_event};
 use local_aws::runtime_api::{Function, binary};
@@ -17,23 +18,6 @@ fn source(rows: &[Value]) -> std::path::PathBuf {
         writeln!(file, "{row}").unwrap();
     }
     path
-}
-
-async fn fetched(fetch: &Function, client: &str) -> Vec<String> {
-    let body = json!({ "clientId": client }).to_string();
-    let response = fetch
-        .invoke(&rest_event("/backup/fetch", &body).to_string())
-        .await
-        .unwrap();
-    let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
-    let mut shares: Vec<String> = answer["backupShares"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{answer}"))
-        .iter()
-        .map(|share| share.as_str().unwrap().to_owned())
-        .collect();
-    shares.sort();
-    shares
 }
 
 fn import(f: &Fixture, path: &std::path::Path, extra: &[&str]) -> Run {

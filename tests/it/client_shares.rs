@@ -3,12 +3,14 @@
 //! from `template.yaml`'s client-share tables in DynamoDB Local, sealing under its own key in the
 //! KMS emulator.
 
+use crate::support::put_row;
 use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::config::{HistoryRetention, Tables};
 use custodian_backup::domain::Backup;
 use custodian_backup::store::ShareWriter;
 use local_aws::app_api::{self, DEV_ISSUER, dev_token, sign};
 use local_aws::cli::custody_with;
+use local_aws::events::iam_event;
 use local_aws::runtime_api::{Function, binary};
 use local_aws::{Fixture, aws_emulator, dynamodb_local, template, unique};
 use serde_json::{Value, json};
@@ -459,13 +461,7 @@ async fn a_put_onto_a_row_that_does_not_read_stores_the_new_cipher_text() {
         .cloned()
         .expect("the stored row");
     row.insert("sealFormat".into(), AttributeValue::N("99".into()));
-    client
-        .put_item()
-        .table_name(&app.tables.shares)
-        .set_item(Some(row))
-        .send()
-        .await
-        .unwrap();
+    put_row(&client, &app.tables.shares, row).await;
     assert_eq!(
         app.put(&token(&user), "PASSWORD", body("c2Vjb25k")).await,
         (200, json!({ "result": "replaced_unreadable" }))
@@ -620,25 +616,15 @@ async fn the_customers_backend_stores_and_fetches_a_clients_share_only_as_a_sign
                    backup_method: Option<&str>,
                    body: Option<Value>,
                    signed: bool| {
-        let mut event: Value =
-            serde_json::from_str(&local_aws::events::event("backend-client-share-put.json"))
-                .unwrap();
-        let mut path = format!("/clients/{client}/client-backup-shares");
         let mut resource = "/clients/{clientId}/client-backup-shares".to_owned();
-        event["pathParameters"] = json!({ "clientId": client });
+        let mut parameters = vec![("clientId", client)];
         if let Some(m) = backup_method {
-            path = format!("{path}/{m}");
             resource.push_str("/{backupMethod}");
-            event["pathParameters"]["backupMethod"] = m.into();
+            parameters.push(("backupMethod", m));
         }
-        event["httpMethod"] = method.into();
-        event["path"] = path.into();
-        event["resource"] = resource.clone().into();
-        event["requestContext"]["resourcePath"] = resource.into();
-        event["body"] = body.map_or(Value::Null, |body| body.to_string().into());
-        event["requestContext"]["identity"]["userArn"] =
-            if signed { caller.into() } else { Value::Null };
-        event.to_string()
+        let body = body.map(|body| body.to_string());
+        let caller = signed.then_some(caller);
+        iam_event(method, &resource, &parameters, caller, body.as_deref()).to_string()
     };
     let answer = |outcome: Result<Value, Value>| {
         let response = outcome.expect("no function error");

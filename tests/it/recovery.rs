@@ -5,6 +5,7 @@
 //! - `custody dump` from one stack's tables and `custody load` into fresh ones carry every share
 //!   across still sealed, and the real fetch binary on the new tables returns each byte for byte.
 
+use crate::support::{fetched, put_row};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
@@ -596,13 +597,7 @@ async fn a_restore_then_a_merge_of_the_damaged_tables_loses_no_share_acknowledge
     // keeps it as it is, never current, and a second merge finds it there.
     let mut newer_format = current_item_of(&live, &late, "GDRIVE-SECP256K1").await;
     newer_format.insert(schema::SEAL_FORMAT.into(), AttributeValue::N("99".into()));
-    live.client
-        .put_item()
-        .table_name(&live.tables.shares)
-        .set_item(Some(newer_format))
-        .send()
-        .await
-        .unwrap();
+    put_row(&live.client, &live.tables.shares, newer_format).await;
     live.store
         .put_share(&backup(&late, "GDRIVE-SECP256K1", "late-2"))
         .await
@@ -671,20 +666,7 @@ async fn a_restore_then_a_merge_of_the_damaged_tables_loses_no_share_acknowledge
         (&client, vec![share("ed-1"), share("secp-4")]),
         (&late, vec![share("late-2")]),
     ] {
-        let body = json!({ "clientId": who }).to_string();
-        let response = fetch
-            .invoke(&rest_event("/backup/fetch", &body).to_string())
-            .await
-            .unwrap();
-        let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
-        let mut fetched: Vec<String> = answer["backupShares"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{answer}"))
-            .iter()
-            .map(|share| share.as_str().unwrap().to_owned())
-            .collect();
-        fetched.sort();
-        assert_eq!(fetched, expected, "{who}");
+        assert_eq!(fetched(&fetch, who).await, expected, "{who}");
     }
     let history = custody_json(&restored, &["history", &client, "GDRIVE-SECP256K1"]).json();
     let versions = history["shares"].as_array().unwrap();
@@ -783,7 +765,7 @@ async fn an_escrow_key_in_another_region_wraps_every_share() {
 /// alone opens the share: through the standalone recipe, and through a recovery stack's fetch
 /// that accepts the escrow key and never uses the key that sealed the share. (The emulator keeps
 /// both keys in one account; what lets the escrow key sit in another account is the two
-/// policies, which tests/template.rs and tests/deployed.rs check.)
+/// policies, which tests/it/template.rs and tests/it/deployed.rs check.)
 #[tokio::test]
 async fn with_an_escrow_key_a_share_opens_through_the_escrow_wrap_alone() {
     let f = Fixture::new().await;
@@ -822,13 +804,7 @@ async fn with_an_escrow_key_a_share_opens_through_the_escrow_wrap_alone() {
     );
 
     // A recovery stack: its own ShareKey, the escrow key accepted, the copy loaded as it was.
-    f.client
-        .put_item()
-        .table_name(&f.tables.shares)
-        .set_item(Some(escrow_only))
-        .send()
-        .await
-        .unwrap();
+    put_row(&f.client, &f.tables.shares, escrow_only).await;
     let recovery_key = aws_emulator::create_share_key().await;
     let mut recovery = with_share_key(&f, &recovery_key);
     recovery.push(("ACCEPTED_SHARE_KEY_ARNS", &escrow));
