@@ -57,11 +57,11 @@ fn the_eject_route_is_off_by_default_iam_only_and_may_write_only_audit_records()
     );
     assert_eq!(event["Auth"]["Authorizer"].as_str(), Some("AWS_IAM"));
     assert_eq!(event["Auth"]["InvokeRole"].as_str(), Some("NONE"));
-    // It never learns where the webhook secret is, and may read it nowhere.
-    assert_eq!(
-        properties["Environment"]["Variables"]["WEBHOOK_SECRET_ARN"].as_str(),
-        Some("")
-    );
+    // It never learns where the webhook secret is (nor from `Globals`), and may read it nowhere.
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    for variables in [&properties["Environment"]["Variables"], globals] {
+        assert!(variables.get("WEBHOOK_SECRET_ARN").is_none());
+    }
     let statements = properties["Policies"][0]["Statement"]
         .as_sequence()
         .unwrap();
@@ -437,9 +437,24 @@ fn the_api_admits_only_portals_addresses_by_default_and_the_secret_is_not_a_para
         policy.contains("NotIpAddress") && policy.contains("AllowedSourceCidrs"),
         "{policy}"
     );
-    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
-    let globals = format!("{variables:?}");
-    assert!(globals.contains("WEBHOOK_SECRET_ARN") && globals.contains("SHARE_KEY_ID"));
+    // The webhooks, and only they, learn where the secret is.
+    for (function, told) in [
+        ("BackupFunction", true),
+        ("FetchFunction", true),
+        ("EjectFunction", false),
+        ("ReconcileFunction", false),
+        ("ClientBackupSharesFunction", false),
+        ("BackendClientBackupSharesFunction", false),
+    ] {
+        let variables = &template["Resources"][function]["Properties"]["Environment"]["Variables"];
+        assert_eq!(
+            variables.get("WEBHOOK_SECRET_ARN").is_some(),
+            told,
+            "{function}"
+        );
+    }
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(globals.get("WEBHOOK_SECRET_ARN").is_none() && globals.get("SHARE_KEY_ID").is_some());
     // The variables only `sam local` sets exist deployed only if SamLocal is "true" (default
     // "false"), and even then hold nothing: no secret in the plain environment, no endpoint.
     assert_eq!(
@@ -452,7 +467,7 @@ fn the_api_admits_only_portals_addresses_by_default_and_the_secret_is_not_a_para
         "AWS_ENDPOINT_URL_KMS",
         "AWS_ENDPOINT_URL_SECRETS_MANAGER",
     ] {
-        let (condition, value) = template::conditional(&variables[local_only]);
+        let (condition, value) = template::conditional(&globals[local_only]);
         assert_eq!(condition, Some("IsSamLocal"), "{local_only}");
         assert_eq!(value.as_str(), Some(""), "{local_only}");
     }
@@ -832,10 +847,19 @@ fn the_share_key_is_multi_region_and_a_recovery_stack_replicates_it_with_the_sam
     };
     let created = &choice.value.as_sequence().unwrap()[2];
     assert_eq!(template::conditional(created).0, Some("IsKeyReplica"));
-    assert_eq!(
-        reference(&env["ACCEPTED_SHARE_KEY_ARNS"]),
-        Some("AcceptedShareKeyArns")
-    );
+    for function in [
+        "BackupFunction",
+        "FetchFunction",
+        "EjectFunction",
+        "ReconcileFunction",
+    ] {
+        let env = &template["Resources"][function]["Properties"]["Environment"]["Variables"];
+        assert_eq!(
+            reference(&env["ACCEPTED_SHARE_KEY_ARNS"]),
+            Some("AcceptedShareKeyArns"),
+            "{function}"
+        );
+    }
 }
 
 /// One statement of an identity policy of the template (a function's, a role's or a managed
