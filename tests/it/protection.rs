@@ -2,61 +2,22 @@
 //! no plaintext share at rest, tampered or moved ciphertext fails closed, plaintext from an
 //! earlier version migrates without a flag day, and the webhook secret rotates without downtime.
 
-use crate::support::put_row;
+use crate::support::{SECRET, answer, backup, fetch, post, put_row};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::http as webhook;
-use custodian_backup::secret::{
-    AuthFailure, Authenticator, ManagedSecret, SecretSlot, Timing, WebhookSecrets,
-};
+use custodian_backup::secret::{AuthFailure, Authenticator, ManagedSecret, SecretSlot, Timing};
 use custodian_backup::store::dynamodb::{DynamoDbStore, Item, schema};
 use lambda_http::http::{HeaderMap, HeaderValue};
-use lambda_http::{Body, Request, http};
+
 use local_aws::runtime_api::{Function, binary};
 use local_aws::{Fixture, aws_emulator, unique};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const SECRET: &str = "protection-test-secret";
 /// Canaries: neither may appear in any stored byte, error body or log.
 const CANARY: &str = "SHARE_CANARY_7d1e";
 const SHARE: &str = r#"{"share":"SHARE_CANARY_7d1e-0x91ab","pubkey":"02c0ffee","bks":{"x":"é☃"}}"#;
-
-fn secrets() -> Authenticator {
-    WebhookSecrets::new(Some(SECRET.to_owned().into()), None).into()
-}
-
-fn post(secret: &str, body: Value) -> Request {
-    http::Request::builder()
-        .method("POST")
-        .header("content-type", "application/json")
-        .header("x-webhook-secret", secret)
-        .body(Body::from(body.to_string()))
-        .expect("valid request")
-}
-
-async fn backup(store: &DynamoDbStore, client_id: &str, method: &str, share: &str) -> (u16, Value) {
-    let body = json!({ "clientId": client_id, "backupMethod": method, "share": share });
-    answer(
-        webhook::backup(store, &secrets(), post(SECRET, body))
-            .await
-            .unwrap(),
-    )
-}
-
-async fn fetch(store: &DynamoDbStore, client_id: &str) -> (u16, Value) {
-    let body = json!({ "clientId": client_id });
-    answer(
-        webhook::fetch(store, &secrets(), post(SECRET, body))
-            .await
-            .unwrap(),
-    )
-}
-
-fn answer(response: http::Response<Body>) -> (u16, Value) {
-    let body = serde_json::from_slice(response.body().as_ref()).expect("JSON body");
-    (response.status().as_u16(), body)
-}
 
 /// Every byte an item holds, attribute by attribute, as text (lossy) for searching.
 fn item_bytes(item: &Item) -> String {
@@ -121,13 +82,13 @@ async fn no_stored_item_holds_the_share_in_plain_text() {
     let client_id = unique("cli");
     let replacement = SHARE.replace("0x91ab", "0x5e5e");
     assert_eq!(
-        backup(&f.store, &client_id, "GDRIVE-SECP256K1", SHARE)
+        backup(&f.store, &client_id, Some("GDRIVE-SECP256K1"), SHARE)
             .await
             .0,
         200
     );
     assert_eq!(
-        backup(&f.store, &client_id, "GDRIVE-SECP256K1", &replacement)
+        backup(&f.store, &client_id, Some("GDRIVE-SECP256K1"), &replacement)
             .await
             .0,
         200
@@ -161,7 +122,7 @@ async fn no_stored_item_holds_the_share_in_plain_text() {
 async fn altered_ciphertext_nonce_or_data_key_fails_closed() {
     let f = Fixture::new().await;
     let client_id = unique("cli");
-    backup(&f.store, &client_id, "PASSKEY", SHARE).await;
+    backup(&f.store, &client_id, Some("PASSKEY"), SHARE).await;
     let sealed = current_item(&f, &client_id, "PASSKEY").await;
     for attribute in [
         schema::SEALED_SHARE,
@@ -180,11 +141,11 @@ async fn altered_ciphertext_nonce_or_data_key_fails_closed() {
 async fn a_share_moved_to_another_row_fails_closed() {
     let f = Fixture::new().await;
     let (victim, attacker) = (unique("victim"), unique("attacker"));
-    backup(&f.store, &victim, "ICLOUD-SECP256K1", SHARE).await;
+    backup(&f.store, &victim, Some("ICLOUD-SECP256K1"), SHARE).await;
     backup(
         &f.store,
         &attacker,
-        "ICLOUD-SECP256K1",
+        Some("ICLOUD-SECP256K1"),
         "attacker's own share",
     )
     .await;
@@ -218,7 +179,7 @@ async fn a_share_moved_to_another_row_fails_closed() {
 async fn a_share_wrapped_by_another_kms_key_is_refused() {
     let f = Fixture::new().await;
     let client_id = unique("cli");
-    backup(&f.store, &client_id, "PASSWORD", SHARE).await;
+    backup(&f.store, &client_id, Some("PASSWORD"), SHARE).await;
     let other_key = Fixture::share_key(&aws_emulator::create_share_key().await).await;
     let other = DynamoDbStore::new(f.client.clone(), f.tables.clone(), other_key);
     // AWS KMS answers IncorrectKeyException (500 stored_share_unreadable); the emulator answers
@@ -250,7 +211,7 @@ async fn an_item_without_a_sealed_envelope_is_never_served_and_is_set_aside_by_t
     ]);
     put_item(&f, unsealed.clone()).await;
     assert_fails_closed(fetch(&f.store, &client_id).await, "only an unsealed item");
-    backup(&f.store, &client_id, "PASSKEY", SHARE).await;
+    backup(&f.store, &client_id, Some("PASSKEY"), SHARE).await;
     assert_eq!(
         fetch(&f.store, &client_id).await,
         (200, json!({ "backupShares": [SHARE] })),
@@ -258,7 +219,7 @@ async fn an_item_without_a_sealed_envelope_is_never_served_and_is_set_aside_by_t
     );
     // Portal deletes its copy whatever the answer: a /backup onto the unreadable row stores the
     // new share, and the row goes to history exactly as it was, marked, for investigation.
-    let (status, reply) = backup(&f.store, &client_id, "GDRIVE", "a new share").await;
+    let (status, reply) = backup(&f.store, &client_id, Some("GDRIVE"), "a new share").await;
     assert_eq!(
         (status, reply["result"].as_str()),
         (200, Some("replaced_unreadable"))
@@ -308,13 +269,13 @@ fn number(item: &Item, name: &str) -> u64 {
 async fn a_row_a_rolled_back_deployment_left_never_costs_the_next_share_of_either_half() {
     let f = Fixture::new().await;
     let client_id = unique("cli");
-    backup(&f.store, &client_id, "GDRIVE", SHARE).await;
+    backup(&f.store, &client_id, Some("GDRIVE"), SHARE).await;
     // A canary of a later release sealed this row in a format this one does not know, then
     // CodeDeploy rolled the functions back; or a hand edit dropped the version.
     let mut newer = current_item(&f, &client_id, "GDRIVE").await;
     newer.insert(schema::SEAL_FORMAT.into(), AttributeValue::N("99".into()));
     put_item(&f, newer.clone()).await;
-    let (status, reply) = backup(&f.store, &client_id, "GDRIVE", "after the rollback").await;
+    let (status, reply) = backup(&f.store, &client_id, Some("GDRIVE"), "after the rollback").await;
     assert_eq!(
         (status, reply["result"].as_str()),
         (200, Some("replaced_unreadable"))
@@ -327,7 +288,7 @@ async fn a_row_a_rolled_back_deployment_left_never_costs_the_next_share_of_eithe
     let mut versionless = current_item(&f, &client_id, "GDRIVE").await;
     versionless.remove(schema::VERSION);
     put_item(&f, versionless.clone()).await;
-    let (status, reply) = backup(&f.store, &client_id, "GDRIVE", "after the hand edit").await;
+    let (status, reply) = backup(&f.store, &client_id, Some("GDRIVE"), "after the hand edit").await;
     assert_eq!(
         (status, reply["result"].as_str()),
         (200, Some("replaced_unreadable"))
@@ -370,9 +331,9 @@ async fn a_row_a_rolled_back_deployment_left_never_costs_the_next_share_of_eithe
 async fn the_real_fetch_binary_returns_the_shares_that_open_and_fails_closed_when_none_does() {
     let f = Fixture::new().await;
     let client_id = unique("cli");
-    backup(&f.store, &client_id, "GDRIVE-ED25519", SHARE).await;
+    backup(&f.store, &client_id, Some("GDRIVE-ED25519"), SHARE).await;
     let good = SHARE.replace("0x91ab", "0x600d");
-    backup(&f.store, &client_id, "GDRIVE-SECP256K1", &good).await;
+    backup(&f.store, &client_id, Some("GDRIVE-SECP256K1"), &good).await;
     let sealed = current_item(&f, &client_id, "GDRIVE-ED25519").await;
     put_item(&f, with_flipped_byte(&sealed, schema::SEALED_SHARE)).await;
 

@@ -1,63 +1,22 @@
 //! Storage behaviour against Amazon DynamoDB Local, through the same handlers Portal calls.
 
-use crate::support::put_row;
+use crate::support::{self, SECRET, answer, backup, post, put_row, secrets};
 use aws_sdk_dynamodb::types::AttributeValue;
 use custodian_backup::config::HistoryRetention;
 use custodian_backup::config::Tables;
 use custodian_backup::http as webhook;
-use custodian_backup::secret::{Authenticator, WebhookSecrets};
+
 use custodian_backup::store::dynamodb::{DynamoDbStore, schema};
-use lambda_http::{Body, Request, http};
+use lambda_http::{Body, http};
 use local_aws::{Fixture, aws_emulator, dynamodb_local, unique};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const SECRET: &str = "integration-test-secret";
-
-fn secrets() -> Authenticator {
-    WebhookSecrets::new(Some(SECRET.to_owned().into()), None).into()
-}
-
-fn post(body: String) -> Request {
-    http::Request::builder()
-        .method("POST")
-        .header("content-type", "application/json")
-        .header("x-webhook-secret", SECRET)
-        .body(Body::from(body))
-        .expect("valid request")
-}
-
-fn status_and_json(response: http::Response<Body>) -> (u16, Value) {
-    let body: &[u8] = response.body().as_ref();
-    (
-        response.status().as_u16(),
-        serde_json::from_slice(body).expect("JSON body"),
-    )
-}
-
-async fn backup(
-    store: &DynamoDbStore,
-    client_id: &str,
-    method: Option<&str>,
-    share: &str,
-) -> (u16, Value) {
-    let mut body = json!({ "clientId": client_id, "share": share });
-    if let Some(method) = method {
-        body["backupMethod"] = method.into();
-    }
-    status_and_json(
-        webhook::backup(store, &secrets(), post(body.to_string()))
-            .await
-            .unwrap(),
-    )
-}
-
+/// `/backup/fetch`'s answer for `client_id`, which must be a 200.
 async fn fetch(store: &DynamoDbStore, client_id: &str) -> Value {
-    let body = json!({ "clientId": client_id }).to_string();
-    let (status, reply) =
-        status_and_json(webhook::fetch(store, &secrets(), post(body)).await.unwrap());
+    let (status, reply) = support::fetch(store, client_id).await;
     assert_eq!(status, 200, "{reply}");
     reply
 }
@@ -476,8 +435,8 @@ async fn unicode_and_escapes_are_preserved_byte_for_byte() {
     // Sent as a JSON string, so every character above arrives escaped on the wire.
     let body = json!({ "clientId": client_id, "backupMethod": "ICLOUD-ED25519", "share": share })
         .to_string();
-    let (status, _) = status_and_json(
-        webhook::backup(&f.store, &secrets(), post(body))
+    let (status, _) = answer(
+        webhook::backup(&f.store, &secrets(), post(SECRET, body))
             .await
             .unwrap(),
     );
@@ -510,8 +469,8 @@ async fn bad_requests_change_nothing_stored() {
         format!(r#"{{"clientId": "{client_id}", "backupMethod": "GDRIVE", "share": "unterminated"#),
     ];
     for body in bad {
-        let (status, _) = status_and_json(
-            webhook::backup(&f.store, &secrets(), post(body.clone()))
+        let (status, _) = answer(
+            webhook::backup(&f.store, &secrets(), post(SECRET, body.clone()))
                 .await
                 .unwrap(),
         );
@@ -571,8 +530,8 @@ async fn unreachable_dynamodb_is_a_quick_503_never_a_200() {
     );
     let started = Instant::now();
     let body = json!({ "clientId": "cli_1" }).to_string();
-    let (status, _) = status_and_json(
-        webhook::fetch(&store, &secrets(), post(body))
+    let (status, _) = answer(
+        webhook::fetch(&store, &secrets(), post(SECRET, body))
             .await
             .unwrap(),
     );
