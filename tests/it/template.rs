@@ -1859,7 +1859,7 @@ fn the_owner_claim_parameter_refuses_what_the_function_refuses() {
 }
 
 #[test]
-fn every_parameter_is_in_one_console_group_and_in_the_deploy_guide() {
+fn every_parameter_is_in_one_console_group_in_the_order_guided_deploy_asks_and_in_the_deploy_guide() {
     let template = template::template();
     let parameters: BTreeSet<String> = template["Parameters"]
         .as_mapping()
@@ -1882,6 +1882,15 @@ fn every_parameter_is_in_one_console_group_and_in_the_deploy_guide() {
         once, parameters,
         "every parameter in a group, and only parameters"
     );
+    // `sam deploy --guided` asks in the order of `Parameters` (it does not read the groups): the
+    // same order, so it asks in the order a first deploy needs them too.
+    let declared: Vec<&str> = template["Parameters"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|name| name.as_str().unwrap())
+        .collect();
+    assert_eq!(declared, grouped, "Parameters in the groups' order");
 
     let guide =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/deploy.md")).unwrap();
