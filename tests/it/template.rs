@@ -1859,7 +1859,8 @@ fn the_owner_claim_parameter_refuses_what_the_function_refuses() {
 }
 
 #[test]
-fn every_parameter_is_in_one_console_group_in_the_order_guided_deploy_asks_and_in_the_deploy_guide() {
+fn every_parameter_is_in_one_console_group_in_the_order_guided_deploy_asks_and_in_the_deploy_guide()
+{
     let template = template::template();
     let parameters: BTreeSet<String> = template["Parameters"]
         .as_mapping()
@@ -1906,5 +1907,15 @@ fn every_parameter_is_in_one_console_group_in_the_order_guided_deploy_asks_and_i
     assert!(
         missing.is_empty(),
         "not in docs/deploy.md's parameter table: {missing:?}"
+    );
+    // And in the same order, so the guide reads as the console and `--guided` ask.
+    let in_table: Vec<&str> = table
+        .iter()
+        .flat_map(|cell| cell.split('`').skip(1).step_by(2))
+        .filter(|name| parameters.contains(*name))
+        .collect();
+    assert_eq!(
+        in_table, declared,
+        "docs/deploy.md's table in the groups' order"
     );
 }
