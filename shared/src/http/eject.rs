@@ -116,22 +116,11 @@ fn versions(exported: &[Exported]) -> String {
 mod tests {
     use super::*;
     use crate::http::runtime::request_from_event;
-    use serde_json::json;
 
     fn event(user_arn: Option<&str>) -> String {
-        json!({
-            "httpMethod": "GET",
-            "path": "/clients/c1/custodian-shares/SECP256K1",
-            "resource": "/clients/{clientId}/custodian-shares/{backupMethod}",
-            "pathParameters": { "clientId": "c1", "backupMethod": "SECP256K1" },
-            "headers": {}, "multiValueHeaders": {}, "body": null, "isBase64Encoded": false,
-            "requestContext": {
-                "stage": "v1", "httpMethod": "GET", "accountId": "123456789012",
-                "resourcePath": "/clients/{clientId}/custodian-shares/{backupMethod}",
-                "identity": { "userArn": user_arn, "sourceIp": "10.0.0.1" },
-            },
-        })
-        .to_string()
+        let resource = "/clients/{clientId}/custodian-shares/{backupMethod}";
+        let parameters = [("clientId", "c1"), ("backupMethod", "SECP256K1")];
+        events::iam_event("GET", resource, &parameters, user_arn, None).to_string()
     }
 
     #[test]

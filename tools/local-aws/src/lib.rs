@@ -12,7 +12,7 @@ pub mod aws_emulator;
 pub mod cli;
 pub mod custodian_api;
 pub mod dynamodb_local;
-pub mod events;
+pub use events;
 pub mod local_api;
 pub mod network;
 pub mod postgres;

@@ -15,34 +15,7 @@ pub(super) fn event(
     body: Option<&str>,
     claims: Option<Value>,
 ) -> Request {
-    let path = match backup_method {
-        Some(m) => format!("/client-backup-shares/{m}"),
-        None => "/client-backup-shares".to_owned(),
-    };
-    let route = match backup_method {
-        Some(_) => format!("{method} /client-backup-shares/{{backupMethod}}"),
-        None => format!("{method} /client-backup-shares"),
-    };
-    let mut context = json!({
-        "accountId": "123456789012", "apiId": "api", "domainName": "api.example",
-        "domainPrefix": "api", "requestId": "r", "routeKey": route, "stage": "$default",
-        "time": "03/Dec/2026:09:00:00 +0000", "timeEpoch": 1,
-        "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "10.0.0.1", "userAgent": "t" },
-    });
-    if let Some(claims) = claims {
-        context["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });
-    }
-    let mut event = json!({
-        "version": "2.0", "routeKey": route, "rawPath": path, "rawQueryString": "",
-        "headers": { "content-type": "application/json" }, "requestContext": context,
-        "isBase64Encoded": false,
-    });
-    if let Some(m) = backup_method {
-        event["pathParameters"] = json!({ "backupMethod": m });
-    }
-    if let Some(body) = body {
-        event["body"] = body.into();
-    }
+    let event = events::app_event(method, backup_method, claims, body);
     request_from_event(&event.to_string()).unwrap()
 }
 

@@ -4,23 +4,15 @@ use super::*;
 use lambda_http::RequestExt;
 use serde_json::json;
 
+/// Portal's `/backup` from `events/fetch.json`, with `body` (base64 if `encoded`) and, if named,
+/// a header a caller added.
 fn rest_event(body: &str, encoded: bool, extra_header: Option<&str>) -> String {
-    let mut headers = json!({ "content-type": "application/json" });
+    let mut event = events::rest_event("/backup", body);
+    event["isBase64Encoded"] = encoded.into();
     if let Some(name) = extra_header {
-        headers[name] = "true".into();
+        events::set_header(&mut event, name, &["true"]);
     }
-    let multi: serde_json::Map<_, _> = headers
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), json!([v])))
-        .collect();
-    json!({
-        "httpMethod": "POST", "path": "/backup", "resource": "/backup", "body": body,
-        "isBase64Encoded": encoded, "headers": headers, "multiValueHeaders": multi,
-        "requestContext": { "stage": "v1", "httpMethod": "POST", "accountId": "1", "resourcePath": "/backup" },
-    })
-    .to_string()
+    event.to_string()
 }
 
 #[test]
@@ -41,8 +33,7 @@ fn a_valid_base64_body_is_decoded() {
 fn a_repeated_header_keeps_every_value() {
     let mut event: serde_json::Value =
         serde_json::from_str(&rest_event("{}", false, None)).unwrap();
-    event["headers"]["x-webhook-secret"] = "second".into();
-    event["multiValueHeaders"]["x-webhook-secret"] = json!(["first", "second"]);
+    events::set_header(&mut event, "x-webhook-secret", &["first", "second"]);
     let request = request_from_event(&event.to_string()).unwrap();
     let values: Vec<_> = request
         .headers()
@@ -64,7 +55,7 @@ fn headers_without_multi_value_headers_are_kept() {
 
 fn http_api_get(query: &str, host: &str, proto: &str) -> String {
     let mut event: serde_json::Value =
-        serde_json::from_str(include_str!("../../../../events/client-share-get.json")).unwrap();
+        serde_json::from_str(&events::event("client-share-get.json")).unwrap();
     event["rawQueryString"] = query.into();
     event["headers"]["host"] = host.into();
     event["headers"]["x-forwarded-proto"] = proto.into();

@@ -5,27 +5,20 @@ use super::{SHARE, store_share};
 use crate::http::eject;
 use crate::http::runtime::request_from_event;
 use crate::store::memory::MemoryStore;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const CALLER: &str = "arn:aws:iam::123456789012:role/wallet-backend";
 
 /// A REST API eject of `path` (`/clients/{clientId}/custodian-shares[/{backupMethod}]`).
 async fn call(store: &MemoryStore, method: &str, path: &str, caller: Option<&str>) -> (u16, Value) {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let mut parameters = json!({ "clientId": segments[1] });
+    let mut parameters = vec![("clientId", segments[1])];
     let mut resource = "/clients/{clientId}/custodian-shares".to_owned();
     if let Some(backup_method) = segments.get(3) {
-        parameters["backupMethod"] = (*backup_method).into();
+        parameters.push(("backupMethod", backup_method));
         resource.push_str("/{backupMethod}");
     }
-    let event = json!({
-        "httpMethod": method, "path": path, "resource": resource, "pathParameters": parameters,
-        "headers": {}, "multiValueHeaders": {}, "body": null, "isBase64Encoded": false,
-        "requestContext": {
-            "stage": "v1", "httpMethod": method, "accountId": "123456789012",
-            "resourcePath": resource, "identity": { "userArn": caller },
-        },
-    });
+    let event = events::iam_event(method, &resource, &parameters, caller, None);
     let request = request_from_event(&event.to_string()).unwrap();
     super::decode(eject(store, request).await.unwrap())
 }

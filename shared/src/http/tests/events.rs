@@ -6,29 +6,8 @@ use crate::http::runtime::request_from_event;
 use crate::http::{Callers, backup, client_backup_shares, eject, fetch};
 use crate::secret::{Authenticator, WebhookSecrets};
 use crate::store::memory::MemoryStore;
+use events::{DEV_SECRET, event, events_dir, expected_statuses};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-
-const DEV_SECRET: &str = "local-dev-secret-change-me";
-
-fn events_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
-}
-
-/// (file, route, status) rows of the table in `events/README.md`.
-fn expected_statuses() -> Vec<(String, String, u16)> {
-    let table = std::fs::read_to_string(events_dir().join("README.md")).unwrap();
-    let row = |line: &str| {
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        let file = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
-        Some((
-            file.to_owned(),
-            cells[2].to_owned(),
-            cells.get(3)?.parse().ok()?,
-        ))
-    };
-    table.lines().filter_map(row).collect()
-}
 
 #[test]
 fn every_event_file_has_an_expected_status() {
@@ -52,8 +31,7 @@ async fn each_event_gets_its_expected_status() {
         owner_claim: "sub".into(),
     };
     for (file, route, expected) in expected_statuses() {
-        let event = std::fs::read_to_string(events_dir().join(&file)).unwrap();
-        let request = request_from_event(&event)
+        let request = request_from_event(&event(&file))
             .unwrap_or_else(|e| panic!("{file} is an API Gateway event: {e}"));
         let response = match route.as_str() {
             "backup" => backup(&store, &secrets, request).await,

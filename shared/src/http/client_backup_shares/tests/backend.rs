@@ -12,24 +12,13 @@ fn backend_event(
     body: Option<&str>,
     caller: Option<&str>,
 ) -> Request {
-    let mut path = format!("/clients/{client_id}/client-backup-shares");
     let mut resource = "/clients/{clientId}/client-backup-shares".to_owned();
-    let mut parameters = json!({ "clientId": client_id });
+    let mut parameters = vec![("clientId", client_id)];
     if let Some(m) = backup_method {
-        path.push_str(&format!("/{m}"));
         resource.push_str("/{backupMethod}");
-        parameters["backupMethod"] = m.into();
+        parameters.push(("backupMethod", m));
     }
-    let event = json!({
-        "resource": resource, "path": path, "httpMethod": method,
-        "headers": { "content-type": "application/json" },
-        "pathParameters": parameters, "body": body, "isBase64Encoded": false,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "httpMethod": method, "path": path,
-            "resourcePath": resource, "stage": "v1", "requestId": "r",
-            "identity": { "sourceIp": "10.0.0.1", "userArn": caller },
-        },
-    });
+    let event = events::iam_event(method, &resource, &parameters, caller, body);
     request_from_event(&event.to_string()).unwrap()
 }
 

@@ -1,4 +1,9 @@
-//! The `events/` fixtures and what each must answer.
+//! The `events/` fixtures and what each must answer, and the requests every test builds from
+//! them: one builder per event shape, each starting from a fixture file, so that a test's request
+//! is the one API Gateway sends with only what the test names changed.
+
+use serde_json::{Value, json};
+use std::path::PathBuf;
 
 /// The development secret in the fixtures, printed by `make run`.
 pub const DEV_SECRET: &str = "local-dev-secret-change-me";
@@ -6,8 +11,7 @@ pub const DEV_SECRET: &str = "local-dev-secret-change-me";
 /// (file, route, expected status) of every `events/` file, in the order to run them (fetches after
 /// the backups they read), from the table in `events/README.md`.
 pub fn expected_statuses() -> Vec<(String, String, u16)> {
-    let table = std::fs::read_to_string(crate::repo_root().join("events/README.md"))
-        .expect("events/README.md");
+    let table = std::fs::read_to_string(events_dir().join("README.md")).expect("events/README.md");
     table
         .lines()
         .filter_map(|line| {
@@ -19,16 +23,24 @@ pub fn expected_statuses() -> Vec<(String, String, u16)> {
         .collect()
 }
 
-pub fn event(file: &str) -> String {
-    std::fs::read_to_string(crate::repo_root().join("events").join(file)).expect("event file")
+/// The repository's `events/` folder.
+pub fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events")
 }
 
-use serde_json::Value;
+/// The text of `events/<file>`.
+pub fn event(file: &str) -> String {
+    std::fs::read_to_string(events_dir().join(file)).expect("event file")
+}
+
+fn fixture(file: &str) -> Value {
+    serde_json::from_str(&event(file)).expect("an event fixture is JSON")
+}
 
 /// A REST API (payload 1.0) event as API Gateway sends Portal's call: `fetch.json`'s headers,
 /// secret included, with `path` and `body`.
 pub fn rest_event(path: &str, body: &str) -> Value {
-    let mut event: Value = serde_json::from_str(&event("fetch.json")).expect("fetch.json");
+    let mut event = fixture("fetch.json");
     event["path"] = path.into();
     event["resource"] = path.into();
     event["requestContext"]["resourcePath"] = path.into();
@@ -59,29 +71,63 @@ pub fn client_share_event(
     backup_method: &str,
     body: Option<&str>,
 ) -> Value {
-    let mut event: Value =
-        serde_json::from_str(&event("client-share-put.json")).expect("client-share-put.json");
-    let path = format!("/client-backup-shares/{backup_method}");
-    let route = format!("{method} /client-backup-shares/{{backupMethod}}");
+    let claims = user.map(|user| {
+        let mut claims =
+            fixture("client-share-put.json")["requestContext"]["authorizer"]["jwt"]["claims"]
+                .take();
+        claims["sub"] = user.into();
+        claims
+    });
+    app_event(method, Some(backup_method), claims, body)
+}
+
+/// An HTTP API (payload 2.0) event of the client-share API from `client-share-put.json`: `method`
+/// on one share (`backup_method`) or the list (`None`), with the verified token's `claims`
+/// exactly (`None`: a route wired without the authorizer), and `body` if any.
+pub fn app_event(
+    method: &str,
+    backup_method: Option<&str>,
+    claims: Option<Value>,
+    body: Option<&str>,
+) -> Value {
+    let mut event = fixture("client-share-put.json");
+    let (path, route) = match backup_method {
+        Some(m) => (
+            format!("/client-backup-shares/{m}"),
+            format!("{method} /client-backup-shares/{{backupMethod}}"),
+        ),
+        None => (
+            "/client-backup-shares".to_owned(),
+            format!("{method} /client-backup-shares"),
+        ),
+    };
     event["rawPath"] = path.clone().into();
     event["routeKey"] = route.clone().into();
     event["requestContext"]["routeKey"] = route.into();
     event["requestContext"]["http"]["method"] = method.into();
     event["requestContext"]["http"]["path"] = path.into();
-    event["pathParameters"] = serde_json::json!({ "backupMethod": backup_method });
-    match user {
-        Some(user) => event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = user.into(),
+    let object = event.as_object_mut().expect("an event");
+    match backup_method {
+        Some(m) => {
+            object.insert("pathParameters".into(), json!({ "backupMethod": m }));
+        }
         None => {
-            event["requestContext"]
-                .as_object_mut()
-                .expect("a request context")
-                .remove("authorizer");
+            object.remove("pathParameters");
         }
     }
     match body {
-        Some(body) => event["body"] = body.into(),
+        Some(body) => {
+            object.insert("body".into(), body.into());
+        }
         None => {
-            event.as_object_mut().expect("an event").remove("body");
+            object.remove("body");
+        }
+    }
+    let context = event["requestContext"].as_object_mut().expect("a context");
+    match claims {
+        Some(claims) => context["authorizer"]["jwt"]["claims"] = claims,
+        None => {
+            context.remove("authorizer");
         }
     }
     event
@@ -98,7 +144,7 @@ pub fn iam_event(
     caller: Option<&str>,
     body: Option<&str>,
 ) -> Value {
-    let mut event: Value = serde_json::from_str(&event("eject.json")).expect("eject.json");
+    let mut event = fixture("eject.json");
     let path = parameters
         .iter()
         .fold(resource.to_owned(), |path, (name, value)| {
