@@ -2,7 +2,9 @@
 //! `custody` CLI answer with: `{"error": {"code": "...", "message": "..."}}`.
 //!
 //! Messages name the problem and never contain a share, a secret or any other value from the
-//! request. The codes are the ones docs/contract.md lists; scripts depend on them.
+//! request. The codes are the ones the docs list (docs/contract.md for the webhooks,
+//! docs/client-shares.md and docs/custody.md for the client-share and eject routes); scripts
+//! depend on them.
 
 use crate::budget;
 use crate::domain::client_owner::NoOwner;
@@ -45,7 +47,9 @@ pub enum Rejection {
     CipherTextTooLarge(InvalidClientShare),
     #[error("no client backup share is stored for this backupMethod")]
     ClientShareNotFound,
-    /// Eject: what custody refused (an unknown client, method or pair), never a storage error.
+    /// Eject: what custody refused, never a storage error: 404 for an unknown client, method,
+    /// version or pair; 503 with custody's own code for the rest (an escrow wrap that failed, an
+    /// audit chain that does not verify).
     #[error(transparent)]
     Custody(CustodyError),
     /// A write that failed or timed out may still have landed: nothing is promised either way.
@@ -199,7 +203,7 @@ pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Response<Body> 
 mod tests {
     use super::*;
 
-    /// Each code once, with the status docs/contract.md gives it.
+    /// Each code once, with the status the docs give it.
     #[test]
     fn every_rejection_has_its_documented_status_and_code() {
         let cases = [

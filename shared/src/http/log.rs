@@ -1,5 +1,5 @@
-//! One log line per request, on every route, and the webhooks' metrics with it. Holds only what
-//! is safe to log: never a body, a share or a secret.
+//! One log line per request, on every route, and its metrics with it (`metrics::record`). Holds
+//! only what is safe to log: never a body, a share or a secret.
 
 use super::error::Rejection;
 use super::metrics::{self, Outcome, Route};

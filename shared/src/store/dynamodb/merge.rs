@@ -158,8 +158,9 @@ impl DynamoDbStore {
         if kept.iter().any(same) {
             return Ok(Merged::AlreadyThere);
         }
-        // `origin` is the item's own `archivedFrom` when it has one, so marking it is idempotent.
-        self.keep_in_history(owner, item, version, || Condition::Absent, Some(origin))
+        // An item that already says where it came from keeps that, exactly as it was.
+        let mark = (!item.contains_key(schema::ARCHIVED_FROM)).then_some(origin);
+        self.keep_in_history(owner, item, version, || Condition::Absent, mark)
             .await?;
         Ok(Merged::History)
     }
