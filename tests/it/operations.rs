@@ -185,20 +185,35 @@ fn every_test_security_md_names_exists() {
         }
     }
     // Every `…::name` in backticks is a test function somewhere in the repository, and one named
-    // with its file (`tests/it/storage.rs::name`) is in that file.
-    let named: Vec<(Option<&str>, &str)> = security
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .filter_map(|quoted| quoted.rsplit_once("::"))
-        .filter(|(_, name)| {
-            !name.is_empty()
+    // with its file (`tests/it/storage.rs::name`) is in that file, as is a bare `::name` after it
+    // on the same line (which reads as the same file).
+    let mut named: Vec<(Option<&str>, &str)> = Vec::new();
+    for line in security.lines() {
+        let mut file = None;
+        for quoted in line.split('`').skip(1).step_by(2) {
+            let Some((path, name)) = quoted.rsplit_once("::") else {
+                continue;
+            };
+            let is_name = !name.is_empty()
                 && name
                     .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        })
-        .map(|(path, name)| (path.ends_with(".rs").then_some(path), name))
-        .collect();
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !is_name {
+                continue;
+            }
+            if path.ends_with(".rs") {
+                file = Some(path);
+            }
+            named.push((
+                if path.is_empty() {
+                    file
+                } else {
+                    path.ends_with(".rs").then_some(path)
+                },
+                name,
+            ));
+        }
+    }
     assert!(named.len() >= 25, "only {} tests named", named.len());
     for (path, name) in named {
         let defines = |text: &str| text.contains(&format!("fn {name}("));
