@@ -8,7 +8,7 @@
 
 use crate::budget;
 use crate::domain::client_owner::NoOwner;
-use crate::domain::client_share::InvalidClientShare;
+use crate::domain::client_share::{InvalidClientShare, MAX_CIPHER_TEXT_BYTES};
 use crate::domain::custody::CustodyError;
 use crate::domain::{InvalidRequest, StoreError};
 use lambda_http::http::{StatusCode, header};
@@ -27,9 +27,10 @@ pub enum Rejection {
     SecretNotConfigured,
     #[error("the webhook secret could not be read; retry later")]
     SecretUnavailable,
-    /// The client-share API: the verified token names no usable owner.
+    /// The client-share API: the verified token names no usable owner (why, in words: only the
+    /// client-share routes, which convert a `NoOwner`, carry those words in their binary).
     #[error("this route needs a verified token naming its owner: {0}")]
-    Unauthenticated(NoOwner),
+    Unauthenticated(String),
     /// Eject and the backend's client-share routes: API Gateway passed no SigV4 caller.
     #[error("this route needs an IAM (SigV4) caller identity, and the request has none")]
     NoCallerIdentity,
@@ -43,15 +44,20 @@ pub enum Rejection {
     QueryNotValid,
     #[error(transparent)]
     InvalidRequest(#[from] InvalidRequest),
-    #[error(transparent)]
-    CipherTextTooLarge(InvalidClientShare),
+    #[error("field `cipherText` is longer than {MAX_CIPHER_TEXT_BYTES} bytes")]
+    CipherTextTooLarge,
     #[error("no client backup share is stored for this backupMethod")]
     ClientShareNotFound,
     /// Eject: what custody refused, never a storage error: 404 for an unknown client, method,
     /// version or pair; 503 with custody's own code for the rest (an escrow wrap that failed, an
-    /// audit chain that does not verify).
-    #[error(transparent)]
-    Custody(CustodyError),
+    /// audit chain that does not verify). Held as its code and words, so that only the routes
+    /// that convert a `CustodyError` carry custody's messages in their binary.
+    #[error("{message}")]
+    Custody {
+        code: &'static str,
+        not_found: bool,
+        message: String,
+    },
     /// A write that failed or timed out may still have landed: nothing is promised either way.
     #[error("storage is unavailable; the request may not have been completed, retry it")]
     StorageUnavailable(StoreError),
@@ -68,9 +74,11 @@ impl Rejection {
             Self::Unauthorized | Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::NoCallerIdentity => StatusCode::FORBIDDEN,
             Self::ClientShareNotFound => StatusCode::NOT_FOUND,
-            Self::Custody(error) if error.is_not_found() => StatusCode::NOT_FOUND,
+            Self::Custody {
+                not_found: true, ..
+            } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::PayloadTooLarge | Self::CipherTextTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge | Self::CipherTextTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyNotBase64 | Self::QueryNotValid | Self::InvalidRequest(_) => {
                 StatusCode::BAD_REQUEST
             }
@@ -78,7 +86,7 @@ impl Rejection {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             Self::SecretUnavailable
-            | Self::Custody(_)
+            | Self::Custody { .. }
             | Self::StorageUnavailable(_)
             | Self::StorageTimeout => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -96,9 +104,9 @@ impl Rejection {
             Self::BodyNotBase64 => "invalid_base64",
             Self::QueryNotValid => "invalid_query",
             Self::InvalidRequest(invalid) => invalid.code(),
-            Self::CipherTextTooLarge(_) => "cipher_text_too_large",
+            Self::CipherTextTooLarge => "cipher_text_too_large",
             Self::ClientShareNotFound => "not_found",
-            Self::Custody(error) => error.code(),
+            Self::Custody { code, .. } => code,
             Self::StorageUnavailable(_) => "storage_unavailable",
             Self::StorageTimeout => "storage_timeout",
             Self::StoredShareUnreadable(_) => "stored_share_unreadable",
@@ -137,7 +145,11 @@ impl From<CustodyError> for Rejection {
     fn from(error: CustodyError) -> Self {
         match error {
             CustodyError::Store(error) => error.into(),
-            other => Self::Custody(other),
+            other => Self::Custody {
+                code: other.code(),
+                not_found: other.is_not_found(),
+                message: other.to_string(),
+            },
         }
     }
 }
@@ -146,14 +158,14 @@ impl From<InvalidClientShare> for Rejection {
     fn from(invalid: InvalidClientShare) -> Self {
         match invalid {
             InvalidClientShare::Invalid(invalid) => invalid.into(),
-            too_large => Self::CipherTextTooLarge(too_large),
+            InvalidClientShare::CipherTextTooLarge => Self::CipherTextTooLarge,
         }
     }
 }
 
 impl From<NoOwner> for Rejection {
     fn from(no_owner: NoOwner) -> Self {
-        Self::Unauthenticated(no_owner)
+        Self::Unauthenticated(no_owner.to_string())
     }
 }
 

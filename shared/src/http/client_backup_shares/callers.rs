@@ -18,7 +18,7 @@ impl Callers {
             Self::App { owner_claim } => {
                 let owner =
                     ClientShareOwner::of_token(owner_claim, |claim| token_claim(request, claim))
-                        .map_err(Rejection::Unauthenticated)?;
+                        .map_err(Rejection::from)?;
                 Ok((owner.stored_as()?, None))
             }
             Self::Backend => {

@@ -58,6 +58,7 @@ impl Rounds {
 }
 
 /// What must be true for a conditional put to write.
+#[derive(Clone)]
 pub enum Condition {
     /// No item has this key yet.
     Absent,

@@ -160,7 +160,7 @@ impl DynamoDbStore {
         }
         // An item that already says where it came from keeps that, exactly as it was.
         let mark = (!item.contains_key(schema::ARCHIVED_FROM)).then_some(origin);
-        self.keep_in_history(owner, item, version, || Condition::Absent, mark)
+        self.keep_in_history(owner, item, version, Condition::Absent, mark)
             .await?;
         Ok(Merged::History)
     }

@@ -159,7 +159,7 @@ impl DynamoDbStore {
         old: CurrentItem,
     ) -> Result<u64, StoreError> {
         let item = history_item(owner, old.item);
-        let same_or_free = || Condition::AbsentOrSameShare(old.share.sha256.clone());
+        let same_or_free = Condition::AbsentOrSameShare(old.share.sha256);
         self.keep_in_history(owner, item, old.version, same_or_free, Some(old.version))
             .await
     }
@@ -174,7 +174,7 @@ impl DynamoDbStore {
             Some(version) => version,
             None => self.newest_kept_version(owner).await?.unwrap_or(0) + 1,
         };
-        self.keep_in_history(owner, item, version, || Condition::Absent, old.version)
+        self.keep_in_history(owner, item, version, Condition::Absent, old.version)
             .await
     }
 
@@ -187,7 +187,7 @@ impl DynamoDbStore {
         owner: Owner<'_>,
         mut item: Item,
         version: u64,
-        free: impl Fn() -> Condition,
+        free: Condition,
         from: Option<u64>,
     ) -> Result<u64, StoreError> {
         let mut at = version;
@@ -196,7 +196,7 @@ impl DynamoDbStore {
             rounds.next().await?;
             let copy = with_version(item.clone(), at);
             match self
-                .put_if(&self.tables.history, schema::OWNER, copy, free())
+                .put_if(&self.tables.history, schema::OWNER, copy, free.clone())
                 .await?
             {
                 Put::Written => return Ok(at),
