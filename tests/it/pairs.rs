@@ -128,7 +128,11 @@ async fn the_bodys_pair_id_wins_over_the_shares_own_and_no_pair_anywhere_keeps_t
         ["GDRIVE\u{1f}bsp_body", "UNKNOWN"],
         "a legacy backup without a pair id replaces in the UNKNOWN slot, as before"
     );
-    let logs = portal.backup.output();
+    // The log reader runs beside the process: wait for the lines, never race them.
+    let logs = portal
+        .backup
+        .output_when(|logs| logs.contains(r#""PairIdMismatches":1"#))
+        .await;
     assert!(logs.contains(r#""pair_id_disagrees":true"#), "{logs}");
     assert!(logs.contains(r#""PairIdMismatches":1"#), "counted:\n{logs}");
     assert!(!logs.contains("0x0001"), "a share in the logs:\n{logs}");
@@ -208,8 +212,11 @@ async fn a_client_whose_shares_exceed_one_answer_gets_its_newest() {
         fetched[0].contains(&format!("\"bsp_{}\"", total - 1)),
         "newest first"
     );
-    let logs = portal.fetch.output();
     let left_out = format!(r#""SharesLeftOut":{}"#, total - fit);
+    let logs = portal
+        .fetch
+        .output_when(|logs| logs.contains(&left_out))
+        .await;
     assert!(logs.contains(&left_out), "counted:\n{logs}");
 }
 
@@ -677,7 +684,9 @@ async fn the_scheduled_reconcile_walks_in_pieces_and_publishes_a_finished_walks_
         ran[3], "NotDue",
         "the next walk starts a day after this one began"
     );
-    let logs = function.output();
+    let logs = function
+        .output_when(|logs| logs.contains(r#""UnrecoverablePairs":1"#) && logs.contains("bsp_lost"))
+        .await;
     assert!(
         logs.contains(r#""UnrecoverablePairs":1"#),
         "published:\n{logs}"
