@@ -552,7 +552,14 @@ async fn every_request_of(category: Category) {
         .await
         .expect("a response");
     assert_eq!(response["statusCode"], 200);
-    let logs = format!("{}{}", backup.output(), fetch.output());
+    // Every request's line read, or the checks below would pass on a log not yet read.
+    let requests = |route: Route| cases.iter().filter(|case| case.route == route).count();
+    let lines = |expected: usize| {
+        move |logs: &str| logs.matches("\"message\":\"request\"").count() >= expected
+    };
+    let backup_logs = backup.output_when(lines(requests(Route::Backup))).await;
+    let fetch_logs = fetch.output_when(lines(requests(Route::Fetch) + 1)).await;
+    let logs = format!("{backup_logs}{fetch_logs}");
     assert!(!logs.contains("panicked"), "a panic:\n{logs}");
     assert!(!logs.contains(CANARY), "logs hold a share:\n{logs}");
     assert!(!logs.contains(DEV_SECRET), "logs hold the secret:\n{logs}");

@@ -211,7 +211,11 @@ async fn init_opens_the_connections_to_dynamodb_and_kms_beside_the_secrets_read(
             1,
             "{name}: the first request reused it"
         );
-        let logs = function.output();
+        // The whole log of the request, or the checks below would pass on a log not yet read.
+        let logs = function
+            .output_when(|logs| logs.contains("\"message\":\"request\""))
+            .await;
+        assert!(logs.contains("\"message\":\"request\""), "{name}: {logs}");
         assert!(!logs.contains("during init failed"), "{name}");
         // Init read the secret from Secrets Manager and opened storage: neither it nor the
         // share of the request that followed is in the log.
